@@ -1,0 +1,188 @@
+"""Readers for the texts the library trains on.
+
+Three shapes of input are understood:
+
+* a text source (a path, an open text file, or an iterable of lines) read line by line;
+* a conversation: consecutive lines, where each line is answered by the next one;
+* a pairs file: one ``source<TAB>target`` pair a line, as in the Anki/Tatoeba files (a third,
+  tab-separated attribution column is accepted and ignored).
+
+Every reader reports bad input as :class:`~shorttext_s2s.exceptions.InputDataError` naming the
+file and the 1-based line.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+from typing import Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+
+from .exceptions import InputDataError
+
+__all__ = ["TextSource", "source_name", "iter_lines", "read_lines", "read_pairs", "parse_pairs",
+           "conversation_pairs"]
+
+logger = logging.getLogger(__name__)
+
+TextSource = Union[str, "os.PathLike[str]", io.TextIOBase, Iterable[str]]
+
+
+def source_name(source: object) -> str:
+    """Name of a text source for messages: its path, its ``name`` attribute, or ``<input>``."""
+    if isinstance(source, (str, os.PathLike)):
+        return os.fspath(source)
+    return getattr(source, "name", None) or "<input>"
+
+
+def iter_lines(source: TextSource, encoding: Optional[str] = None) -> Iterator[str]:
+    """Yield the lines of a text source without their line endings.
+
+    Args:
+        source: a path (``str`` or ``os.PathLike``) to a text file, an open text file, or any
+            iterable of strings (each taken as one line). A ``str`` is always a path, never
+            the text itself: pass ``text.splitlines()`` to read a string.
+        encoding: encoding of a file given by path. Defaults to UTF-8.
+
+    Yields:
+        Each line, with ``\\n``/``\\r\\n`` removed.
+
+    Raises:
+        InputDataError: the path does not exist or is not a file, the bytes cannot be decoded
+            with ``encoding`` (the message names the line), or an item is not a string.
+    """
+    if isinstance(source, bytes):
+        raise InputDataError("expected a path, an open text file or an iterable of lines, "
+                             "got bytes; decode them first")
+    if isinstance(source, (str, os.PathLike)):
+        yield from _iter_file_lines(os.fspath(source), encoding or "utf-8")
+        return
+    name = source_name(source)
+    try:
+        iterator = iter(source)
+    except TypeError:
+        raise InputDataError(f"expected a path, an open text file or an iterable of lines, "
+                             f"got {type(source).__name__}") from None
+    lineno = 0
+    while True:
+        try:
+            item = next(iterator)
+        except StopIteration:
+            return
+        except UnicodeDecodeError as exc:
+            raise InputDataError(f"cannot decode byte {exc.object[exc.start:exc.start + 1]!r} "
+                                 f"as {exc.encoding}", name, lineno + 1) from None
+        lineno += 1
+        if isinstance(item, bytes):
+            raise InputDataError("got bytes where text was expected; open the file in text "
+                                 "mode or pass an encoding", name, lineno)
+        if not isinstance(item, str):
+            raise InputDataError(f"expected a string, got {type(item).__name__}", name, lineno)
+        yield item.rstrip("\r\n")
+
+
+def _iter_file_lines(path: str, encoding: str) -> Iterator[str]:
+    if not os.path.exists(path):
+        raise InputDataError("no such file", path)
+    if os.path.isdir(path):
+        raise InputDataError("is a directory, expected a text file", path)
+    try:
+        # Bytes are decoded line by line so that an undecodable byte is reported with its line.
+        with open(path, "rb") as handle:
+            for lineno, raw in enumerate(handle, start=1):
+                try:
+                    text = raw.decode(encoding)
+                except UnicodeDecodeError as exc:
+                    raise InputDataError(
+                        f"cannot decode byte {raw[exc.start:exc.start + 1]!r} at column "
+                        f"{exc.start + 1} as {encoding}", path, lineno) from None
+                except LookupError:
+                    raise InputDataError(f"unknown encoding {encoding!r}", path) from None
+                yield text.rstrip("\r\n")
+    except PermissionError:
+        raise InputDataError("permission denied", path) from None
+
+
+def read_lines(source: TextSource, encoding: Optional[str] = None) -> List[str]:
+    """Read all lines of a text source; see :func:`iter_lines` for the accepted forms."""
+    return list(iter_lines(source, encoding))
+
+
+def parse_pairs(lines: Iterable[str], source: str = "<input>") -> List[Tuple[str, str]]:
+    """Parse ``source<TAB>target[<TAB>attribution]`` lines into pairs.
+
+    Blank lines are skipped and counted in the log.
+
+    Args:
+        lines: the lines, without line endings.
+        source: name used in error messages.
+
+    Returns:
+        The ``(source, target)`` pairs, in order.
+
+    Raises:
+        InputDataError: a non-blank line has no tab, or no pair was found.
+    """
+    pairs: List[Tuple[str, str]] = []
+    blank = 0
+    for lineno, line in enumerate(lines, start=1):
+        if not line.strip():
+            blank += 1
+            continue
+        fields = line.split("\t")
+        if len(fields) < 2:
+            raise InputDataError("expected 'source<TAB>target', found no tab", source, lineno)
+        pairs.append((fields[0], fields[1]))
+    if blank:
+        logger.info("%s: skipped %d blank line(s)", source, blank)
+    if not pairs:
+        raise InputDataError("no sentence pairs found", source)
+    return pairs
+
+
+def read_pairs(source: TextSource, encoding: Optional[str] = None,
+               limit: Optional[int] = None) -> List[Tuple[str, str]]:
+    """Read a tab-separated pairs file (Anki/Tatoeba layout).
+
+    Args:
+        source: a path, an open text file or an iterable of lines.
+        encoding: encoding of a file given by path. Defaults to UTF-8.
+        limit: keep only the first ``limit`` pairs, as the Keras example's ``num_samples``.
+
+    Returns:
+        ``(source, target)`` pairs.
+
+    Raises:
+        InputDataError: see :func:`iter_lines` and :func:`parse_pairs`.
+    """
+    lines: Iterable[str] = iter_lines(source, encoding)
+    if limit is not None:
+        lines = _first_pair_lines(lines, limit)
+    return parse_pairs(lines, source_name(source))
+
+
+def _first_pair_lines(lines: Iterable[str], limit: int) -> Iterator[str]:
+    kept = 0
+    for line in lines:
+        if kept >= limit:
+            return
+        if line.strip():
+            kept += 1
+        yield line
+
+
+def conversation_pairs(lines: Sequence[str], source: str = "<input>") -> List[Tuple[str, str]]:
+    """Turn consecutive lines into ``(line, next line)`` pairs, the conversational model.
+
+    Blank lines are skipped (and counted in the log) before pairing.
+
+    Raises:
+        InputDataError: fewer than two non-blank lines.
+    """
+    kept = [line for line in lines if line.strip()]
+    if len(kept) < len(lines):
+        logger.info("%s: skipped %d blank line(s)", source, len(lines) - len(kept))
+    if len(kept) < 2:
+        raise InputDataError(f"a conversation needs at least two non-blank lines, got "
+                             f"{len(kept)}", source)
+    return list(zip(kept[:-1], kept[1:]))

@@ -1,0 +1,222 @@
+"""Character vocabulary and one-hot encoding of sentences.
+
+Ids 0 and 1 are reserved: :data:`PAD_ID` fills the positions after the end of a sentence (its
+one-hot row is all zeros, so the model masks it) and :data:`UNK_ID` stands for every character
+not seen when the vocabulary was built, so encoding never fails on new text.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Iterable, List, Optional, Sequence
+
+import numpy as np
+
+from .data import TextSource, iter_lines, source_name
+from .exceptions import InputDataError
+
+__all__ = ["SentenceToCharVecEncoder", "initSentenceToCharVecEncoder", "PAD_ID", "UNK_ID"]
+
+PAD_ID = 0
+UNK_ID = 1
+_RESERVED = 2
+
+
+class SentenceToCharVecEncoder:
+    """Maps characters to ids and sentences to one-hot matrices.
+
+    The vocabulary is the sorted set of the given characters plus the signal character, after
+    the two reserved ids (padding and unknown). Characters outside it encode as the unknown id.
+
+    Args:
+        characters: the characters of the vocabulary: any iterable of one-character strings, or
+            a string (each of its characters). Order and repeats do not matter.
+        signalchar: the character that marks the start and the end of a sequence. It must not
+            be used for anything else; ``'\\n'`` (the default) is safe because lines never
+            contain it.
+
+    Example:
+
+    >>> encoder = SentenceToCharVecEncoder("abc")
+    >>> len(encoder)  # pad, unknown, '\\n', 'a', 'b', 'c'
+    6
+    >>> encoder.encode_sentences(["ab", "cz"], maxlen=4, endsig=True).tolist()
+    [[3, 4, 2, 0], [5, 1, 2, 0]]
+    """
+
+    def __init__(self, characters: Iterable[str], signalchar: str = "\n") -> None:
+        if not isinstance(signalchar, str) or len(signalchar) != 1:
+            raise ValueError(f"Received an invalid value for argument `signalchar`, expected "
+                             f"a single character, got {signalchar!r}.")
+        chars = set()
+        for char in characters:
+            if not isinstance(char, str) or len(char) != 1:
+                raise ValueError(f"Received an invalid value in argument `characters`, "
+                                 f"expected single characters, got {char!r}.")
+            chars.add(char)
+        chars.add(signalchar)
+        self.signalchar = signalchar
+        self.characters: List[str] = sorted(chars)
+        self.dictionary: Dict[str, int] = {
+            char: index for index, char in enumerate(self.characters, start=_RESERVED)}
+        self.signal_id = self.dictionary[signalchar]
+        # Lookup table for the vectorised id -> text direction; reserved ids decode to "".
+        self._id_to_char = np.array(["", "\ufffd"] + self.characters, dtype=object)
+
+    def __len__(self) -> int:
+        return len(self.characters) + _RESERVED
+
+    def __repr__(self) -> str:
+        return (f"SentenceToCharVecEncoder(characters={''.join(self.characters)!r}, "
+                f"signalchar={self.signalchar!r})")
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, SentenceToCharVecEncoder)
+                and self.characters == other.characters
+                and self.signalchar == other.signalchar)
+
+    def char_id(self, char: str) -> int:
+        """Return the id of ``char``; :data:`UNK_ID` for characters outside the vocabulary."""
+        return self.dictionary.get(char, UNK_ID)
+
+    def encode_ids(self, sent: str, maxlen: int, startsig: bool = False,
+                   endsig: bool = False) -> np.ndarray:
+        """Encode a sentence as a vector of ``maxlen`` integer ids, padded with :data:`PAD_ID`.
+
+        Args:
+            sent: the sentence.
+            maxlen: length of the result, signal characters included. Longer sentences are cut
+                at the end; the signal characters are always kept.
+            startsig: put the signal character first.
+            endsig: put the signal character after the sentence.
+
+        Returns:
+            An ``int32`` array of shape ``(maxlen,)``.
+        """
+        _check_text(sent, "sent")
+        _check_maxlen(maxlen, int(startsig) + int(endsig))
+        room = maxlen - int(startsig) - int(endsig)
+        ids = [self.char_id(char) for char in sent[:room]]
+        if startsig:
+            ids.insert(0, self.signal_id)
+        if endsig:
+            ids.append(self.signal_id)
+        out = np.full((maxlen,), PAD_ID, dtype=np.int32)
+        out[:len(ids)] = ids
+        return out
+
+    def encode_sentence(self, sent: str, maxlen: int, startsig: bool = False,
+                        endsig: bool = False) -> np.ndarray:
+        """Encode a sentence as a one-hot matrix.
+
+        Args:
+            sent: the sentence.
+            maxlen: number of rows; see :meth:`encode_ids` for truncation.
+            startsig: put the signal character first.
+            endsig: put the signal character after the sentence.
+
+        Returns:
+            A ``float32`` array of shape ``(maxlen, len(self))``; padding rows are all zero.
+        """
+        return self.onehot(self.encode_ids(sent, maxlen, startsig, endsig))
+
+    def encode_sentences(self, sentences: Sequence[str], maxlen: int, sparse: bool = True,
+                         startsig: bool = False, endsig: bool = False) -> np.ndarray:
+        """Encode several sentences.
+
+        Args:
+            sentences: the sentences.
+            maxlen: length of each encoded sentence; see :meth:`encode_ids`.
+            sparse: if true (the default), return the ids, shape ``(len(sentences), maxlen)``,
+                the compact form of the one-hot tensor (``len(self)`` times smaller). If false,
+                return the dense one-hot tensor of shape
+                ``(len(sentences), maxlen, len(self))``.
+            startsig: put the signal character first.
+            endsig: put the signal character after each sentence.
+
+        Returns:
+            ``int32`` ids when ``sparse``, else a ``float32`` one-hot tensor.
+        """
+        if isinstance(sentences, str):
+            raise TypeError("`sentences` must be a sequence of strings, got a single str; "
+                            "use encode_sentence() for one sentence.")
+        ids = np.full((len(sentences), maxlen), PAD_ID, dtype=np.int32)
+        for row, sent in enumerate(sentences):
+            ids[row] = self.encode_ids(sent, maxlen, startsig, endsig)
+        return ids if sparse else self.onehot(ids)
+
+    def onehot(self, ids: np.ndarray) -> np.ndarray:
+        """Expand integer ids (any shape) into ``float32`` one-hot vectors on a new last axis.
+
+        :data:`PAD_ID` expands to a zero vector, which is what the model masks.
+        """
+        ids = np.asarray(ids)
+        out = np.zeros(ids.shape + (len(self),), dtype=np.float32)
+        np.put_along_axis(out, ids[..., None].astype(np.intp), 1.0, axis=-1)
+        out[..., PAD_ID] = 0.0
+        return out
+
+    def decode_ids(self, ids: Iterable[int]) -> str:
+        """Turn ids back into text, stopping at the first signal or padding id.
+
+        Unknown ids decode as U+FFFD (the replacement character).
+        """
+        chars = []
+        for index in ids:
+            index = int(index)
+            if index in (PAD_ID, self.signal_id):
+                break
+            chars.append(self._id_to_char[index] if 0 <= index < len(self) else "\ufffd")
+        return "".join(chars)
+
+    def get_config(self) -> Dict[str, Any]:
+        """Return the arguments that rebuild this encoder with ``from_config``."""
+        return {"characters": "".join(self.characters), "signalchar": self.signalchar}
+
+    @classmethod
+    def from_config(cls, config: Dict[str, Any]) -> "SentenceToCharVecEncoder":
+        """Rebuild an encoder from :meth:`get_config`'s output."""
+        return cls(config["characters"], signalchar=config["signalchar"])
+
+    @classmethod
+    def from_texts(cls, texts: Iterable[str], signalchar: str = "\n") -> "SentenceToCharVecEncoder":
+        """Build the vocabulary of every character in ``texts`` (strings, e.g. sentences)."""
+        chars = set()
+        for text in texts:
+            _check_text(text, "texts")
+            chars.update(text)
+        return cls(chars, signalchar=signalchar)
+
+
+def initSentenceToCharVecEncoder(textfile: TextSource, encoding: Optional[str] = None,
+                                 signalchar: str = "\n") -> SentenceToCharVecEncoder:
+    """Build a :class:`SentenceToCharVecEncoder` from the characters of a text.
+
+    Args:
+        textfile: a path (``str`` or ``os.PathLike``), an open text file, or an iterable of
+            lines. A ``str`` is always taken as a path.
+        encoding: encoding of a file given by path. Defaults to UTF-8.
+        signalchar: the start/end signal character. Defaults to ``'\\n'``.
+
+    Returns:
+        The encoder.
+
+    Raises:
+        InputDataError: the file is missing, cannot be decoded (the message names the line),
+            or has no characters at all.
+    """
+    encoder = SentenceToCharVecEncoder.from_texts(iter_lines(textfile, encoding), signalchar)
+    if len(encoder.characters) == 1:
+        raise InputDataError("the text has no characters to build a vocabulary from",
+                             source_name(textfile))
+    return encoder
+
+
+def _check_text(value: object, name: str) -> None:
+    if not isinstance(value, str):
+        raise TypeError(f"`{name}` must be a str, got {type(value).__name__}.")
+
+
+def _check_maxlen(maxlen: object, minimum: int) -> None:
+    if isinstance(maxlen, bool) or not isinstance(maxlen, (int, np.integer)) or maxlen < max(1, minimum):
+        raise ValueError(f"Received an invalid value for argument `maxlen`, expected an integer "
+                         f">= {max(1, minimum)}, got {maxlen!r}.")

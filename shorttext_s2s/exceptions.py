@@ -1,0 +1,96 @@
+"""Exceptions raised by :mod:`shorttext_s2s`.
+
+Every error the library raises on purpose derives from :class:`ShorttextS2SError`, so
+``except shorttext_s2s.ShorttextS2SError`` catches all of them. Each subclass also derives
+from the closest built-in exception (``ValueError``, ``FileNotFoundError``), so code written
+against the built-in types keeps working.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Optional, Union
+
+__all__ = [
+    "ShorttextS2SError",
+    "ModelNotTrainedException",
+    "ModelFileError",
+    "ModelFileNotFoundError",
+    "InputDataError",
+]
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+class ShorttextS2SError(Exception):
+    """Base class of every exception the library raises on purpose."""
+
+
+class ModelNotTrainedException(ShorttextS2SError):
+    """Raised when a model that was never trained (nor loaded) is saved or used.
+
+    Args:
+        message: what was attempted. Defaults to a generic explanation.
+    """
+
+    def __init__(self, message: str = "The model has not been trained yet; call train() or "
+                                      "load a saved model first.") -> None:
+        super().__init__(message)
+
+
+class ModelFileError(ShorttextS2SError, ValueError):
+    """A model file cannot be read: wrong kind, unknown version, truncated or corrupted.
+
+    Args:
+        path: the file that was being read.
+        reason: what is wrong with it.
+
+    Attributes:
+        path: the offending file, as given.
+        reason: the explanation, without the path.
+    """
+
+    def __init__(self, path: PathLike, reason: str) -> None:
+        self.path = os.fspath(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+class ModelFileNotFoundError(ModelFileError, FileNotFoundError):
+    """The model file to load does not exist.
+
+    Args:
+        path: the missing file.
+    """
+
+    def __init__(self, path: PathLike) -> None:
+        super().__init__(path, "no such model file")
+
+
+class InputDataError(ShorttextS2SError, ValueError):
+    """Training or vocabulary input that cannot be used, located as precisely as possible.
+
+    Args:
+        reason: what is wrong.
+        source: the file (or a description of the input) where it was found, if known.
+        line: the 1-based line number, if known.
+
+    Attributes:
+        source: as given.
+        line: as given.
+        reason: the explanation, without the location.
+    """
+
+    def __init__(self, reason: str, source: Optional[PathLike] = None,
+                 line: Optional[int] = None) -> None:
+        self.source = None if source is None else os.fspath(source)
+        self.line = line
+        self.reason = reason
+        where = ""
+        if self.source is not None:
+            where = self.source
+            if line is not None:
+                where += f", line {line}"
+        elif line is not None:
+            where = f"line {line}"
+        super().__init__(f"{where}: {reason}" if where else reason)

@@ -1,0 +1,1 @@
+"""Alias of shorttext's ``shorttext.generators.charbase``."""

@@ -1,0 +1,263 @@
+"""The encoder–decoder LSTM: training model and inference models sharing one set of weights."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Dict, List, Optional, Sequence
+
+import keras
+import numpy as np
+
+from .exceptions import ModelFileError, ModelNotTrainedException, PathLike
+from .fileformat import ModelFile, read_model_file, write_model_file
+
+__all__ = ["Seq2SeqWithKeras", "loadSeq2SeqWithKeras", "MODEL_SUFFIX"]
+
+#: Suffix that :meth:`Seq2SeqWithKeras.savemodel` adds to a prefix; the one place it is named.
+MODEL_SUFFIX = ".s2s.h5"
+
+ENCODER_LSTM = "encoder_lstm"
+DECODER_LSTM = "decoder_lstm"
+DECODER_DENSE = "decoder_dense"
+_WEIGHT_LAYERS = (ENCODER_LSTM, DECODER_LSTM, DECODER_DENSE)
+
+
+class Seq2SeqWithKeras:
+    """Generic sequence-to-sequence encoder–decoder of one-hot vectors, built on Keras LSTMs.
+
+    The encoder LSTM reads the input sequence; its final states initialise the decoder LSTM,
+    which is trained with teacher forcing to predict the next vector of the target sequence
+    through a softmax ``Dense`` layer. All-zero input vectors are padding: they are masked, so
+    they change neither the states nor the loss.
+
+    Args:
+        vecsize: size of the one-hot vectors (the vocabulary size), a positive integer.
+        latent_dim: number of units of each LSTM, a positive integer.
+
+    Attributes:
+        model: the training model, ``[encoder_input, decoder_input] -> decoder_output``.
+        encoder_model: inference model, ``encoder_input -> [h, c]``.
+        decoder_model: inference model, ``[decoder_input, h, c] -> [output, h, c]``.
+        trained: whether the weights come from training or from a file.
+
+    Example:
+
+    >>> s2s = Seq2SeqWithKeras(vecsize=10, latent_dim=8)
+    >>> s2s.prepare_model()
+    >>> [tuple(w.shape) for w in s2s.model.get_layer("decoder_dense").get_weights()]
+    [(8, 10), (10,)]
+    """
+
+    def __init__(self, vecsize: int, latent_dim: int) -> None:
+        self.vecsize = _positive_int(vecsize, "vecsize")
+        self.latent_dim = _positive_int(latent_dim, "latent_dim")
+        self.model: Optional[keras.Model] = None
+        self.encoder_model: Optional[keras.Model] = None
+        self.decoder_model: Optional[keras.Model] = None
+        self.trained = False
+        self.compiled = False
+
+    def get_config(self) -> Dict[str, Any]:
+        """Return the constructor arguments, the description the model file stores."""
+        return {"vecsize": self.vecsize, "latent_dim": self.latent_dim}
+
+    def prepare_model(self) -> None:
+        """Build the training model and the two inference models (weights are shared)."""
+        encoder_inputs = keras.Input(shape=(None, self.vecsize), name="encoder_input")
+        masked_encoder = keras.layers.Masking(name="encoder_mask")(encoder_inputs)
+        encoder_lstm = keras.layers.LSTM(self.latent_dim, return_state=True, name=ENCODER_LSTM)
+        _, state_h, state_c = encoder_lstm(masked_encoder)
+        encoder_states = [state_h, state_c]
+
+        decoder_inputs = keras.Input(shape=(None, self.vecsize), name="decoder_input")
+        masked_decoder = keras.layers.Masking(name="decoder_mask")(decoder_inputs)
+        decoder_lstm = keras.layers.LSTM(self.latent_dim, return_sequences=True,
+                                         return_state=True, name=DECODER_LSTM)
+        decoder_dense = keras.layers.Dense(self.vecsize, activation="softmax",
+                                           name=DECODER_DENSE)
+        decoder_outputs, _, _ = decoder_lstm(masked_decoder, initial_state=encoder_states)
+        decoder_outputs = decoder_dense(decoder_outputs)
+        self.model = keras.Model([encoder_inputs, decoder_inputs], decoder_outputs,
+                                 name="seq2seq")
+
+        self.encoder_model = keras.Model(encoder_inputs, encoder_states, name="seq2seq_encoder")
+        state_input_h = keras.Input(shape=(self.latent_dim,), name="decoder_state_h")
+        state_input_c = keras.Input(shape=(self.latent_dim,), name="decoder_state_c")
+        step_outputs, step_h, step_c = decoder_lstm(
+            masked_decoder, initial_state=[state_input_h, state_input_c])
+        self.decoder_model = keras.Model(
+            [decoder_inputs, state_input_h, state_input_c],
+            [decoder_dense(step_outputs), step_h, step_c], name="seq2seq_decoder")
+        self.compiled = False
+
+    def compile(self, optimizer: Any = "rmsprop", loss: Any = "categorical_crossentropy",
+                **kwargs: Any) -> None:
+        """Compile the training model (building it first if needed).
+
+        Args:
+            optimizer: a Keras optimizer name or instance. Defaults to ``"rmsprop"``.
+            loss: a Keras loss name or instance. Defaults to ``"categorical_crossentropy"``.
+            **kwargs: passed on to ``keras.Model.compile`` (e.g. ``metrics``).
+        """
+        if self.model is None:
+            self.prepare_model()
+        self.model.compile(optimizer=optimizer, loss=loss, **kwargs)
+        self.compiled = True
+
+    def fit(self, encoder_input: np.ndarray, decoder_input: np.ndarray,
+            decoder_output: np.ndarray, batch_size: int = 64, epochs: int = 100,
+            **kwargs: Any) -> keras.callbacks.History:
+        """Train on one-hot tensors (teacher forcing).
+
+        Args:
+            encoder_input: shape ``(samples, input_length, vecsize)``.
+            decoder_input: shape ``(samples, target_length, vecsize)``, the targets shifted
+                right by one step (starting with the start signal).
+            decoder_output: shape ``(samples, target_length, vecsize)``, the targets.
+            batch_size: samples per gradient step. Defaults to 64.
+            epochs: passes over the data. Defaults to 100.
+            **kwargs: passed on to ``keras.Model.fit`` (``validation_split``, ``callbacks``,
+                ``verbose``...).
+
+        Returns:
+            The Keras ``History``.
+        """
+        if not self.compiled:
+            self.compile()
+        history = self.model.fit([encoder_input, decoder_input], decoder_output,
+                                 batch_size=batch_size, epochs=epochs, **kwargs)
+        self.trained = True
+        return history
+
+    # --- persistence -------------------------------------------------------------------
+
+    def to_model_file(self, final: bool = False, kind: Optional[str] = None) -> ModelFile:
+        """Describe the model as a :class:`~shorttext_s2s.fileformat.ModelFile`.
+
+        Args:
+            final: if true, leave out the optimizer state (enough for inference only).
+            kind: the kind recorded in the file. Defaults to this class's name.
+
+        Raises:
+            ModelNotTrainedException: the model was neither trained nor loaded.
+        """
+        if not self.trained or self.model is None:
+            raise ModelNotTrainedException()
+        weights = {name: [np.asarray(w) for w in self.model.get_layer(name).get_weights()]
+                   for name in _WEIGHT_LAYERS}
+        config: Dict[str, Any] = {"model": self.get_config()}
+        optimizer_values = None
+        optimizer = getattr(self.model, "optimizer", None)
+        if optimizer is not None:
+            config["optimizer"] = keras.optimizers.serialize(optimizer)
+            config["loss"] = _loss_name(self.model.loss)
+            if not final:
+                optimizer_values = [np.asarray(v) for v in optimizer.variables]
+        config["final"] = bool(final)
+        return ModelFile(kind=kind or type(self).__name__, config=config, weights=weights,
+                         optimizer=optimizer_values)
+
+    def restore_model_file(self, contents: ModelFile, path: PathLike = "<model file>") -> None:
+        """Load weights (and optimizer state, if present) from a read model file.
+
+        The model must have been created with the file's ``vecsize`` and ``latent_dim``.
+        """
+        if self.model is None:
+            self.prepare_model()
+        for name in _WEIGHT_LAYERS:
+            layer = self.model.get_layer(name)
+            values = contents.weights.get(name)
+            expected = [tuple(w.shape) for w in layer.weights]
+            if values is None or [tuple(v.shape) for v in values] != expected:
+                raise ModelFileError(path, f"weights of layer {name!r} are missing or have "
+                                           f"the wrong shapes")
+            layer.set_weights(values)
+        if "optimizer" in contents.config:
+            optimizer = keras.optimizers.deserialize(contents.config["optimizer"])
+            loss = contents.config.get("loss", "categorical_crossentropy")
+            if isinstance(loss, dict):
+                loss = keras.losses.deserialize(loss)
+            self.compile(optimizer=optimizer, loss=loss)
+            if contents.optimizer is not None:
+                optimizer.build(self.model.trainable_variables)
+                if [tuple(v.shape) for v in optimizer.variables] != [
+                        tuple(v.shape) for v in contents.optimizer]:
+                    raise ModelFileError(path, "the optimizer state does not match the model")
+                for variable, value in zip(optimizer.variables, contents.optimizer):
+                    variable.assign(value)
+        self.trained = True
+
+    def savemodel(self, prefix: PathLike, final: bool = False) -> str:
+        """Save to ``prefix + MODEL_SUFFIX`` (one file); see :meth:`save_compact_model`.
+
+        Returns:
+            The path written.
+        """
+        path = os.fspath(prefix) + MODEL_SUFFIX
+        self.save_compact_model(path, final=final)
+        return path
+
+    def loadmodel(self, prefix: PathLike) -> None:
+        """Load what :meth:`savemodel` wrote with the same ``prefix``."""
+        self.load_compact_model(os.fspath(prefix) + MODEL_SUFFIX)
+
+    def save_compact_model(self, path: PathLike, final: bool = False) -> None:
+        """Save weights, hyperparameters and (unless ``final``) optimizer state to one file.
+
+        The file is written beside ``path`` and renamed over it once complete.
+
+        Args:
+            path: the file to write.
+            final: if true, save only what inference needs.
+
+        Raises:
+            ModelNotTrainedException: the model was neither trained nor loaded.
+        """
+        write_model_file(path, self.to_model_file(final=final))
+
+    def load_compact_model(self, path: PathLike) -> None:
+        """Load a file written by :meth:`save_compact_model` into this object.
+
+        Raises:
+            ModelFileError: the file is missing, damaged, or of another kind or shape.
+        """
+        contents = read_model_file(path, kind=type(self).__name__)
+        if contents.config.get("model") != self.get_config():
+            raise ModelFileError(path, f"holds a model with {contents.config.get('model')}, "
+                                       f"this one has {self.get_config()}")
+        self.restore_model_file(contents, path)
+
+
+def loadSeq2SeqWithKeras(path: PathLike, compact: bool = True) -> Seq2SeqWithKeras:
+    """Load a :class:`Seq2SeqWithKeras` saved by ``save_compact_model`` (or ``savemodel``).
+
+    Args:
+        path: the file (``compact=True``) or the prefix given to ``savemodel``.
+        compact: whether ``path`` is a compact file rather than a prefix.
+
+    Returns:
+        The trained model.
+    """
+    from .exceptions import ModelFileError
+
+    path = os.fspath(path) if compact else os.fspath(path) + MODEL_SUFFIX
+    contents = read_model_file(path, kind=Seq2SeqWithKeras.__name__)
+    try:
+        s2s = Seq2SeqWithKeras(**contents.config["model"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelFileError(path, f"invalid model description ({exc})") from None
+    s2s.restore_model_file(contents, path)
+    return s2s
+
+
+def _positive_int(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"Received an invalid value for argument `{name}`, expected a "
+                         f"positive integer, got {value!r}.")
+    return int(value)
+
+
+def _loss_name(loss: Any) -> Any:
+    if isinstance(loss, str):
+        return loss
+    return keras.losses.serialize(loss)
