@@ -19,9 +19,10 @@ def test_trained_model_reproduces_its_pairs_under_argmax(trained_generator, tiny
 
 
 def test_decode_with_unseen_characters_returns_text(trained_generator):
-    assert set("Happy Holiday!") - set(trained_generator.encoder.characters)  # unseen: y, d...
+    text = "Happy Holiday, Zoë! ☃"
+    assert set("Zë,☃").isdisjoint(trained_generator.encoder.characters)
     for stochastic in (False, True):
-        reply = trained_generator.decode("Happy Holiday!", stochastic=stochastic)
+        reply = trained_generator.decode(text, stochastic=stochastic)
         assert isinstance(reply, str)
         assert len(reply) <= trained_generator.maxlen - 1
         assert "\n" not in reply
