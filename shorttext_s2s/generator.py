@@ -15,7 +15,7 @@ from .encoder import SentenceToCharVecEncoder
 from .exceptions import InputDataError, ModelFileError, ModelNotTrainedException, PathLike
 from .fileformat import read_model_file, write_model_file
 from .model import MODEL_SUFFIX, Seq2SeqWithKeras
-from .training import (CompactCheckpoint, PairBatches, distribution_scope,
+from .training import (CompactCheckpoint, PairBatches, as_fit_input, distribution_scope,
                        early_stopping_callback, replica_count)
 
 __all__ = ["CharBasedSeq2SeqGenerator", "loadCharBasedSeq2SeqGenerator"]
@@ -252,8 +252,9 @@ class CharBasedSeq2SeqGenerator:
                 monitor = "val_loss" if validation is not None else "loss"
                 all_callbacks.append(early_stopping_callback(early_stopping, monitor))
             history = self.s2sgenerator.model.fit(
-                batches, epochs=epochs, initial_epoch=initial_epoch, validation_data=validation,
-                callbacks=all_callbacks, verbose=verbose)
+                as_fit_input(batches), epochs=epochs, initial_epoch=initial_epoch,
+                validation_data=None if validation is None else as_fit_input(validation),
+                callbacks=all_callbacks, verbose=verbose, shuffle=False)
         self.s2sgenerator.trained = True
         if history.epoch:
             self.epochs_trained = history.epoch[-1] + 1
