@@ -11,7 +11,7 @@ import numpy as np
 from .data import conversation_pairs, iter_lines
 from .encoder import SentenceToCharVecEncoder
 from .exceptions import InputDataError, ModelFileError, ModelNotTrainedException, PathLike
-from .fileformat import read_model_file, write_model_file
+from .fileformat import MAX_SEQUENCE_LENGTH, read_model_file, write_model_file
 from .model import MODEL_SUFFIX, Seq2SeqWithKeras
 
 __all__ = ["CharBasedSeq2SeqGenerator", "loadCharBasedSeq2SeqGenerator"]
@@ -305,6 +305,9 @@ def loadCharBasedSeq2SeqGenerator(path: PathLike, compact: bool = True
         generator = CharBasedSeq2SeqGenerator(encoder, **contents.config["generator"])
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelFileError(path, f"invalid model description ({exc})") from None
+    if generator.maxlen > MAX_SEQUENCE_LENGTH:
+        raise ModelFileError(path, f"maxlen {generator.maxlen} is above the limit of "
+                                   f"{MAX_SEQUENCE_LENGTH} this library loads")
     if generator.s2sgenerator.get_config() != contents.config.get("model"):
         raise ModelFileError(path, "the vocabulary does not match the stored model")
     generator.s2sgenerator.restore_model_file(contents, path)
