@@ -277,6 +277,8 @@ def _read_attr(path: str, h5: Any, name: str, expected: type, required: bool = T
     value = h5.attrs[name]
     if isinstance(value, bytes):
         value = value.decode("utf-8")
+    if isinstance(value, str) and len(value) > _MAX_ATTR_BYTES:  # variable-length strings
+        raise ModelFileError(path, f"attribute {name!r} is too large")
     if isinstance(value, np.generic):
         value = value.item()
     if expected is int and isinstance(value, int) and not isinstance(value, bool):
