@@ -190,9 +190,11 @@ def write_model_file(path: PathLike, model: ModelFile) -> None:
     digest = _digest(attrs, flat)
     with atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as h5:
-            for key, value in attrs.items():
-                h5.attrs[key] = value
-            h5.attrs[ATTR_DIGEST] = digest
+            for key, value in dict(attrs, **{ATTR_DIGEST: digest}).items():
+                # Strings as fixed-length bytes, kept in the object header: variable-length
+                # ones live in HDF5's global heap, whose damaged forms can hang the reader.
+                h5.attrs[key] = np.bytes_(value.encode("utf-8")) if isinstance(value, str) \
+                    else value
             for name, value in flat.items():
                 h5.create_dataset(name, data=value)
 
@@ -267,27 +269,30 @@ def _read_verified(path: str, kind: Optional[str], size: int) -> ModelFile:
 
 
 def _read_attr(path: str, h5: Any, name: str, expected: type, required: bool = True) -> Any:
+    """A small root attribute of the ``expected`` type, its storage checked before reading.
+
+    Returns ``None`` for a missing or mistyped optional attribute.
+    """
     if name not in h5.attrs:
         if required:
             raise ModelFileError(path, f"attribute {name!r} is missing")
         return None
     attr_id = h5.attrs.get_id(name)
+    # Only fixed-size types are read: a variable-length string would be fetched from the
+    # global heap, which a damaged file can make HDF5 loop on forever.
+    kinds = {str: "S", int: "iu", bool: "b"}[expected]
+    if attr_id.dtype.kind not in kinds or attr_id.shape != ():
+        if required:
+            raise ModelFileError(path, f"attribute {name!r} has the wrong type")
+        return None
     if attr_id.get_storage_size() > _MAX_ATTR_BYTES:
         raise ModelFileError(path, f"attribute {name!r} is too large")
     value = h5.attrs[name]
-    if isinstance(value, bytes):
-        value = value.decode("utf-8")
-    if isinstance(value, str) and len(value) > _MAX_ATTR_BYTES:  # variable-length strings
-        raise ModelFileError(path, f"attribute {name!r} is too large")
     if isinstance(value, np.generic):
         value = value.item()
-    if expected is int and isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if expected is not int and isinstance(value, expected):
-        return value
-    if required or expected is not str:
-        raise ModelFileError(path, f"attribute {name!r} has the wrong type")
-    return None
+    if isinstance(value, bytes):
+        value = value.decode("utf-8")
+    return value
 
 
 def _read_datasets(path: str, h5: Any, size: int) -> Dict[str, np.ndarray]:

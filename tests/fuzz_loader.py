@@ -277,6 +277,12 @@ def special_cases(full: str, final: str, start: int) -> List[Case]:
     def _(path: str) -> None:
         write_model_file(path, dataclasses.replace(contents, kind="os.system"))
 
+    @add("variable-length string attribute", ("wrong type",))
+    def _(path: str) -> None:
+        shutil.copyfile(full, path)
+        with h5py.File(path, "r+") as h5:
+            h5.attrs[fileformat.ATTR_KIND] = "CharBasedSeq2SeqGenerator"  # h5py: vlen str
+
     @add("unexpected root attribute", ("unexpected attribute",))
     def _(path: str) -> None:
         shutil.copyfile(full, path)
@@ -287,13 +293,13 @@ def special_cases(full: str, final: str, start: int) -> List[Case]:
     def _(path: str) -> None:
         shutil.copyfile(full, path)
         with h5py.File(path, "r+") as h5:
-            h5.attrs[fileformat.ATTR_KIND] = "x" * 4000
+            h5.attrs[fileformat.ATTR_KIND] = np.bytes_(b"x" * 4000)
 
     @add("digest edited", ("digest",))
     def _(path: str) -> None:
         shutil.copyfile(full, path)
         with h5py.File(path, "r+") as h5:
-            h5.attrs[fileformat.ATTR_DIGEST] = "0" * 64
+            h5.attrs[fileformat.ATTR_DIGEST] = np.bytes_(b"0" * 64)
 
     @add("has_optimizer flipped", ("digest",))
     def _(path: str) -> None:
@@ -495,7 +501,9 @@ def _redigest(path: str) -> None:
         attrs = {key: h5.attrs[key] for key in fileformat.DIGESTED_ATTRS}
         attrs = {key: value.item() if isinstance(value, np.generic) else value
                  for key, value in attrs.items()}
-        h5.attrs[fileformat.ATTR_DIGEST] = fileformat._digest(attrs, flat)
+        attrs = {key: value.decode() if isinstance(value, bytes) else value
+                 for key, value in attrs.items()}
+        h5.attrs[fileformat.ATTR_DIGEST] = np.bytes_(fileformat._digest(attrs, flat).encode())
 
 
 # --- checking one case ---------------------------------------------------------------------
