@@ -23,29 +23,42 @@ from shorttext_s2s import loadCharBasedSeq2SeqGenerator
 from shorttext_s2s.fileformat import read_model_file
 
 REPO = Path(__file__).resolve().parents[1]
-#: Kills of the light child (h5py and numpy only: it starts in a fraction of a second).
+#: Kills of the light writer (h5py and numpy only, forked from a prepared process).
 KILLS = 30
 
-pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork") or not hasattr(signal, "SIGKILL"),
+                                reason="needs fork and SIGKILL (POSIX)")
 
-# Imports the file-format module without the package's __init__ (which imports Keras), so a
-# child starts in well under a second; write_model_file is the whole atomic-save path.
-_LIGHT_CHILD = textwrap.dedent("""
-    import sys, types
+# A "zygote": imports the file-format module once (without the package's __init__, which
+# imports Keras), then for each "fork <version>" line forks a writer that saves version after
+# version to the target, appending each completed version to a progress file; it prints the
+# writer's pid, reaps it once killed, and prints "reaped". Forking makes the 30 kills cheap;
+# write_model_file is the whole atomic-save path.
+_ZYGOTE = textwrap.dedent("""
+    import os, sys, types
     package = types.ModuleType("shorttext_s2s")
     package.__path__ = [sys.argv[1] + "/shorttext_s2s"]
     sys.modules["shorttext_s2s"] = package
     import numpy as np
     from shorttext_s2s.fileformat import ModelFile, write_model_file
-    target, version = sys.argv[2], int(sys.argv[3])
-    while True:
-        write_model_file(target, ModelFile(
-            kind="Versioned", config={"version": version},
-            weights={"layer": [np.full((256, 256), version, np.float32),
-                               np.arange(1000, dtype=np.int64) * version]},
-            optimizer=[np.full((128,), -version, np.float64)]))
-        print(version, flush=True)
-        version += 1
+    target, progress = sys.argv[2], sys.argv[3]
+    for command in sys.stdin:
+        version = int(command.split()[1])
+        pid = os.fork()
+        if pid == 0:
+            with open(progress, "w") as log:
+                while True:
+                    write_model_file(target, ModelFile(
+                        kind="Versioned", config={"version": version},
+                        weights={"layer": [np.full((256, 256), version, np.float32),
+                                           np.arange(1000, dtype=np.int64) * version]},
+                        optimizer=[np.full((128,), -version, np.float64)]))
+                    log.write(f"{version}\\n")
+                    log.flush()
+                    version += 1
+        print(pid, flush=True)
+        os.waitpid(pid, 0)
+        print("reaped", flush=True)
 """)
 
 # The real save path: a generator whose output-layer bias is set to the version number.
@@ -87,23 +100,42 @@ def _orphans(directory: Path, target: Path) -> list:
 
 def test_killed_light_saves_leave_old_or_new_file(tmp_path):
     rng = random.Random(int(os.environ.get("KILL_SEED", "0")))
-    target = tmp_path / "model.h5"
+    directory = tmp_path / "models"
+    directory.mkdir()
+    target, progress = directory / "model.h5", tmp_path / "progress"
+    zygote = subprocess.Popen([sys.executable, "-c", _ZYGOTE, str(REPO), str(target),
+                               str(progress)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True)
     version, interrupted = 0, 0
-    for _ in range(KILLS):
-        saved = _kill_after_first_save(_start(_LIGHT_CHILD, target, version),
-                                       rng.uniform(0.0, 0.1))
-        contents = read_model_file(target)  # raises on a partial file (digest, structure)
-        found = contents.config["version"]
-        assert found in (saved[-1], saved[-1] + 1), (found, saved[-1])
-        assert np.array_equal(contents.weights["layer"][0], np.full((256, 256), found, np.float32))
-        assert np.array_equal(contents.weights["layer"][1], np.arange(1000) * found)
-        assert np.array_equal(contents.optimizer[0], np.full((128,), -found, np.float64))
-        orphans = _orphans(tmp_path, target)
-        interrupted += bool(orphans)
-        for orphan in orphans:  # the only trace a kill may leave: an unused temporary file
-            orphan.unlink()
-        assert sorted(p.name for p in tmp_path.iterdir()) == [target.name]
-        version = found + 1
+    try:
+        for _ in range(KILLS):
+            progress.write_text("")
+            zygote.stdin.write(f"fork {version}\n")
+            zygote.stdin.flush()
+            writer = int(zygote.stdout.readline())
+            while not progress.read_text().endswith("\n"):
+                time.sleep(0.001)  # until the first save is complete
+            time.sleep(rng.uniform(0.0, 0.05))
+            os.kill(writer, signal.SIGKILL)
+            assert zygote.stdout.readline().strip() == "reaped"
+            text = progress.read_text()
+            saved = [int(line) for line in text[:text.rindex("\n")].split()]
+            contents = read_model_file(target)  # raises on a partial file (digest, structure)
+            found = contents.config["version"]
+            assert found in (saved[-1], saved[-1] + 1), (found, saved[-1])
+            assert np.array_equal(contents.weights["layer"][0],
+                                  np.full((256, 256), found, np.float32))
+            assert np.array_equal(contents.weights["layer"][1], np.arange(1000) * found)
+            assert np.array_equal(contents.optimizer[0], np.full((128,), -found, np.float64))
+            orphans = _orphans(directory, target)
+            interrupted += bool(orphans)
+            for orphan in orphans:  # the only trace a kill may leave: an unused temporary file
+                orphan.unlink()
+            assert [p.name for p in directory.iterdir()] == [target.name]
+            version = found + 1
+    finally:
+        zygote.stdin.close()
+        zygote.wait(timeout=30)
     # Kills landed inside saves (a temporary file was being written), not only between them.
     assert interrupted > 0
 
