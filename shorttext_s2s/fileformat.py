@@ -312,8 +312,8 @@ def _read_datasets(path: str, h5: Any, size: int) -> Dict[str, np.ndarray]:
             full = f"{prefix}{name}"
             link = group.get(name, getlink=True)
             if not isinstance(link, h5py.HardLink):
-                raise ModelFileError(path, f"entry {full!r} is a {type(link).__name__}; links "
-                                           f"are not allowed in a model file")
+                raise ModelFileError(path, f"entry {full!r} is a link ({type(link).__name__}); "
+                                           f"links are not allowed in a model file")
             item = group[name]
             if isinstance(item, h5py.Group):
                 if full.count("/") >= 2:

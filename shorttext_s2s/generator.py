@@ -343,7 +343,9 @@ def loadCharBasedSeq2SeqGenerator(path: PathLike, compact: bool = True
     try:
         encoder = SentenceToCharVecEncoder.from_config(contents.config["encoder"])
         generator = CharBasedSeq2SeqGenerator(encoder, **contents.config["generator"])
-    except (KeyError, TypeError, ValueError) as exc:
+    except KeyError as exc:
+        raise ModelFileError(path, f"invalid model description (no {exc} entry)") from None
+    except (TypeError, ValueError) as exc:
         raise ModelFileError(path, f"invalid model description ({exc})") from None
     if generator.maxlen > MAX_SEQUENCE_LENGTH:
         raise ModelFileError(path, f"maxlen {generator.maxlen} is above the limit of "

@@ -179,10 +179,11 @@ class Seq2SeqWithKeras:
         optimizer = loss = None
         if "optimizer" in contents.config:
             optimizer_config = _builtin_optimizer_config(contents.config["optimizer"], path)
-            loss = contents.config.get("loss", "categorical_crossentropy")
+            loss = _builtin_loss(contents.config.get("loss", "categorical_crossentropy"), path)
             try:
                 optimizer = keras.optimizers.deserialize(optimizer_config)
-                loss = _builtin_loss(loss, path)
+                if isinstance(loss, dict):
+                    loss = keras.losses.deserialize(loss)
             except (TypeError, ValueError, KeyError) as exc:  # built-in, bad arguments
                 raise ModelFileError(path, f"invalid optimizer or loss settings "
                                            f"({type(exc).__name__}: {exc})") from None
@@ -332,6 +333,7 @@ def _builtin_optimizer_config(config: Any, path: PathLike) -> Dict[str, Any]:
 
 
 def _builtin_loss(loss: Any, path: PathLike) -> Any:
+    """A built-in loss name, or a checked serialised built-in loss (still to deserialise)."""
     if isinstance(loss, dict) and loss.get("class_name") == "function":
         loss = loss.get("config")  # how Keras serialises a loss function: by its name
     if isinstance(loss, str):
@@ -339,7 +341,7 @@ def _builtin_loss(loss: Any, path: PathLike) -> Any:
             raise ModelFileError(path, f"the loss {loss!r} is not a Keras built-in this library "
                                        f"loads")
         return loss
-    return keras.losses.deserialize(_builtin_object(loss, "keras.losses", _LOSSES, "loss", path))
+    return _builtin_object(loss, "keras.losses", _LOSSES, "loss", path)
 
 
 def _loss_name(loss: Any) -> Any:

@@ -709,6 +709,28 @@ def run_guarded(full: str, final: str, count: int, seed: int, sweep: bool, workd
     return tally
 
 
+def table(full: str, final: str, workdir: str) -> List[Tuple[str, str]]:
+    """Each special case and the message the user gets (the path shown as ``<path>``)."""
+    from shorttext_s2s import ModelFileError, loadCharBasedSeq2SeqGenerator
+
+    rows = []
+    for case in special_cases(full, final, 0):
+        path = os.path.join(workdir, f"table-{case.index}.s2s.h5")
+        try:
+            case.make(path)
+            if case.kind.startswith("unreadable") and os.access(path, os.R_OK):
+                rows.append((case.kind, "(not tried: this user reads any file)"))
+                continue
+            loadCharBasedSeq2SeqGenerator(path)
+            rows.append((case.kind, "loaded"))
+        except ModelFileError as exc:
+            rows.append((case.kind, f"{type(exc).__name__}: "
+                                    f"{str(exc).replace(path, '<path>')[:150]}"))
+        finally:
+            _remove(path)
+    return rows
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", type=int, default=20000, help="how many cases in all")
@@ -717,6 +739,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                         help="include every truncation length of the final (smaller) file")
     parser.add_argument("--in-process", action="store_true",
                         help="no worker process (faster start, but a crash ends the run)")
+    parser.add_argument("--table", action="store_true",
+                        help="print each special case and the message it gives, then stop")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--full", help=argparse.SUPPRESS)
     parser.add_argument("--final", help=argparse.SUPPRESS)
@@ -729,6 +753,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     began = time.monotonic()
     with tempfile.TemporaryDirectory() as workdir:
         full, final = make_original(workdir)
+        if args.table:
+            for kind, message in table(full, final, workdir):
+                print(f"{kind}\t{message}")
+            return 0
         print(f"original files: {os.path.getsize(full)} and {os.path.getsize(final)} bytes")
         runner = run_in_process if args.in_process else run_guarded
         tally = runner(full, final, args.cases, args.seed, args.sweep, workdir)

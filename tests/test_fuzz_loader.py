@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from shorttext_s2s import ModelFileError, loadCharBasedSeq2SeqGenerator
+from shorttext_s2s import ModelFileError, loadCharBasedSeq2SeqGenerator, loadSeq2SeqWithKeras
 from shorttext_s2s.fileformat import read_model_file, write_model_file
 
 from tests import fuzz_loader
@@ -59,9 +59,10 @@ def test_truncation_in_every_region_is_refused(originals, tmp_path):
             for cut in sorted({start, (start + end) // 2, max(start, end - 1)}):
                 path = tmp_path / f"{name}-{cut}.h5"
                 path.write_bytes(data[:cut])
-                with pytest.raises(ModelFileError) as info:
-                    loadCharBasedSeq2SeqGenerator(path)
-                assert str(info.value).startswith(str(path))
+                for load in (loadCharBasedSeq2SeqGenerator, loadSeq2SeqWithKeras):
+                    with pytest.raises(ModelFileError) as info:
+                        load(path)
+                    assert str(info.value).startswith(str(path))
 
 
 def test_optimizer_config_cannot_import_a_module(originals, tmp_path):
