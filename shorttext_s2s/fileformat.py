@@ -1,19 +1,27 @@
 """The one-file model format: an HDF5 file described entirely by data.
 
-Layout (every name below comes from this module, so writer and reader cannot drift)::
+Layout (every name below is a constant of this module, so writer and reader cannot drift)::
 
-    /                      attrs: format, format_version, kind, config (JSON), digest
+    /                      attrs: format, format_version, kind, has_optimizer, digest
+    /config                uint8: the description as UTF-8 JSON (hyperparameters, vocabulary,
+                           optimizer and loss configs)
     /weights/<layer>/<i>   the layer's i-th weight array
     /optimizer/<i>         the optimizer's i-th variable (absent when saved with final=True)
-    /arrays/<name>         further named arrays (e.g. the vocabulary as code points)
+    /arrays/<name>         further named arrays
 
-``config`` is JSON: hyperparameters, the optimizer's Keras config, the vocabulary. Nothing in
-the file is executable and nothing is unpickled. ``digest`` is a SHA-256 over every array
-(name, dtype, shape, bytes) and the other attributes, checked on load, so a flipped byte is
-reported instead of decoded.
+Nothing in the file is executable and nothing is unpickled: the reader accepts only numeric
+arrays, stored in the file itself (no links to other files or objects, no virtual datasets,
+no compression filters), each no larger than the file, so a hostile file cannot make it read
+other files or allocate more memory than the file's own size. ``digest`` is a SHA-256 over
+every attribute and array (name, dtype, shape, bytes), checked on load, so accidental damage
+(a truncated download, a flipped bit) is reported instead of decoded. It is a checksum, not a
+signature: it does not tell who wrote the file.
 
-Files are written beside the target and renamed over it only once complete, so an
-interrupted save leaves the previous file as it was.
+The JSON is encoded with ``surrogatepass``, so vocabularies holding lone surrogates (such as
+``'\\udce9'``, which Python uses for undecodable bytes) round-trip exactly.
+
+Files are written beside the target and renamed over it only once complete and flushed to
+disk, so an interrupted save leaves the previous file as it was.
 """
 
 from __future__ import annotations
@@ -24,23 +32,46 @@ import json
 import os
 import tempfile
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterator, List, Mapping, Optional
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
 import numpy as np
 
 from .exceptions import ModelFileError, ModelFileNotFoundError, PathLike
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "ModelFile", "write_model_file", "read_model_file",
-           "atomic_path"]
+           "atomic_path", "MAX_ENTRIES", "MAX_SEQUENCE_LENGTH"]
 
 FORMAT_NAME = "shorttext_s2s"
 FORMAT_VERSION = 1
 
-_WEIGHTS = "weights"
-_OPTIMIZER = "optimizer"
-_ARRAYS = "arrays"
-_ATTRS = ("format", "format_version", "kind", "config")
+# --- the names in the file: the only place they are spelled -------------------------------
+ATTR_FORMAT = "format"
+ATTR_VERSION = "format_version"
+ATTR_KIND = "kind"
+ATTR_HAS_OPTIMIZER = "has_optimizer"
+ATTR_DIGEST = "digest"
+#: Root attributes covered by the digest, in digest order.
+DIGESTED_ATTRS = (ATTR_FORMAT, ATTR_VERSION, ATTR_KIND, ATTR_HAS_OPTIMIZER)
+CONFIG = "config"
+WEIGHTS = "weights"
+OPTIMIZER = "optimizer"
+ARRAYS = "arrays"
+
+# --- limits the reader enforces before reading anything large -----------------------------
+#: Most datasets a model file may hold (a generator has about 20).
+MAX_ENTRIES = 4096
+#: Longest ``maxlen`` a loaded generator may have: decoding allocates arrays of that length,
+#: so a file must not choose it freely. (An LSTM over 65,536 characters is far beyond use.)
+MAX_SEQUENCE_LENGTH = 1 << 16
+#: Most bytes of one root attribute (they are short names and a hex digest).
+_MAX_ATTR_BYTES = 1024
+#: Most dimensions of one array.
+_MAX_NDIM = 8
+#: Array element kinds accepted: bool, signed and unsigned integers, floats.
+_NUMERIC_KINDS = "biuf"
+
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+_TEXT_ENCODING = ("utf-8", "surrogatepass")
 
 
 @dataclass
@@ -66,8 +97,16 @@ class ModelFile:
 def atomic_path(path: PathLike) -> Iterator[str]:
     """Give a temporary path beside ``path``; on success, rename it over ``path``.
 
-    If the block raises (or the process dies), ``path`` keeps its previous content and the
-    temporary file is removed (or left as an orphan ``.tmp`` file, never as ``path``).
+    The temporary file is flushed to disk before the rename, and the directory after it, so
+    neither an exception, nor a killed process, nor a power cut leaves ``path`` half written:
+    it holds its previous content or the new one. If the block raises, the temporary file is
+    removed; if the process is killed, it may stay behind as ``.<name>.<random>.tmp``.
+
+    Args:
+        path: the file to (re)place.
+
+    Yields:
+        The temporary path to write.
     """
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
@@ -83,50 +122,87 @@ def atomic_path(path: PathLike) -> Iterator[str]:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    _fsync_directory(directory)
+
+
+def _fsync_directory(directory: str) -> None:
+    # Makes the rename itself durable; not every platform can open a directory.
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _frame(sha: "hashlib._Hash", data: bytes) -> None:
+    # Length-prefixed, so no two different contents hash the same byte stream.
+    sha.update(len(data).to_bytes(8, "little"))
+    sha.update(data)
 
 
 def _digest(attrs: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> str:
     sha = hashlib.sha256()
-    for key in _ATTRS:
-        sha.update(f"{key}={attrs[key]}\0".encode("utf-8"))
+    for key in DIGESTED_ATTRS:
+        _frame(sha, f"{key}={attrs[key]}".encode(*_TEXT_ENCODING))
     for name in sorted(arrays):
         array = np.ascontiguousarray(arrays[name])
-        sha.update(f"{name}:{array.dtype.str}:{array.shape}\0".encode("utf-8"))
-        sha.update(array.tobytes())
+        _frame(sha, f"{name}:{array.dtype.str}:{array.shape}".encode(*_TEXT_ENCODING))
+        _frame(sha, array.tobytes())
     return sha.hexdigest()
 
 
 def _flatten(model: ModelFile) -> Dict[str, np.ndarray]:
-    flat: Dict[str, np.ndarray] = {}
+    config = json.dumps(model.config, sort_keys=True, ensure_ascii=False, allow_nan=False)
+    flat: Dict[str, np.ndarray] = {
+        CONFIG: np.frombuffer(config.encode(*_TEXT_ENCODING), dtype=np.uint8)}
     for layer, values in model.weights.items():
         for index, value in enumerate(values):
-            flat[f"{_WEIGHTS}/{layer}/{index}"] = np.asarray(value)
+            flat[f"{WEIGHTS}/{layer}/{index}"] = np.asarray(value)
     for index, value in enumerate(model.optimizer or []):
-        flat[f"{_OPTIMIZER}/{index}"] = np.asarray(value)
+        flat[f"{OPTIMIZER}/{index}"] = np.asarray(value)
     for name, value in model.arrays.items():
-        flat[f"{_ARRAYS}/{name}"] = np.asarray(value)
+        flat[f"{ARRAYS}/{name}"] = np.asarray(value)
+    for name, value in flat.items():
+        if value.dtype.kind not in _NUMERIC_KINDS:
+            raise TypeError(f"array {name!r} has dtype {value.dtype}; a model file holds only "
+                            f"numeric arrays.")
     return flat
 
 
 def write_model_file(path: PathLike, model: ModelFile) -> None:
-    """Write ``model`` to ``path`` atomically (see :func:`atomic_path`)."""
+    """Write ``model`` to ``path`` atomically (see :func:`atomic_path`).
+
+    Args:
+        path: the file to write; a previous file there is replaced only once the new one is
+            complete.
+        model: the contents.
+
+    Raises:
+        TypeError: an array is not numeric, or the config is not JSON-serialisable.
+        ValueError: the config holds NaN or infinity (not valid JSON).
+    """
     import h5py
 
-    attrs = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "kind": model.kind,
-             "config": json.dumps(model.config, sort_keys=True)}
+    attrs = {ATTR_FORMAT: FORMAT_NAME, ATTR_VERSION: FORMAT_VERSION, ATTR_KIND: model.kind,
+             ATTR_HAS_OPTIMIZER: model.optimizer is not None}
     flat = _flatten(model)
+    digest = _digest(attrs, flat)
     with atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as h5:
-            for key, value in attrs.items():
-                h5.attrs[key] = value
-            h5.attrs["digest"] = _digest(attrs, flat)
-            h5.attrs["has_optimizer"] = model.optimizer is not None
+            for key, value in dict(attrs, **{ATTR_DIGEST: digest}).items():
+                # Strings as fixed-length bytes, kept in the object header: variable-length
+                # ones live in HDF5's global heap, whose damaged forms can hang the reader.
+                h5.attrs[key] = np.bytes_(value.encode("utf-8")) if isinstance(value, str) \
+                    else value
             for name, value in flat.items():
                 h5.create_dataset(name, data=value)
 
 
 def read_model_file(path: PathLike, kind: Optional[str] = None) -> ModelFile:
     """Read and verify a model file.
+
+    Only what this module writes is accepted; everything is checked before it is used.
 
     Args:
         path: the file.
@@ -138,71 +214,178 @@ def read_model_file(path: PathLike, kind: Optional[str] = None) -> ModelFile:
     Raises:
         ModelFileNotFoundError: ``path`` does not exist.
         ModelFileError: anything else: not a file, unreadable, not HDF5, not this format, an
-            unknown version, another kind, a missing part, or a digest mismatch (corruption).
+            unknown version, another kind, a missing, unexpected or oversized part, or a
+            digest mismatch (corruption). The message starts with the path.
     """
     path_str = os.fspath(path)
     if not os.path.exists(path_str):
         raise ModelFileNotFoundError(path_str)
     if os.path.isdir(path_str):
         raise ModelFileError(path_str, "is a directory, expected a model file")
+    if not os.path.isfile(path_str):
+        raise ModelFileError(path_str, "is not a regular file, expected a model file")
     try:
         with open(path_str, "rb") as handle:
             signature = handle.read(len(_HDF5_SIGNATURE))
+            size = os.fstat(handle.fileno()).st_size
     except OSError as exc:
         raise ModelFileError(path_str, f"cannot be read ({exc.strerror or exc})") from None
     if signature != _HDF5_SIGNATURE:
         raise ModelFileError(path_str, "not a shorttext_s2s model file (not an HDF5 file)")
     try:
-        return _read_verified(path_str, kind)
+        return _read_verified(path_str, kind, size)
     except ModelFileError:
         raise
-    except Exception as exc:  # h5py/numpy/json raise many types on damaged files.
+    except Exception as exc:  # h5py, numpy and json raise many types on damaged files.
         raise ModelFileError(path_str, f"damaged or truncated model file "
                                        f"({type(exc).__name__}: {exc})") from None
 
 
-def _read_verified(path: str, kind: Optional[str]) -> ModelFile:
+def _read_verified(path: str, kind: Optional[str], size: int) -> ModelFile:
     import h5py
 
     with h5py.File(path, "r") as h5:
-        if h5.attrs.get("format") != FORMAT_NAME:
+        if _read_attr(path, h5, ATTR_FORMAT, str, required=False) != FORMAT_NAME:
             raise ModelFileError(path, "not a shorttext_s2s model file (an HDF5 file of "
                                        "another layout)")
-        version = int(h5.attrs["format_version"])
+        version = _read_attr(path, h5, ATTR_VERSION, int)
         if version != FORMAT_VERSION:
             raise ModelFileError(path, f"format version {version} is not supported by this "
                                        f"release (it reads version {FORMAT_VERSION})")
-        attrs = {key: h5.attrs[key] for key in _ATTRS}
-        attrs = {key: value.decode("utf-8") if isinstance(value, bytes) else value
-                 for key, value in attrs.items()}
-        if kind is not None and attrs["kind"] != kind:
-            raise ModelFileError(path, f"holds a {attrs['kind']}, expected a {kind}")
-        flat: Dict[str, np.ndarray] = {}
-        h5.visititems(lambda name, obj: flat.__setitem__(name, obj[()])
-                      if isinstance(obj, h5py.Dataset) else None)
-        stored_digest = h5.attrs["digest"]
-        stored_digest = (stored_digest.decode("ascii") if isinstance(stored_digest, bytes)
-                         else str(stored_digest))
-        has_optimizer = bool(h5.attrs["has_optimizer"])
+        attrs = {ATTR_FORMAT: FORMAT_NAME, ATTR_VERSION: version,
+                 ATTR_KIND: _read_attr(path, h5, ATTR_KIND, str),
+                 ATTR_HAS_OPTIMIZER: _read_attr(path, h5, ATTR_HAS_OPTIMIZER, bool)}
+        if kind is not None and attrs[ATTR_KIND] != kind:
+            raise ModelFileError(path, f"holds a {attrs[ATTR_KIND]}, expected a {kind}")
+        stored_digest = _read_attr(path, h5, ATTR_DIGEST, str)
+        unknown = sorted(set(h5.attrs.keys()) - set(DIGESTED_ATTRS) - {ATTR_DIGEST})
+        if unknown:
+            raise ModelFileError(path, f"unexpected attributes {unknown}")
+        flat = _read_datasets(path, h5, size)
     if _digest(attrs, flat) != stored_digest:
         raise ModelFileError(path, "corrupted model file: its contents do not match the "
                                    "digest stored when it was saved")
-    weights: Dict[str, List[np.ndarray]] = {}
-    optimizer: List[np.ndarray] = []
+    return _assemble(path, attrs, flat)
+
+
+def _read_attr(path: str, h5: Any, name: str, expected: type, required: bool = True) -> Any:
+    """A small root attribute of the ``expected`` type, its storage checked before reading.
+
+    Returns ``None`` for a missing or mistyped optional attribute.
+    """
+    if name not in h5.attrs:
+        if required:
+            raise ModelFileError(path, f"attribute {name!r} is missing")
+        return None
+    attr_id = h5.attrs.get_id(name)
+    # Only fixed-size types are read: a variable-length string would be fetched from the
+    # global heap, which a damaged file can make HDF5 loop on forever.
+    kinds = {str: "S", int: "iu", bool: "b"}[expected]
+    if attr_id.dtype.kind not in kinds or attr_id.shape != ():
+        if required:
+            raise ModelFileError(path, f"attribute {name!r} has the wrong type")
+        return None
+    if attr_id.get_storage_size() > _MAX_ATTR_BYTES:
+        raise ModelFileError(path, f"attribute {name!r} is too large")
+    value = h5.attrs[name]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, bytes):
+        value = value.decode("utf-8")
+    return value
+
+
+def _read_datasets(path: str, h5: Any, size: int) -> Dict[str, np.ndarray]:
+    """Every dataset, checked for kind and size before its data is read."""
+    import h5py
+
+    flat: Dict[str, np.ndarray] = {}
+    total = 0
+    stack: List[Tuple[str, Any]] = [("", h5)]
+    visited = 0
+    while stack:
+        prefix, group = stack.pop()
+        for name in group:
+            visited += 1
+            if visited > MAX_ENTRIES:
+                raise ModelFileError(path, f"more than {MAX_ENTRIES} entries")
+            full = f"{prefix}{name}"
+            link = group.get(name, getlink=True)
+            if not isinstance(link, h5py.HardLink):
+                raise ModelFileError(path, f"entry {full!r} is a link ({type(link).__name__}); "
+                                           f"links are not allowed in a model file")
+            item = group[name]
+            if isinstance(item, h5py.Group):
+                if full.count("/") >= 2:
+                    raise ModelFileError(path, f"unexpected group {full!r}")
+                stack.append((full + "/", item))
+                continue
+            if not isinstance(item, h5py.Dataset):
+                raise ModelFileError(path, f"unexpected entry {full!r}")
+            nbytes = _check_dataset(path, full, item, size)
+            total += nbytes
+            if total > size:
+                raise ModelFileError(path, "the arrays declare more data than the file holds")
+            flat[full] = np.asarray(item[()])
+    return flat
+
+
+def _check_dataset(path: str, name: str, dataset: Any, size: int) -> int:
+    dtype = dataset.dtype
+    if dtype.kind not in _NUMERIC_KINDS or dtype.fields is not None or dtype.itemsize > 8:
+        raise ModelFileError(path, f"array {name!r} has the non-numeric dtype {dtype}")
+    if dataset.is_virtual or dataset.external:
+        raise ModelFileError(path, f"array {name!r} is stored outside the file")
+    if dataset.id.get_create_plist().get_nfilters():
+        raise ModelFileError(path, f"array {name!r} is compressed or filtered; model files "
+                                   f"store arrays as they are")
+    shape = dataset.shape
+    if shape is None or len(shape) > _MAX_NDIM:
+        raise ModelFileError(path, f"array {name!r} has an invalid shape {shape}")
+    nbytes = dtype.itemsize
+    for dim in shape:
+        nbytes *= int(dim)
+    # Unfiltered data lies in the file as it is: an array larger than the file is a lie, and
+    # one with less storage than its size would be read as fill values.
+    if nbytes > size or dataset.id.get_storage_size() < nbytes:
+        raise ModelFileError(path, f"array {name!r} of shape {shape} does not fit in the file")
+    return nbytes
+
+
+def _assemble(path: str, attrs: Mapping[str, Any], flat: Dict[str, np.ndarray]) -> ModelFile:
+    if CONFIG not in flat or flat[CONFIG].dtype != np.uint8 or flat[CONFIG].ndim != 1:
+        raise ModelFileError(path, "the model description is missing")
+    config = json.loads(flat.pop(CONFIG).tobytes().decode(*_TEXT_ENCODING))
+    if not isinstance(config, dict):
+        raise ModelFileError(path, "the model description is not a JSON object")
+    weights: Dict[str, Dict[int, np.ndarray]] = {}
+    optimizer: Dict[int, np.ndarray] = {}
     arrays: Dict[str, np.ndarray] = {}
-    for name in sorted(flat, key=_natural_key):
+    for name, value in flat.items():
         parts = name.split("/")
-        if parts[0] == _WEIGHTS and len(parts) == 3:
-            weights.setdefault(parts[1], []).append(flat[name])
-        elif parts[0] == _OPTIMIZER and len(parts) == 2:
-            optimizer.append(flat[name])
-        elif parts[0] == _ARRAYS and len(parts) == 2:
-            arrays[parts[1]] = flat[name]
+        if parts[0] == WEIGHTS and len(parts) == 3 and _is_index(parts[2]):
+            weights.setdefault(parts[1], {})[int(parts[2])] = value
+        elif parts[0] == OPTIMIZER and len(parts) == 2 and _is_index(parts[1]):
+            optimizer[int(parts[1])] = value
+        elif parts[0] == ARRAYS and len(parts) == 2:
+            arrays[parts[1]] = value
         else:
             raise ModelFileError(path, f"unexpected entry {name!r}")
-    return ModelFile(kind=attrs["kind"], config=json.loads(attrs["config"]), weights=weights,
-                     optimizer=optimizer if has_optimizer else None, arrays=arrays)
+    if optimizer and not attrs[ATTR_HAS_OPTIMIZER]:
+        raise ModelFileError(path, "optimizer variables in a file saved without them")
+    return ModelFile(kind=attrs[ATTR_KIND], config=config,
+                     weights={layer: _in_order(path, f"{WEIGHTS}/{layer}", values)
+                              for layer, values in weights.items()},
+                     optimizer=(_in_order(path, OPTIMIZER, optimizer)
+                                if attrs[ATTR_HAS_OPTIMIZER] else None),
+                     arrays=arrays)
 
 
-def _natural_key(name: str) -> tuple:
-    return tuple(int(part) if part.isdigit() else part for part in name.split("/"))
+def _is_index(text: str) -> bool:
+    return text.isdigit() and text.isascii() and (text == "0" or not text.startswith("0"))
+
+
+def _in_order(path: str, where: str, values: Dict[int, np.ndarray]) -> List[np.ndarray]:
+    if sorted(values) != list(range(len(values))):
+        raise ModelFileError(path, f"the arrays under {where!r} are not numbered 0..n-1")
+    return [values[index] for index in range(len(values))]

@@ -14,9 +14,9 @@ from .data import conversation_pairs, iter_lines
 from .decoding import BeamSearchStrategy, DecodingStrategy, decode_texts, get_strategy
 from .encoder import SentenceToCharVecEncoder
 from .exceptions import InputDataError, ModelFileError, ModelNotTrainedException, PathLike
-from .fileformat import read_model_file, write_model_file
+from .fileformat import MAX_SEQUENCE_LENGTH, read_model_file, write_model_file
 from .model import MODEL_SUFFIX, Seq2SeqWithKeras
-from .training import (CompactCheckpoint, PairBatches, distribution_scope,
+from .training import (CompactCheckpoint, PairBatches, as_fit_input, distribution_scope,
                        early_stopping_callback, replica_count)
 
 __all__ = ["CharBasedSeq2SeqGenerator", "loadCharBasedSeq2SeqGenerator"]
@@ -253,8 +253,9 @@ class CharBasedSeq2SeqGenerator:
                 monitor = "val_loss" if validation is not None else "loss"
                 all_callbacks.append(early_stopping_callback(early_stopping, monitor))
             history = self.s2sgenerator.model.fit(
-                batches, epochs=epochs, initial_epoch=initial_epoch, validation_data=validation,
-                callbacks=all_callbacks, verbose=verbose)
+                as_fit_input(batches), epochs=epochs, initial_epoch=initial_epoch,
+                validation_data=None if validation is None else as_fit_input(validation),
+                callbacks=all_callbacks, verbose=verbose, shuffle=False)
         self.s2sgenerator.trained = True
         if history.epoch:
             self.epochs_trained = history.epoch[-1] + 1
@@ -513,8 +514,13 @@ def loadCharBasedSeq2SeqGenerator(path: PathLike, compact: bool = True
     try:
         encoder = SentenceToCharVecEncoder.from_config(contents.config["encoder"])
         generator = CharBasedSeq2SeqGenerator(encoder, **contents.config["generator"])
-    except (KeyError, TypeError, ValueError) as exc:
+    except KeyError as exc:
+        raise ModelFileError(path, f"invalid model description (no {exc} entry)") from None
+    except (TypeError, ValueError) as exc:
         raise ModelFileError(path, f"invalid model description ({exc})") from None
+    if generator.maxlen > MAX_SEQUENCE_LENGTH:
+        raise ModelFileError(path, f"maxlen {generator.maxlen} is above the limit of "
+                                   f"{MAX_SEQUENCE_LENGTH} this library loads")
     if generator.s2sgenerator.get_config() != contents.config.get("model"):
         raise ModelFileError(path, "the vocabulary does not match the stored model")
     generator.s2sgenerator.restore_model_file(contents, path)

@@ -166,23 +166,38 @@ class Seq2SeqWithKeras:
     def restore_model_file(self, contents: ModelFile, path: PathLike = "<model file>") -> None:
         """Load weights (and optimizer state, if present) from a read model file.
 
-        The model must have been created with the file's ``vecsize`` and ``latent_dim``.
+        The model must have been created with the file's ``vecsize`` and ``latent_dim``. Every
+        shape is checked against them before anything is built, and the optimizer and loss
+        may only be Keras built-ins (a file cannot name code to import).
+
+        Raises:
+            ModelFileError: the contents do not fit this model or name a non-built-in class.
         """
+        expected = _weight_shapes(self.vecsize, self.latent_dim)
+        for name, shapes in expected.items():
+            values = contents.weights.get(name)
+            if values is None or [tuple(v.shape) for v in values] != shapes:
+                raise ModelFileError(path, f"weights of layer {name!r} are missing or have "
+                                           f"the wrong shapes")
+        extra = sorted(set(contents.weights) - set(expected))
+        if extra:
+            raise ModelFileError(path, f"unexpected layers {extra}")
+        optimizer = loss = None
+        if "optimizer" in contents.config:
+            optimizer_config = _builtin_optimizer_config(contents.config["optimizer"], path)
+            loss = _builtin_loss(contents.config.get("loss", "categorical_crossentropy"), path)
+            try:
+                optimizer = keras.optimizers.deserialize(optimizer_config)
+                if isinstance(loss, dict):
+                    loss = keras.losses.deserialize(loss)
+            except (TypeError, ValueError, KeyError) as exc:  # built-in, bad arguments
+                raise ModelFileError(path, f"invalid optimizer or loss settings "
+                                           f"({type(exc).__name__}: {exc})") from None
         if self.model is None:
             self.prepare_model()
         for name in _WEIGHT_LAYERS:
-            layer = self.model.get_layer(name)
-            values = contents.weights.get(name)
-            expected = [tuple(w.shape) for w in layer.weights]
-            if values is None or [tuple(v.shape) for v in values] != expected:
-                raise ModelFileError(path, f"weights of layer {name!r} are missing or have "
-                                           f"the wrong shapes")
-            layer.set_weights(values)
-        if "optimizer" in contents.config:
-            optimizer = keras.optimizers.deserialize(contents.config["optimizer"])
-            loss = contents.config.get("loss", "categorical_crossentropy")
-            if isinstance(loss, dict):
-                loss = keras.losses.deserialize(loss)
+            self.model.get_layer(name).set_weights(contents.weights[name])
+        if optimizer is not None:
             self.compile(optimizer=optimizer, loss=loss)
             if contents.optimizer is not None:
                 optimizer.build(self.model.trainable_variables)
@@ -261,6 +276,78 @@ def _positive_int(value: Any, name: str) -> int:
         raise ValueError(f"Received an invalid value for argument `{name}`, expected a "
                          f"positive integer, got {value!r}.")
     return int(value)
+
+
+def _weight_shapes(vecsize: int, latent_dim: int) -> Dict[str, List[tuple]]:
+    """The shapes of each layer's ``get_weights()``, known without building the model."""
+    gates = 4 * latent_dim  # an LSTM's input, forget, cell and output gates side by side
+    return {ENCODER_LSTM: [(vecsize, gates), (latent_dim, gates), (gates,)],
+            DECODER_LSTM: [(vecsize, gates), (latent_dim, gates), (gates,)],
+            DECODER_DENSE: [(latent_dim, vecsize), (vecsize,)]}
+
+
+# Built-ins a model file may name. A Keras config names a module and a class, and Keras
+# imports what it names; a file from elsewhere must not choose what runs, so only these pass.
+_OPTIMIZERS = frozenset({"Adadelta", "Adafactor", "Adagrad", "Adam", "AdamW", "Adamax", "Ftrl",
+                         "Lamb", "Lion", "Nadam", "RMSprop", "SGD"})
+_SCHEDULES = frozenset({"CosineDecay", "CosineDecayRestarts", "ExponentialDecay",
+                        "InverseTimeDecay", "PiecewiseConstantDecay", "PolynomialDecay"})
+_LOSSES = frozenset({"BinaryCrossentropy", "BinaryFocalCrossentropy", "CategoricalCrossentropy",
+                     "CategoricalFocalCrossentropy", "CategoricalHinge", "CosineSimilarity",
+                     "Hinge", "Huber", "KLDivergence", "LogCosh", "MeanAbsoluteError",
+                     "MeanAbsolutePercentageError", "MeanSquaredError",
+                     "MeanSquaredLogarithmicError", "Poisson", "SquaredHinge"})
+_LOSS_NAMES = frozenset({"binary_crossentropy", "binary_focal_crossentropy",
+                         "categorical_crossentropy", "categorical_focal_crossentropy",
+                         "categorical_hinge", "cosine_similarity", "hinge", "huber",
+                         "kl_divergence", "log_cosh", "mean_absolute_error",
+                         "mean_absolute_percentage_error", "mean_squared_error",
+                         "mean_squared_logarithmic_error", "poisson", "squared_hinge",
+                         "mse", "mae", "mape", "msle", "kld"})
+
+
+def _builtin_object(config: Any, module: str, allowed: frozenset, what: str,
+                    path: PathLike, nested: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    """Check a serialised Keras object names an allowed built-in and holds only plain data."""
+    if (not isinstance(config, dict) or config.get("module") != module
+            or config.get("class_name") not in allowed
+            or config.get("registered_name") not in (None, config.get("class_name"))
+            or not isinstance(config.get("config"), dict)
+            or set(config) - {"module", "class_name", "config", "registered_name"}):
+        name = config.get("class_name") if isinstance(config, dict) else config
+        raise ModelFileError(path, f"the {what} {name!r} is not a Keras built-in this library "
+                                   f"loads (allowed: {', '.join(sorted(allowed))})")
+    for key, value in config["config"].items():
+        if nested and key in nested and isinstance(value, dict):
+            nested[key](value, path)
+        elif not _plain(value):
+            raise ModelFileError(path, f"the {what}'s setting {key!r} is not plain data")
+    return config
+
+
+def _plain(value: Any) -> bool:
+    if isinstance(value, list):
+        return all(isinstance(item, (bool, int, float, str, type(None))) for item in value)
+    return isinstance(value, (bool, int, float, str, type(None)))
+
+
+def _builtin_optimizer_config(config: Any, path: PathLike) -> Dict[str, Any]:
+    schedule = lambda value, where: _builtin_object(  # noqa: E731
+        value, "keras.optimizers.schedules", _SCHEDULES, "learning-rate schedule", where)
+    return _builtin_object(config, "keras.optimizers", _OPTIMIZERS, "optimizer", path,
+                           nested={"learning_rate": schedule})
+
+
+def _builtin_loss(loss: Any, path: PathLike) -> Any:
+    """A built-in loss name, or a checked serialised built-in loss (still to deserialise)."""
+    if isinstance(loss, dict) and loss.get("class_name") == "function":
+        loss = loss.get("config")  # how Keras serialises a loss function: by its name
+    if isinstance(loss, str):
+        if loss not in _LOSS_NAMES:
+            raise ModelFileError(path, f"the loss {loss!r} is not a Keras built-in this library "
+                                       f"loads")
+        return loss
+    return _builtin_object(loss, "keras.losses", _LOSSES, "loss", path)
 
 
 def _loss_name(loss: Any) -> Any:
