@@ -283,11 +283,10 @@ class CharBasedSeq2SeqGenerator:
             InputDataError: no pairs, or an item that is not a pair of strings.
             ImportError: chrF or BLEU asked for without sacrebleu installed.
 
-        Example:
+        Example (with a trained ``generator``)::
 
-        >>> scores = generator.evaluate([("Go.", "Va !")], metrics=("exact_match", "cer"))
-        >>> sorted(scores)
-        ['cer', 'exact_match', 'n']
+            scores = generator.evaluate(read_pairs("fra.txt")[10000:11000])
+            print(f"exact {scores['exact_match']:.1%}, chrF {scores['chrf']:.1f}")
         """
         from .evaluation import score_texts
 
@@ -326,9 +325,10 @@ class CharBasedSeq2SeqGenerator:
         s2s = self.s2sgenerator
         weights = s2s.model.get_weights() if (s2s.model is not None and s2s.trained) else None
         if s2s.compiled and s2s.model.optimizer is not None:
-            optimizer = keras.optimizers.deserialize(
-                keras.optimizers.serialize(s2s.model.optimizer))
-            loss = s2s.model.loss
+            optimizer, loss = s2s.model.optimizer, s2s.model.loss
+        if isinstance(optimizer, keras.optimizers.Optimizer):
+            # An optimizer creates variables when constructed: make a copy under the scope.
+            optimizer = keras.optimizers.deserialize(keras.optimizers.serialize(optimizer))
         s2s.prepare_model()
         if weights is not None:
             s2s.model.set_weights(weights)

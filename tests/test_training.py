@@ -208,12 +208,13 @@ _DISTRIBUTED = textwrap.dedent("""
     keras.utils.set_random_seed(0)
     encoder = SentenceToCharVecEncoder.from_texts(s + t for s, t in pairs)
     generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=16, maxlen=24)
-    history = generator.train_pairs(pairs, epochs=8, batch_size=8, verbose=0,
+    history = generator.train_pairs(pairs, epochs=4, batch_size=8, verbose=0,
                                     optimizer=keras.optimizers.Adam(0.02),
-                                    distribution=distribution, validation_split=0.25)
+                                    distribution=distribution, validation_split=0.25,
+                                    length_step=24)  # one shape: fewer compilations
     print("RESULT", json.dumps({"replicas": replica_count(distribution),
                                 "loss": history.history["loss"],
-                                "output": generator.decode_batch([pairs[0][0]])}))
+                                "val_loss": history.history["val_loss"]}))
 """)
 
 
@@ -228,4 +229,4 @@ def test_distributed_training_on_two_logical_devices(tiny_pairs):
     result = json.loads(lines[-1][len("RESULT "):])
     assert result["replicas"] == 2
     assert all(np.isfinite(result["loss"])) and result["loss"][-1] < result["loss"][0]
-    assert isinstance(result["output"][0], str)
+    assert len(result["val_loss"]) == 4 and all(np.isfinite(result["val_loss"]))
