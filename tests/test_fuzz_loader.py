@@ -36,6 +36,10 @@ def test_every_damaged_or_hostile_file_is_refused_or_loads_unchanged(originals, 
     # padding) load and were compared with the original, including full loads and decodes.
     assert tally.outcomes["error"] > CI_CASES // 2
     assert tally.outcomes["same model"] > 0
+    # Every array byte is covered by the digest: a flipped bit there is always refused (and
+    # any mutation that loads is checked to have changed no array byte).
+    assert tally.cells[("flip bit", "data")]["error"] > 0
+    assert tally.cells[("flip bit", "data")]["same model"] == 0
 
 
 def test_special_cases_cover_the_documented_inputs(originals):
