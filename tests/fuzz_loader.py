@@ -70,12 +70,17 @@ def make_original(directory: str) -> Tuple[str, str]:
 def mark_trained(generator) -> None:
     """Make a compiled, untrained generator savable without training it (seconds saved).
 
-    Random initial weights are as good as trained ones for file tests; the optimizer is built
-    so that its state (not all zeros: Adam's iteration count is set) is saved too.
+    Random weights are as good as trained ones for file tests; the optimizer is built so that
+    its state is saved too.
     """
     s2s = generator.s2sgenerator
     s2s.model.optimizer.build(s2s.model.trainable_variables)
-    s2s.model.optimizer.iterations.assign(3)
+    # No all-zero array (fresh biases and optimizer moments are zeros), so that zeroing any
+    # stored array changes the model.
+    rng = np.random.default_rng(0)
+    for variable in list(s2s.model.optimizer.variables) + list(s2s.model.trainable_variables):
+        value = rng.uniform(0.5, 1.0, tuple(variable.shape))
+        variable.assign(value.astype(variable.dtype) if value.shape else 3)
     s2s.trained = True
 
 
@@ -126,6 +131,9 @@ class Case:
     make: Callable[[str], None]
     #: Words one of which the error message must contain (the reason that must be given).
     expect: Tuple[str, ...] = ()
+    #: For mutations of a file: the original bytes and its arrays' byte ranges.
+    original: Optional[bytes] = None
+    data: Tuple[Tuple[int, int], ...] = ()
 
 
 def _bytes_case(original: bytes, change: Callable[[bytearray], bytes]) -> Callable[[str], None]:
@@ -173,7 +181,12 @@ def mutation(index: int, seed: int, original: bytes, layout: Dict[str, List[Tupl
             data.extend(bytes(rng.randrange(256) for _ in range(rng.randint(1, 4096))))
         return bytes(data)
 
-    return Case(index, f"{kind} in {region}", _bytes_case(original, change))
+    if kind == "append garbage":
+        region = "end"  # where the bytes go, whatever offset was drawn
+    elif kind == "flip bytes":
+        region = "anywhere"
+    return Case(index, f"{kind} @ {region}", _bytes_case(original, change),
+                original=original, data=tuple(layout["data"]))
 
 
 def truncation(index: int, length: int, original: bytes) -> Case:
@@ -543,9 +556,12 @@ class Checker:
                 return "skipped", None  # root (or a capability) reads whatever the mode says
             try:
                 contents = read_model_file(path, kind=CharBasedSeq2SeqGenerator.__name__)
-                if (any(_same(contents, original) for original in self.originals.values())
-                        and self.full_loads >= FULL_LOADS):
-                    return "same model", _refused(case)
+                if any(_same(contents, original) for original in self.originals.values()):
+                    touched = _touched_arrays(case, path)
+                    if touched:
+                        return "same model", touched
+                    if self.full_loads >= FULL_LOADS:
+                        return "same model", _refused(case)
                 loaded = loadCharBasedSeq2SeqGenerator(path)
             except ModelFileError as exc:
                 if not str(exc).startswith(path):
@@ -563,6 +579,19 @@ class Checker:
             return "same model", _refused(case)
         finally:
             _remove(path)
+
+
+def _touched_arrays(case: Case, path: str) -> Optional[str]:
+    """Whether a mutation that loads changed bytes of the arrays (it cannot have: digest)."""
+    if case.original is None or os.path.getsize(path) != len(case.original):
+        return None
+    with open(path, "rb") as handle:
+        mutated = np.frombuffer(handle.read(), dtype=np.uint8)
+    changed = np.flatnonzero(mutated != np.frombuffer(case.original, dtype=np.uint8))
+    for start, end in case.data:
+        if ((changed >= start) & (changed < end)).any():
+            return "changed array bytes, yet loaded"
+    return None
 
 
 def _refused(case: Case) -> Optional[str]:
@@ -626,20 +655,39 @@ class Tally:
 
     tried: int = 0
     outcomes: collections.Counter = dataclasses.field(default_factory=collections.Counter)
-    kinds: collections.Counter = dataclasses.field(default_factory=collections.Counter)
+    #: Outcomes per damage kind ("flip bit", "truncate", ...; special cases as "special").
+    kinds: Dict[str, collections.Counter] = dataclasses.field(
+        default_factory=lambda: collections.defaultdict(collections.Counter))
+    #: Outcomes per region of the file a random mutation started in.
+    regions: Dict[str, collections.Counter] = dataclasses.field(
+        default_factory=lambda: collections.defaultdict(collections.Counter))
+    #: Outcomes per (damage, region) of the random mutations.
+    cells: Dict[Tuple[str, str], collections.Counter] = dataclasses.field(
+        default_factory=lambda: collections.defaultdict(collections.Counter))
     failures: List[str] = dataclasses.field(default_factory=list)
 
     def add(self, case_index: int, kind: str, outcome: str, failure: Optional[str]) -> None:
         self.tried += 1
         self.outcomes[outcome] += 1
-        self.kinds[kind.split(" in ")[0]] += 1
+        damage, _, region = kind.partition(" @ ")
+        if not region and damage != "truncate (sweep)":
+            damage = "special file"
+        self.kinds[damage][outcome] += 1
+        if region:
+            self.regions[region][outcome] += 1
+            self.cells[(damage, region)][outcome] += 1
         if failure:
             self.failures.append(f"case {case_index} ({kind}): {failure}")
 
     def summary(self) -> str:
+        def counts(counter) -> str:
+            return ", ".join(f"{k} {v}" for k, v in sorted(counter.items()))
+
         lines = [f"cases tried: {self.tried}", f"failures: {len(self.failures)}",
-                 "outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(self.outcomes.items())),
-                 "mutations: " + ", ".join(f"{k} {v}" for k, v in sorted(self.kinds.items()))]
+                 f"outcomes: {counts(self.outcomes)}", "by damage:"]
+        lines += [f"  {kind}: {counts(self.kinds[kind])}" for kind in sorted(self.kinds)]
+        lines += ["by region (random mutations):"]
+        lines += [f"  {name}: {counts(self.regions[name])}" for name in sorted(self.regions)]
         return "\n".join(lines + self.failures[:50])
 
 

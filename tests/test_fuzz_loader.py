@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import select
+import signal
 import sys
 
 import pytest
@@ -36,6 +38,10 @@ def test_every_damaged_or_hostile_file_is_refused_or_loads_unchanged(originals, 
     # padding) load and were compared with the original, including full loads and decodes.
     assert tally.outcomes["error"] > CI_CASES // 2
     assert tally.outcomes["same model"] > 0
+    # Every array byte is covered by the digest: a flipped bit there is always refused (and
+    # any mutation that loads is checked to have changed no array byte).
+    assert tally.cells[("flip bit", "data")]["error"] > 0
+    assert tally.cells[("flip bit", "data")]["same model"] == 0
 
 
 def test_special_cases_cover_the_documented_inputs(originals):
@@ -110,3 +116,51 @@ def test_builtin_optimizer_with_schedule_and_loss_object_round_trip(originals, t
         "class_name"] == "ExponentialDecay"
     assert loaded.s2sgenerator.model.loss.get_config()["label_smoothing"] == pytest.approx(0.1)
     assert loaded.decode_batch(["ab", "b"]) == generator.decode_batch(["ab", "b"])
+
+
+
+# The forked child only opens a file (no backend work), so JAX's threads do not matter to it.
+@pytest.mark.filterwarnings("ignore:os.fork:RuntimeWarning")
+def test_unreadable_file_is_refused(originals, tmp_path):
+    import shutil
+    import tempfile
+
+    full, _ = originals
+    if os.geteuid() != 0:
+        path = tmp_path / "unreadable.h5"
+        shutil.copyfile(full, path)
+        os.chmod(path, 0)
+        with pytest.raises(ModelFileError, match="cannot be read") as info:
+            loadCharBasedSeq2SeqGenerator(path)
+        assert str(info.value).startswith(str(path))
+        return
+    # Root reads a mode-000 file anyway: a forked child drops to the unprivileged user
+    # "nobody" and reads it from a directory that user may enter.
+    directory = tempfile.mkdtemp()
+    try:
+        os.chmod(directory, 0o755)
+        path = os.path.join(directory, "unreadable.h5")
+        shutil.copyfile(full, path)
+        os.chmod(path, 0)
+        reader, writer = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: report the outcome through the pipe, never return
+            try:
+                os.setgid(65534)
+                os.setuid(65534)
+                read_model_file(path)
+                message = "loaded"
+            except BaseException as exc:  # noqa: BLE001 - reported to the parent
+                message = f"{type(exc).__name__} {exc}"
+            os.write(writer, message.encode("utf-8", "replace"))
+            os._exit(0)
+        os.close(writer)
+        ready, _, _ = select.select([reader], [], [], 60)
+        if not ready:
+            os.kill(pid, signal.SIGKILL)
+        with os.fdopen(reader, encoding="utf-8") as pipe:
+            message = pipe.read() if ready else "the child did not answer"
+        os.waitpid(pid, 0)
+        assert message.startswith(f"ModelFileError {path}: cannot be read"), message
+    finally:
+        shutil.rmtree(directory)

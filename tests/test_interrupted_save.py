@@ -23,8 +23,9 @@ from shorttext_s2s import loadCharBasedSeq2SeqGenerator
 from shorttext_s2s.fileformat import read_model_file
 
 REPO = Path(__file__).resolve().parents[1]
-#: Kills of the light writer (h5py and numpy only, forked from a prepared process).
-KILLS = 30
+#: Kills of the light writer (h5py and numpy only, forked from a prepared process); the long
+#: form sets KILL_COUNT (e.g. ``KILL_COUNT=1000 pytest -s tests/test_interrupted_save.py``).
+KILLS = int(os.environ.get("KILL_COUNT", "30"))
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork") or not hasattr(signal, "SIGKILL"),
                                 reason="needs fork and SIGKILL (POSIX)")
@@ -136,6 +137,7 @@ def test_killed_light_saves_leave_old_or_new_file(tmp_path):
     finally:
         zygote.stdin.close()
         zygote.wait(timeout=30)
+    print(f"\n{KILLS} kills, {interrupted} of them inside a save (temporary file present)")
     # Kills landed inside saves (a temporary file was being written), not only between them.
     assert interrupted > 0
 
