@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
+import logging
 import os
-from typing import Any, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import keras
 import numpy as np
@@ -13,10 +15,14 @@ from .encoder import SentenceToCharVecEncoder
 from .exceptions import InputDataError, ModelFileError, ModelNotTrainedException, PathLike
 from .fileformat import read_model_file, write_model_file
 from .model import MODEL_SUFFIX, Seq2SeqWithKeras
+from .training import (CompactCheckpoint, PairBatches, distribution_scope,
+                       early_stopping_callback, replica_count)
 
 __all__ = ["CharBasedSeq2SeqGenerator", "loadCharBasedSeq2SeqGenerator"]
 
 Pairs = Iterable[Tuple[str, str]]
+
+logger = logging.getLogger(__name__)
 
 
 class CharBasedSeq2SeqGenerator:
@@ -57,6 +63,8 @@ class CharBasedSeq2SeqGenerator:
         self.latent_dim = int(latent_dim)
         self.maxlen = int(maxlen)
         self.s2sgenerator = Seq2SeqWithKeras(len(self.encoder), self.latent_dim)
+        #: Epochs trained so far; saved in the model file so that training can resume.
+        self.epochs_trained = 0
 
     @property
     def trained(self) -> bool:
@@ -88,16 +96,25 @@ class CharBasedSeq2SeqGenerator:
     def encode_pairs(self, pairs: Pairs) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Encode ``(input, target)`` pairs as ids: encoder input, decoder input, output.
 
+        Inputs and targets longer than ``maxlen - 1`` characters are cut; how many pairs were
+        cut is logged (logger ``shorttext_s2s.generator``, level WARNING).
+
         Returns:
             Three ``int32`` arrays of shape ``(len(pairs), maxlen)``. The encoder input is the
             input followed by the signal; the decoder input is the signal followed by the
             target; the decoder output is the target followed by the signal.
+
+        Raises:
+            InputDataError: no pairs, or an item that is not a pair of strings.
         """
-        pairs = list(pairs)
-        if not pairs:
-            raise InputDataError("no training pairs given")
+        pairs = _checked_pairs(pairs)
         sources = [source for source, _ in pairs]
         targets = [target for _, target in pairs]
+        room = self.maxlen - 1
+        cut = sum(1 for source, target in pairs if len(source) > room or len(target) > room)
+        if cut:
+            logger.warning("cut %d of %d pair(s) longer than maxlen - 1 = %d characters",
+                           cut, len(pairs), room)
         encode = self.encoder.encode_sentences
         return (encode(sources, self.maxlen, endsig=True),
                 encode(targets, self.maxlen, startsig=True),
@@ -126,42 +143,194 @@ class CharBasedSeq2SeqGenerator:
         """Train on a conversation: each line learns to be answered by the next one.
 
         Args:
-            txtseq: a text (split into lines) or a list of lines.
+            txtseq: a text (split into lines) or a list of lines. Blank lines are skipped and
+                counted in the log.
             batch_size: samples per gradient step. Defaults to 64.
-            epochs: passes over the data. Defaults to 100.
+            epochs: index of the last epoch to run (as in Keras). Defaults to 100.
             optimizer: used when the model is not compiled yet. Defaults to ``"rmsprop"``.
             loss: used when the model is not compiled yet.
-            **kwargs: see :meth:`train_pairs`.
+            **kwargs: the keyword options of :meth:`train_pairs` (``validation_data``,
+                ``early_stopping``, ``checkpoint``...).
 
         Returns:
             The Keras ``History``.
+
+        Raises:
+            InputDataError: fewer than two non-blank lines.
         """
         return self.train_pairs(self._conversation(txtseq), batch_size=batch_size,
                                 epochs=epochs, optimizer=optimizer, loss=loss, **kwargs)
 
     def train_pairs(self, pairs: Pairs, batch_size: int = 64, epochs: int = 100,
-                    optimizer: Any = "rmsprop", loss: Any = "categorical_crossentropy",
-                    **kwargs: Any) -> keras.callbacks.History:
+                    optimizer: Any = "rmsprop", loss: Any = "categorical_crossentropy", *,
+                    validation_data: Optional[Pairs] = None, validation_split: float = 0.0,
+                    callbacks: Optional[Sequence[keras.callbacks.Callback]] = None,
+                    early_stopping: Optional[int] = None, checkpoint: Optional[PathLike] = None,
+                    resume: bool = False, initial_epoch: int = 0, verbose: Any = "auto",
+                    distribution: Any = None, seed: Optional[int] = None,
+                    length_step: int = 4) -> keras.callbacks.History:
         """Train on explicit ``(input, target)`` pairs, e.g. translations.
+
+        Pairs are kept as integer ids and expanded to one-hot vectors one batch at a time;
+        each batch holds pairs of similar length and is padded only to its longest one.
+        Padding is masked: it changes neither the loss nor the ``char_accuracy`` metric.
 
         Args:
             pairs: ``(input text, target text)`` tuples.
-            batch_size: samples per gradient step. Defaults to 64.
-            epochs: passes over the data. Defaults to 100.
+            batch_size: pairs per gradient step. Defaults to 64.
+            epochs: index of the last epoch to run, as in Keras: with ``initial_epoch=10`` and
+                ``epochs=15``, five epochs run. Defaults to 100.
             optimizer: used when the model is not compiled yet. Defaults to ``"rmsprop"``.
             loss: used when the model is not compiled yet.
-            **kwargs: passed on to ``keras.Model.fit`` (``verbose``, ``callbacks``...).
+            validation_data: held-out ``(input, target)`` pairs; their loss and accuracy are
+                reported each epoch as ``val_loss`` and ``val_char_accuracy``.
+            validation_split: fraction (0 to 1) of ``pairs``, taken from the end as Keras
+                does, held out for validation instead. Ignored when ``validation_data`` is
+                given. Defaults to 0.
+            callbacks: further Keras callbacks.
+            early_stopping: a patience in epochs: stop when ``val_loss`` (``loss`` without
+                validation data) has not improved for that many epochs, and restore the
+                weights of the best epoch when training ends. Defaults to None (off).
+            checkpoint: a file written at the end of every epoch in the library's format
+                (atomically, with the optimizer state and the number of epochs trained).
+            resume: if true and ``checkpoint`` exists, load it into this generator first and
+                continue from the epoch it reached (``initial_epoch`` is then ignored).
+            initial_epoch: epoch to start at, for resuming by hand:
+                ``train_pairs(..., initial_epoch=loaded.epochs_trained)``.
+            verbose: Keras progress output: ``"auto"`` (progress bars), 0 (silent), 1 or 2.
+            distribution: train across devices: a ``tf.distribute`` strategy on TensorFlow
+                (``MirroredStrategy``, ``MultiWorkerMirroredStrategy``) or a
+                ``keras.distribution.DataParallel`` on JAX. ``batch_size`` is the global
+                batch, split across the devices. Defaults to None (one device).
+            seed: seed of the batch shuffling, for reproducible runs. Defaults to None.
+            length_step: batch lengths are rounded up to a multiple of this, trading a little
+                padding for fewer compiled shapes. Defaults to 4.
 
         Returns:
-            The Keras ``History``.
+            The Keras ``History`` (``history.history["loss"]``, ...).
+
+        Raises:
+            InputDataError: no pairs, or an item that is not a pair of strings.
+            ValueError: an invalid option (the message names it).
         """
-        if not self.s2sgenerator.compiled:
-            self.compile(optimizer=optimizer, loss=loss)
+        if resume and checkpoint is not None and os.path.exists(checkpoint):
+            self.load_compact_model(checkpoint)
+            initial_epoch = self.epochs_trained
+            logger.info("resuming from %s at epoch %d", os.fspath(checkpoint), initial_epoch)
+        pairs = _checked_pairs(pairs)
+        if validation_data is not None:
+            validation_pairs = _checked_pairs(validation_data, "validation_data")
+        elif validation_split:
+            if not 0.0 < float(validation_split) < 1.0:
+                raise ValueError(f"Received an invalid value for argument `validation_split`, "
+                                 f"expected a number between 0 and 1, got {validation_split!r}.")
+            held = int(len(pairs) * float(validation_split))
+            if held < 1 or held >= len(pairs):
+                raise ValueError(f"`validation_split={validation_split}` of {len(pairs)} "
+                                 f"pairs leaves no training or no validation pairs.")
+            pairs, validation_pairs = pairs[:-held], pairs[-held:]
+            logger.info("validation_split: %d pair(s) for training, %d held out",
+                        len(pairs), len(validation_pairs))
+        else:
+            validation_pairs = None
+
+        replicas = replica_count(distribution)
+        with distribution_scope(distribution):
+            if distribution is not None:
+                self._build_in_scope(optimizer, loss)
+            elif not self.s2sgenerator.compiled:
+                self.compile(optimizer=optimizer, loss=loss)
+            batches = self._batches(pairs, batch_size, True, seed, length_step, replicas)
+            batches.set_epoch(initial_epoch)
+            validation = (None if validation_pairs is None else
+                          self._batches(validation_pairs, batch_size, False, None, length_step,
+                                        replicas))
+            all_callbacks = list(callbacks or [])
+            if checkpoint is not None:
+                all_callbacks.append(CompactCheckpoint(self, checkpoint))
+            if early_stopping is not None:
+                monitor = "val_loss" if validation is not None else "loss"
+                all_callbacks.append(early_stopping_callback(early_stopping, monitor))
+            history = self.s2sgenerator.model.fit(
+                batches, epochs=epochs, initial_epoch=initial_epoch, validation_data=validation,
+                callbacks=all_callbacks, verbose=verbose)
+        self.s2sgenerator.trained = True
+        if history.epoch:
+            self.epochs_trained = history.epoch[-1] + 1
+        return history
+
+    def evaluate(self, pairs: Pairs, strategy: str = "greedy", batch_size: int = 256,
+                 metrics: Sequence[str] = ("exact_match", "cer", "chrf", "bleu")
+                 ) -> Dict[str, float]:
+        """Decode held-out inputs and score the outputs against their targets.
+
+        Args:
+            pairs: ``(input, expected output)`` tuples the model was not trained on.
+            strategy: decoding strategy passed to :meth:`decode_batch`. Defaults to greedy.
+            batch_size: inputs decoded at once. Defaults to 256.
+            metrics: which scores to compute; see
+                :func:`shorttext_s2s.evaluation.score_texts`. ``chrf`` and ``bleu`` need the
+                ``metrics`` extra (sacrebleu).
+
+        Returns:
+            ``{"n": number of pairs, "exact_match": share of outputs equal to the target,
+            "cer": character error rate, "chrf": chrF (0-100), "bleu": BLEU (0-100)}``.
+
+        Raises:
+            ModelNotTrainedException: the model was neither trained nor loaded.
+            InputDataError: no pairs, or an item that is not a pair of strings.
+            ImportError: chrF or BLEU asked for without sacrebleu installed.
+
+        Example:
+
+        >>> scores = generator.evaluate([("Go.", "Va !")], metrics=("exact_match", "cer"))
+        >>> sorted(scores)
+        ['cer', 'exact_match', 'n']
+        """
+        from .evaluation import score_texts
+
+        if not self.trained:
+            raise ModelNotTrainedException("evaluate() needs a trained or loaded model.")
+        pairs = _checked_pairs(pairs)
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"Received an invalid value for argument `batch_size`, expected a "
+                             f"positive integer, got {batch_size!r}.")
+        sources = [source for source, _ in pairs]
+        outputs: List[str] = []
+        options = self._decode_options(strategy)
+        for start in range(0, len(sources), batch_size):
+            outputs.extend(self.decode_batch(sources[start:start + batch_size], **options))
+        return score_texts(outputs, [target for _, target in pairs], metrics=metrics)
+
+    def _decode_options(self, strategy: str) -> Dict[str, Any]:
+        # decode_batch takes `strategy` in the decoding engine and `stochastic` before it.
+        if "strategy" in inspect.signature(self.decode_batch).parameters:
+            return {"strategy": strategy}
+        if strategy not in ("greedy", "sample"):
+            raise ValueError(f"Received an invalid value for argument `strategy`, expected "
+                             f"'greedy' or 'sample', got {strategy!r}.")
+        return {"stochastic": strategy == "sample"}
+
+    def _batches(self, pairs: List[Tuple[str, str]], batch_size: int, shuffle: bool,
+                 seed: Optional[int], length_step: int, replicas: int) -> PairBatches:
         encoder_ids, decoder_ids, target_ids = self.encode_pairs(pairs)
-        onehot = self.encoder.onehot
-        return self.s2sgenerator.fit(onehot(encoder_ids), onehot(decoder_ids),
-                                     onehot(target_ids), batch_size=batch_size, epochs=epochs,
-                                     **kwargs)
+        return PairBatches(encoder_ids, decoder_ids, target_ids, len(self.encoder),
+                           batch_size=batch_size, shuffle=shuffle, seed=seed,
+                           length_step=length_step, multiple_of=replicas)
+
+    def _build_in_scope(self, optimizer: Any, loss: Any) -> None:
+        # Variables must be created under the distribution's scope to be mirrored: rebuild the
+        # model there, carrying over trained weights (the optimizer starts afresh).
+        s2s = self.s2sgenerator
+        weights = s2s.model.get_weights() if (s2s.model is not None and s2s.trained) else None
+        if s2s.compiled and s2s.model.optimizer is not None:
+            optimizer = keras.optimizers.deserialize(
+                keras.optimizers.serialize(s2s.model.optimizer))
+            loss = s2s.model.loss
+        s2s.prepare_model()
+        if weights is not None:
+            s2s.model.set_weights(weights)
+        s2s.compile(optimizer=optimizer, loss=loss)
 
     # --- decoding ------------------------------------------------------------------------
 
@@ -271,6 +440,7 @@ class CharBasedSeq2SeqGenerator:
         contents = self.s2sgenerator.to_model_file(final=final, kind=type(self).__name__)
         contents.config["generator"] = self.get_config()
         contents.config["encoder"] = self.encoder.get_config()
+        contents.config["training"] = {"epochs_trained": int(self.epochs_trained)}
         write_model_file(path, contents)
 
     def load_compact_model(self, path: PathLike) -> None:
@@ -308,4 +478,22 @@ def loadCharBasedSeq2SeqGenerator(path: PathLike, compact: bool = True
     if generator.s2sgenerator.get_config() != contents.config.get("model"):
         raise ModelFileError(path, "the vocabulary does not match the stored model")
     generator.s2sgenerator.restore_model_file(contents, path)
+    generator.epochs_trained = int(contents.config.get("training", {}).get("epochs_trained", 0))
     return generator
+
+
+def _checked_pairs(pairs: Pairs, name: str = "pairs") -> List[Tuple[str, str]]:
+    """The pairs as a list, each checked to be two strings; errors name the offending item."""
+    if isinstance(pairs, (str, bytes)):
+        raise InputDataError(f"`{name}` must be (input, target) pairs, got a single "
+                             f"{type(pairs).__name__}; read a pairs file with "
+                             f"shorttext_s2s.data.read_pairs()")
+    checked = []
+    for index, pair in enumerate(pairs):
+        if (not isinstance(pair, (tuple, list)) or len(pair) != 2
+                or not all(isinstance(text, str) for text in pair)):
+            raise InputDataError(f"{name}[{index}] is not a pair of strings: {pair!r:.80}")
+        checked.append((pair[0], pair[1]))
+    if not checked:
+        raise InputDataError(f"no training pairs given in `{name}`")
+    return checked

@@ -94,13 +94,19 @@ class Seq2SeqWithKeras:
                 **kwargs: Any) -> None:
         """Compile the training model (building it first if needed).
 
+        The loss and the metrics skip padding: the decoder's mask (all-zero input rows) reaches
+        the output, and Keras averages the loss over the unmasked positions only, so the same
+        pairs padded to different lengths give the same loss.
+
         Args:
             optimizer: a Keras optimizer name or instance. Defaults to ``"rmsprop"``.
             loss: a Keras loss name or instance. Defaults to ``"categorical_crossentropy"``.
-            **kwargs: passed on to ``keras.Model.compile`` (e.g. ``metrics``).
+            **kwargs: passed on to ``keras.Model.compile``. ``metrics`` defaults to the
+                masked per-character accuracy, reported as ``char_accuracy``.
         """
         if self.model is None:
             self.prepare_model()
+        kwargs.setdefault("metrics", [keras.metrics.CategoricalAccuracy(name="char_accuracy")])
         self.model.compile(optimizer=optimizer, loss=loss, **kwargs)
         self.compiled = True
 

@@ -1,0 +1,250 @@
+"""Training machinery: length-bucketed batches of ids, checkpoints, early stopping, devices.
+
+Sentences are kept as integer ids, ``(pairs, maxlen)`` ``int32`` arrays, so memory grows with
+pairs × length and not with pairs × length × vocabulary. :class:`PairBatches` expands one batch
+at a time into the one-hot vectors the model reads, and pads each batch only to its own
+longest sentence: batches are formed from sentences of similar length, so little of each step
+is spent on padding (which the model masks anyway).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import os
+from typing import Any, Iterator, List, Optional, Sequence, Tuple
+
+import keras
+import numpy as np
+
+from .encoder import PAD_ID
+from .exceptions import PathLike
+
+__all__ = ["PairBatches", "CompactCheckpoint", "early_stopping_callback",
+           "distribution_scope", "replica_count"]
+
+logger = logging.getLogger(__name__)
+
+#: Batches are drawn from pools of this many batches, sorted by length inside each pool: wide
+#: enough to find sentences of similar length, narrow enough to keep the order random.
+POOL_BATCHES = 32
+
+
+class PairBatches(keras.utils.PyDataset):
+    """Teacher-forcing batches of one-hot vectors, made on the fly from id arrays.
+
+    Each epoch the pairs are shuffled, cut into pools of ``POOL_BATCHES`` batches, sorted by
+    length within a pool, cut into batches, and the batches are shuffled. A batch is padded to
+    its own longest sentence, rounded up to a multiple of ``length_step`` (so the backend
+    compiles a few shapes rather than one per length). Padding rows are all zero, which the
+    model's ``Masking`` layers skip and the loss ignores.
+
+    Args:
+        encoder_ids: ``(pairs, maxlen)`` ids of the encoder input, padded with ``PAD_ID`` on
+            the right.
+        decoder_ids: ``(pairs, maxlen)`` ids of the decoder input.
+        target_ids: ``(pairs, maxlen)`` ids of the decoder output (``decoder_ids`` shifted
+            by one step).
+        vocab_size: length of the one-hot vectors.
+        batch_size: pairs per batch. Defaults to 64.
+        shuffle: reshuffle every epoch (training) or keep one fixed, length-sorted order
+            (validation). Defaults to True.
+        seed: seed of the shuffling; epoch ``e`` uses ``seed + e``, so a resumed run sees the
+            same orders as an uninterrupted one. Defaults to None (random).
+        length_step: padded lengths are rounded up to a multiple of this. Defaults to 4.
+        multiple_of: every batch size is made a multiple of this (the number of devices of a
+            data-parallel run): the last batch is topped up with repeated pairs, which is
+            logged. Defaults to 1.
+        **kwargs: passed on to ``keras.utils.PyDataset`` (``workers``...).
+
+    Example:
+
+    >>> ids = np.array([[3, 2, 0, 0], [3, 4, 4, 2]], dtype=np.int32)
+    >>> batches = PairBatches(ids, ids, ids, vocab_size=5, batch_size=1, shuffle=False)
+    >>> (source, _), target = batches[0]
+    >>> source.shape, target.shape  # padded to this batch's own length, rounded up to 4
+    ((1, 4, 5), (1, 4, 5))
+    """
+
+    def __init__(self, encoder_ids: np.ndarray, decoder_ids: np.ndarray,
+                 target_ids: np.ndarray, vocab_size: int, batch_size: int = 64,
+                 shuffle: bool = True, seed: Optional[int] = None, length_step: int = 4,
+                 multiple_of: int = 1, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        arrays = [np.asarray(a) for a in (encoder_ids, decoder_ids, target_ids)]
+        if any(a.ndim != 2 for a in arrays) or len({a.shape[0] for a in arrays}) != 1:
+            raise ValueError(f"Received invalid id arrays, expected three 2-D arrays with the "
+                             f"same number of rows, got shapes {[a.shape for a in arrays]}.")
+        if arrays[1].shape != arrays[2].shape:
+            raise ValueError(f"`decoder_ids` and `target_ids` must have the same shape, got "
+                             f"{arrays[1].shape} and {arrays[2].shape}.")
+        if arrays[0].shape[0] == 0:
+            raise ValueError("Received no pairs to make batches of.")
+        for value, name in ((batch_size, "batch_size"), (length_step, "length_step"),
+                            (multiple_of, "multiple_of"), (vocab_size, "vocab_size")):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"Received an invalid value for argument `{name}`, expected "
+                                 f"a positive integer, got {value!r}.")
+        self.encoder_ids, self.decoder_ids, self.target_ids = arrays
+        self.vocab_size = int(vocab_size)
+        self.batch_size = int(math.ceil(batch_size / multiple_of) * multiple_of)
+        self.shuffle = bool(shuffle)
+        self.seed = seed
+        self.length_step = int(length_step)
+        self.multiple_of = int(multiple_of)
+        self.epoch = 0
+        # Sentences are right-padded, so a length is the number of non-padding ids.
+        self.source_lengths = (self.encoder_ids != PAD_ID).sum(axis=1)
+        self.target_lengths = (self.decoder_ids != PAD_ID).sum(axis=1)
+        self._rng = np.random.default_rng(seed)
+        self._batches = self._make_batches()
+
+    @property
+    def num_pairs(self) -> int:
+        """Number of distinct pairs the batches are drawn from."""
+        return int(self.encoder_ids.shape[0])
+
+    def __len__(self) -> int:
+        return len(self._batches)
+
+    def __getitem__(self, index: int) -> Tuple[Tuple[np.ndarray, np.ndarray], np.ndarray]:
+        rows = self._batches[index]
+        source_len = self._padded(self.source_lengths[rows].max(), self.encoder_ids.shape[1])
+        target_len = self._padded(self.target_lengths[rows].max(), self.decoder_ids.shape[1])
+        return ((self._onehot(self.encoder_ids[rows, :source_len]),
+                 self._onehot(self.decoder_ids[rows, :target_len])),
+                self._onehot(self.target_ids[rows, :target_len]))
+
+    def on_epoch_end(self) -> None:
+        self.epoch += 1
+        if self.shuffle:
+            self._batches = self._make_batches()
+
+    def set_epoch(self, epoch: int) -> None:
+        """Continue the sequence of shuffles at ``epoch`` (used when training resumes)."""
+        self.epoch = int(epoch)
+        if self.shuffle:
+            self._batches = self._make_batches()
+
+    # --- internals -----------------------------------------------------------------------
+
+    def _padded(self, length: int, limit: int) -> int:
+        return int(min(limit, max(1, math.ceil(length / self.length_step) * self.length_step)))
+
+    def _onehot(self, ids: np.ndarray) -> np.ndarray:
+        out = np.zeros(ids.shape + (self.vocab_size,), dtype=np.float32)
+        np.put_along_axis(out, ids[..., None].astype(np.intp), 1.0, axis=-1)
+        out[..., PAD_ID] = 0.0
+        return out
+
+    def _make_batches(self) -> List[np.ndarray]:
+        count = self.num_pairs
+        size = self.batch_size
+        if self.shuffle:
+            rng = (np.random.default_rng(self.seed + self.epoch) if self.seed is not None
+                   else self._rng)
+            order = rng.permutation(count)
+        else:
+            rng = None
+            order = np.arange(count)
+        # Sort by target length first: the decoder runs over the targets, the longer part.
+        key = self.target_lengths * (self.encoder_ids.shape[1] + 1) + self.source_lengths
+        pool = size * POOL_BATCHES if self.shuffle else count
+        batches: List[np.ndarray] = []
+        for start in range(0, count, pool):
+            chunk = order[start:start + pool]
+            chunk = chunk[np.argsort(key[chunk], kind="stable")]
+            batches.extend(chunk[i:i + size] for i in range(0, len(chunk), size))
+        last = batches[-1]
+        short = (-len(last)) % self.multiple_of
+        if short:
+            fill = (rng or np.random.default_rng(0)).choice(count, size=short, replace=False
+                                                             if short <= count else True)
+            batches[-1] = np.concatenate([last, fill])
+            if self.epoch == 0:
+                logger.info("repeated %d pair(s) to fill the last batch to a multiple of %d "
+                            "devices", short, self.multiple_of)
+        if rng is not None:
+            rng.shuffle(batches)
+        return batches
+
+
+class CompactCheckpoint(keras.callbacks.Callback):
+    """Save a generator to one file in the library's format at the end of every epoch.
+
+    The file is replaced atomically (an interrupted save keeps the previous epoch's file) and
+    records the number of epochs trained, with the optimizer state, so that training can resume:
+    load it with :func:`~shorttext_s2s.loadCharBasedSeq2SeqGenerator` and train on with
+    ``initial_epoch=generator.epochs_trained`` (or ``train_pairs(..., resume=True)``).
+
+    Args:
+        generator: the :class:`~shorttext_s2s.CharBasedSeq2SeqGenerator` being trained.
+        path: the file to write.
+    """
+
+    def __init__(self, generator: Any, path: PathLike) -> None:
+        super().__init__()
+        self.generator = generator
+        self.path = os.fspath(path)
+
+    def on_epoch_end(self, epoch: int, logs: Optional[dict] = None) -> None:
+        self.generator.s2sgenerator.trained = True
+        self.generator.epochs_trained = epoch + 1
+        self.generator.save_compact_model(self.path)
+        logger.debug("epoch %d: checkpoint written to %s", epoch + 1, self.path)
+
+
+def early_stopping_callback(patience: int, monitor: str) -> keras.callbacks.EarlyStopping:
+    """Early stopping on ``monitor`` after ``patience`` epochs without improvement.
+
+    The weights of the best epoch are restored when training ends, whether it stopped early
+    or ran all its epochs.
+    """
+    if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or patience < 0:
+        raise ValueError(f"Received an invalid value for argument `early_stopping`, expected "
+                         f"a patience in epochs (an integer >= 0), got {patience!r}.")
+    return keras.callbacks.EarlyStopping(monitor=monitor, patience=int(patience),
+                                         restore_best_weights=True)
+
+
+def replica_count(distribution: Any) -> int:
+    """Number of devices a batch is split across under ``distribution`` (1 for None)."""
+    if distribution is None:
+        return 1
+    if hasattr(distribution, "num_replicas_in_sync"):  # tf.distribute.Strategy
+        return int(distribution.num_replicas_in_sync)
+    mesh = getattr(distribution, "device_mesh", None)  # keras.distribution.Distribution
+    if mesh is not None:
+        return int(mesh.shape[0])
+    raise TypeError(f"`distribution` must be a tf.distribute.Strategy or a "
+                    f"keras.distribution.Distribution, got {type(distribution).__name__}.")
+
+
+@contextlib.contextmanager
+def distribution_scope(distribution: Any) -> Iterator[None]:
+    """Enter the scope under which a model is built and trained across devices.
+
+    Args:
+        distribution: ``None`` (one device), a ``tf.distribute.Strategy`` (TensorFlow backend:
+            ``MirroredStrategy``, ``MultiWorkerMirroredStrategy``...) or a
+            ``keras.distribution.Distribution`` (JAX backend: ``DataParallel``).
+
+    Raises:
+        TypeError: ``distribution`` is neither.
+        ValueError: a ``tf.distribute`` strategy under a backend other than TensorFlow.
+    """
+    if distribution is None:
+        yield
+        return
+    replica_count(distribution)  # validates the type
+    if hasattr(distribution, "num_replicas_in_sync"):
+        if keras.backend.backend() != "tensorflow":
+            raise ValueError(f"A tf.distribute strategy needs the TensorFlow backend, the "
+                             f"backend is {keras.backend.backend()!r}; use "
+                             f"keras.distribution.DataParallel instead.")
+        with distribution.scope():
+            yield
+    else:
+        with distribution.scope():
+            yield
