@@ -19,6 +19,12 @@ __all__ = ["main", "build_parser"]
 
 PROG = "shorttext-s2s"
 STRATEGIES = ("greedy", "sample", "beam")
+#: History keys of the accuracy metric, in order of preference: the library's masked metric,
+#: then Keras's own when a model is compiled with ``metrics=["accuracy"]``.
+ACCURACY_KEYS = ("char_accuracy", "accuracy")
+#: How ``evaluate`` names the scores.
+SCORE_LABELS = {"n": "pairs", "exact_match": "exact match", "cer": "CER", "chrf": "chrF",
+                "bleu": "BLEU"}
 
 #: Exit status for a failure the user can fix (missing or bad file, missing extra).
 EXIT_ERROR = 1
@@ -26,6 +32,21 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 #: Conventional exit status after Ctrl-C (128 + SIGINT).
 EXIT_INTERRUPTED = 130
+
+
+class CommandError(Exception):
+    """A problem found by the command itself (not by argparse), reported in one line."""
+
+
+def _check_writable(path: str, what: str) -> None:
+    """Fail before a long training rather than when saving its result."""
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise CommandError(f"{what} {path}: directory {directory} does not exist")
+    if os.path.isdir(path):
+        raise CommandError(f"{what} {path}: is a directory")
+    if not os.access(directory, os.W_OK):
+        raise CommandError(f"{what} {path}: directory {directory} is not writable")
 
 
 # --- argument types: checked at the door, so that bad values are usage errors (exit 2) -------
@@ -101,7 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser of the ``shorttext-s2s`` command.
 
     Returns:
-        The parser; each subcommand's parser sets the ``func`` default to its handler.
+        The parser. Each subcommand sets two defaults: ``func``, its handler, and
+        ``subparser``, its own parser (for usage errors found after parsing).
     """
     from . import __version__
 
@@ -129,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=_non_negative_int, default=0,
                       help="random seed of the initial weights and of sampling "
                            "(default: %(default)s)")
-    demo.set_defaults(func=_cmd_demo)
+    demo.set_defaults(func=_cmd_demo, subparser=demo)
 
     train = commands.add_parser(
         "train", help="train a model on a pairs file or a conversation",
@@ -161,21 +183,21 @@ def build_parser() -> argparse.ArgumentParser:
     hyper.add_argument("--limit", type=_positive_int, metavar="N",
                        help="train on the first N pairs only")
     hyper.add_argument("--validation-split", type=_fraction, default=0.0, metavar="F",
-                       help="hold out this fraction of the pairs to report validation loss "
-                            "(default: none)")
+                       help="hold out this fraction of the pairs, taken from the end of "
+                            "the file, to report the validation loss (default: none)")
     hyper.add_argument("--early-stopping", type=_positive_int, metavar="PATIENCE",
                        help="stop after PATIENCE epochs without improvement of the "
                             "validation loss (of the training loss without validation) and "
                             "keep the best weights")
     hyper.add_argument("--seed", type=_non_negative_int,
-                       help="random seed of the initial weights and of the validation split")
+                       help="random seed of the initial weights and of the batch order")
     hyper.add_argument("--final", action="store_true",
                        help="save without the optimizer state: a smaller file for inference "
                             "only")
     hyper.add_argument("--plot", metavar="FILE.png",
                        help="also save the loss and accuracy curves (needs the 'plot' extra)")
     hyper.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
-    train.set_defaults(func=_cmd_train)
+    train.set_defaults(func=_cmd_train, subparser=train)
 
     decode = commands.add_parser(
         "decode", help="answer sentences with a trained model",
@@ -190,7 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     decode.add_argument("--batch-size", type=_positive_int, default=256, metavar="N",
                         help="sentences decoded together (default: %(default)s)")
     _add_strategy_options(decode, default="greedy")
-    decode.set_defaults(func=_cmd_decode)
+    decode.set_defaults(func=_cmd_decode, subparser=decode)
 
     chat = commands.add_parser(
         "chat", help="talk to a trained model",
@@ -198,7 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "Ctrl-C.")
     chat.add_argument("model", metavar="MODEL", help="a model file written by 'train'")
     _add_strategy_options(chat, default="greedy")
-    chat.set_defaults(func=_cmd_chat)
+    chat.set_defaults(func=_cmd_chat, subparser=chat)
 
     evaluate = commands.add_parser(
         "evaluate", help="score a trained model on a pairs file",
@@ -210,7 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="score the first N pairs only")
     evaluate.add_argument("--json", action="store_true", help="print the scores as JSON")
     _add_strategy_options(evaluate, default="greedy")
-    evaluate.set_defaults(func=_cmd_evaluate)
+    evaluate.set_defaults(func=_cmd_evaluate, subparser=evaluate)
     return parser
 
 
@@ -250,6 +272,13 @@ def _batches(items: Iterable[str], size: int) -> Iterator[List[str]]:
         yield batch
 
 
+def _progress(quiet: bool) -> Any:
+    """Keras ``verbose``: progress bars on a terminal, one line per epoch in a log file."""
+    if quiet:
+        return 0
+    return "auto" if sys.stdout.isatty() else 2
+
+
 def _say(message: str = "", stream: Optional[TextIO] = None) -> None:
     print(message, file=stream or sys.stdout, flush=True)
 
@@ -259,16 +288,19 @@ def _say(message: str = "", stream: Optional[TextIO] = None) -> None:
 def _cmd_demo(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from .demo import run_demo
 
+    _check_writable(args.output, "--output")
     run_demo(output=args.output, epochs=args.epochs, latent_dim=args.latent_dim,
-             quick=args.quick, seed=args.seed, echo=_say)
+             quick=args.quick, seed=args.seed, verbose=_progress(False), echo=_say)
     return 0
 
 
 def _cmd_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from .data import conversation_pairs, read_lines, read_pairs
 
+    # Fail before a long training, not after it.
+    _check_writable(args.output, "--output")
     if args.plot:
-        # Fail before a long training, not after it.
+        _check_writable(args.plot, "--plot")
         _pyplot()
     if args.conversation:
         pairs = conversation_pairs(read_lines(args.conversation), args.conversation)
@@ -276,7 +308,7 @@ def _cmd_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
             pairs = pairs[:args.limit]
     else:
         pairs = read_pairs(args.pairs, limit=args.limit)
-    if args.validation_split and round(len(pairs) * args.validation_split) < 1:
+    if args.validation_split and int(len(pairs) * args.validation_split) < 1:
         parser.error(f"--validation-split {args.validation_split} of {len(pairs)} pairs "
                      f"leaves no pair for validation")
 
@@ -300,11 +332,11 @@ def _cmd_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         parser.error(f"--optimizer: unknown Keras optimizer {args.optimizer!r}")
     if args.learning_rate is not None:
         optimizer.learning_rate = args.learning_rate
-    generator.compile(optimizer=optimizer, metrics=["accuracy"])
+    generator.compile(optimizer=optimizer)
     history = generator.train_pairs(
         pairs, batch_size=args.batch_size, epochs=args.epochs,
-        validation_split=args.validation_split or None, early_stopping=args.early_stopping,
-        verbose=0 if args.quiet else "auto")
+        validation_split=args.validation_split, early_stopping=args.early_stopping,
+        seed=args.seed, verbose=_progress(args.quiet))
     generator.save_compact_model(args.output, final=args.final)
     losses = history.history.get("loss") or [float("nan")]
     summary = f"trained {len(losses)} epochs, loss {losses[-1]:.4f}"
@@ -349,23 +381,26 @@ def _cmd_chat(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         _say(f"Chatting with {args.model}. Type a sentence and press Enter; Ctrl-D or Ctrl-C "
              f"to quit.")
     turn = 0
-    while True:
-        if interactive:
-            try:
+    try:
+        while True:
+            if interactive:
                 line = input("> ")
-            except EOFError:
-                _say()
-                return 0
-        else:
-            line = sys.stdin.readline()
-            if not line:
-                return 0
-            line = line.rstrip("\r\n")
-        if not line.strip():
-            continue
-        seed = None if args.seed is None else args.seed + turn
-        _say(generator.decode_batch([line], strategy=strategy, seed=seed)[0])
-        turn += 1
+            else:
+                line = sys.stdin.readline()
+                if not line:
+                    return 0
+                line = line.rstrip("\r\n")
+            if not line.strip():
+                continue
+            # One reproducible stream per turn, so that a repeated line may get a new reply.
+            seed = None if args.seed is None else args.seed + turn
+            _say(generator.decode_batch([line], strategy=strategy, seed=seed)[0])
+            turn += 1
+    except (EOFError, KeyboardInterrupt):
+        # Both are the documented ways to leave the chat, not errors.
+        if interactive:
+            _say()
+        return 0
 
 
 def _cmd_evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -380,10 +415,9 @@ def _cmd_evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
 
         _say(json.dumps({key: _plain(value) for key, value in scores.items()}, sort_keys=True))
     else:
-        _say(f"pairs:       {scores['n']}")
-        _say(f"exact match: {scores['exact_match']:.4f}")
-        _say(f"CER:         {scores['cer']:.4f}")
-        _say(f"chrF:        {scores['chrf']:.2f}")
+        for key, value in scores.items():
+            label = SCORE_LABELS.get(key, key)
+            _say(f"{label + ':':<13}{value if key == 'n' else format(value, '.4f')}")
     return 0
 
 
@@ -403,7 +437,9 @@ def _pyplot() -> Any:
 
 def _plot_history(history: dict, path: str) -> None:
     plt = _pyplot()
-    panels = [("loss", "loss")] + ([("accuracy", "accuracy")] if "accuracy" in history else [])
+    from matplotlib import ticker
+    panels = [("loss", "loss")] + [(key, "per-character accuracy") for key in ACCURACY_KEYS
+                                   if key in history][:1]
     figure, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.5), squeeze=False)
     for axis, (key, title) in zip(axes[0], panels):
         epochs = range(1, len(history[key]) + 1)
@@ -412,6 +448,7 @@ def _plot_history(history: dict, path: str) -> None:
             axis.plot(epochs, history[f"val_{key}"], label="validation")
         axis.set_title(title)
         axis.set_xlabel("epoch")
+        axis.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
         axis.legend()
     figure.tight_layout()
     figure.savefig(path)
@@ -449,9 +486,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """
     parser = build_parser()
     args = parser.parse_args(argv)
-    subparser = parser._subparsers._group_actions[0].choices[args.command]  # noqa: SLF001
     try:
-        return args.func(args, subparser)
+        return args.func(args, args.subparser)
     except KeyboardInterrupt:
         _say("", sys.stderr)
         _say(f"{PROG}: interrupted", sys.stderr)
@@ -462,6 +498,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_ERROR
-    except (ShorttextS2SError, OSError) as error:
+    except (ShorttextS2SError, OSError, ImportError, CommandError) as error:
+        # ImportError: an optional dependency that is missing; the library's messages say
+        # which extra installs it.
         _say(f"{PROG}: error: {_one_line(error)}", sys.stderr)
         return EXIT_ERROR
