@@ -11,6 +11,7 @@ import keras
 import numpy as np
 
 from .data import conversation_pairs, iter_lines
+from .decoding import BeamSearchStrategy, DecodingStrategy, decode_texts, get_strategy
 from .encoder import SentenceToCharVecEncoder
 from .exceptions import InputDataError, ModelFileError, ModelNotTrainedException, PathLike
 from .fileformat import read_model_file, write_model_file
@@ -334,71 +335,110 @@ class CharBasedSeq2SeqGenerator:
 
     # --- decoding ------------------------------------------------------------------------
 
-    def decode(self, txtseq: str, stochastic: bool = True, **kwargs: Any) -> str:
+    def decode(self, txtseq: str, stochastic: bool = True, *,
+               strategy: Union[str, DecodingStrategy, None] = None,
+               seed: Optional[int] = None) -> str:
         """Answer one text.
+
+        Inputs longer than ``maxlen - 1`` characters are cut to that length, characters
+        outside the vocabulary are read as the unknown id, and the empty text is answered
+        like any other (the encoder sees the end signal alone). The answer has at most
+        ``maxlen - 1`` characters.
 
         Args:
             txtseq: the input text.
-            stochastic: sample each character from the softmax (the default, as in shorttext)
-                or take the most likely one (greedy argmax).
-            **kwargs: see :meth:`decode_batch`.
+            stochastic: sample each character from the softmax (the default, as in
+                shorttext) or take the most likely one (greedy). Ignored if ``strategy`` is
+                given.
+            strategy: ``"greedy"``, ``"sample"``, ``"beam"`` or a strategy object from
+                :mod:`shorttext_s2s.decoding` (e.g. ``get_strategy("sample", top_k=5)``).
+            seed: random seed making sampling repeatable. Defaults to drawing one from NumPy's
+                global generator (repeatable after ``keras.utils.set_random_seed``).
 
         Returns:
             The output text, without signal characters.
+
+        Raises:
+            TypeError: ``txtseq`` is not a ``str``.
+            ModelNotTrainedException: the model was neither trained nor loaded.
+
+        Example:
+
+        >>> generator.decode("Hi.", stochastic=False)  # doctest: +SKIP
+        'Salut.'
         """
         if not isinstance(txtseq, str):
             raise TypeError(f"decode() takes a str, got {type(txtseq).__name__}; use "
                             f"decode_batch() for several texts.")
-        return self.decode_batch([txtseq], stochastic=stochastic, **kwargs)[0]
+        if strategy is None:
+            strategy = "sample" if stochastic else "greedy"
+        return self.decode_batch([txtseq], strategy=strategy, seed=seed)[0]
 
-    def decode_batch(self, texts: Sequence[str], stochastic: bool = False,
+    def decode_batch(self, texts: Sequence[str],
+                     strategy: Union[str, DecodingStrategy] = "greedy",
                      seed: Optional[int] = None) -> List[str]:
-        """Answer several texts at once.
+        """Answer several texts at once, in compiled batches (much faster than one by one).
 
         Args:
-            texts: the input texts.
-            stochastic: sample from the softmax instead of taking the argmax. Defaults to
-                greedy, the reproducible choice for batch work.
-            seed: random seed for sampling.
+            texts: the input texts (see :meth:`decode` for long, empty or unusual ones).
+            strategy: ``"greedy"`` (the default, reproducible), ``"sample"``, ``"beam"`` or a
+                strategy object from :mod:`shorttext_s2s.decoding`.
+            seed: random seed for sampling; see :meth:`decode`.
 
         Returns:
             One output text per input, in order.
+
+        Raises:
+            TypeError: ``texts`` is a single ``str`` or contains something else than ``str``.
+            ModelNotTrainedException: the model was neither trained nor loaded.
+
+        Example:
+
+        >>> generator.decode_batch(["Hi.", "Run!"])  # doctest: +SKIP
+        ['Salut.', 'Cours !']
         """
+        strategy = get_strategy(strategy)
+        return [found[0][0] for found in self._decode_texts(texts, strategy, seed, 1)]
+
+    def decode_nbest(self, txtseq: str, beam_width: int = 5, num_results: Optional[int] = None,
+                     length_penalty: float = 1.0) -> List[Tuple[str, float]]:
+        """Beam search: the best answers to one text with their log-probabilities.
+
+        Args:
+            txtseq: the input text.
+            beam_width: hypotheses kept at each step. Defaults to 5.
+            num_results: how many answers to return at most. Defaults to ``beam_width``.
+            length_penalty: answers are ranked by ``log_probability / length **
+                length_penalty`` (length in characters plus the end signal). Defaults to 1.
+
+        Returns:
+            Up to ``num_results`` distinct ``(text, log_probability)`` pairs, best first; the
+            log-probability is that of the text followed by the end signal under the model
+            (the distribution renormalised without the reserved ids).
+
+        Raises:
+            TypeError: ``txtseq`` is not a ``str``.
+            ValueError: an argument is out of range.
+            ModelNotTrainedException: the model was neither trained nor loaded.
+
+        Example:
+
+        >>> generator.decode_nbest("Hi.", beam_width=3, num_results=2)  # doctest: +SKIP
+        [('Salut.', -0.41), ('Salut !', -1.73)]
+        """
+        if not isinstance(txtseq, str):
+            raise TypeError(f"decode_nbest() takes a str, got {type(txtseq).__name__}.")
+        num_results = beam_width if num_results is None else num_results
+        strategy = BeamSearchStrategy(beam_width=beam_width, length_penalty=length_penalty,
+                                      num_results=num_results)
+        return self._decode_texts([txtseq], strategy, None, num_results)[0]
+
+    def _decode_texts(self, texts: Sequence[str], strategy: DecodingStrategy,
+                      seed: Optional[int], num_results: int) -> List[List[Tuple[str, float]]]:
         if not self.trained:
-            raise ModelNotTrainedException("decode() needs a trained or loaded model.")
-        if isinstance(texts, str):
-            raise TypeError("decode_batch() takes a sequence of str; use decode() for one.")
-        texts = list(texts)
-        for index, text in enumerate(texts):
-            if not isinstance(text, str):
-                raise TypeError(f"texts[{index}] must be a str, got {type(text).__name__}.")
-        if not texts:
-            return []
-        rng = np.random.default_rng(seed)
-        s2s = self.s2sgenerator
-        encoder_ids = self.encoder.encode_sentences(texts, self.maxlen, endsig=True)
-        states = s2s.encoder_model.predict_on_batch(self.encoder.onehot(encoder_ids))
-        states = [np.asarray(s) for s in states]
-        batch = len(texts)
-        token = np.full((batch,), self.encoder.signal_id, dtype=np.int32)
-        out = np.zeros((batch, self.maxlen), dtype=np.int32)
-        done = np.zeros((batch,), dtype=bool)
-        for step in range(self.maxlen):
-            probs, h, c = s2s.decoder_model.predict_on_batch(
-                [self.encoder.onehot(token[:, None])] + states)
-            probs = np.asarray(probs)[:, -1, :].astype(np.float64)
-            probs[:, :2] = 0.0
-            if stochastic:
-                probs /= probs.sum(axis=1, keepdims=True)
-                token = np.array([rng.choice(len(p), p=p) for p in probs], dtype=np.int32)
-            else:
-                token = probs.argmax(axis=1).astype(np.int32)
-            out[:, step] = np.where(done, 0, token)
-            done |= token == self.encoder.signal_id
-            states = [np.asarray(h), np.asarray(c)]
-            if done.all():
-                break
-        return [self.encoder.decode_ids(row) for row in out]
+            raise ModelNotTrainedException("decoding needs a trained or loaded model.")
+        return decode_texts(self.s2sgenerator.model, self.encoder, self.maxlen, texts,
+                            strategy, seed=seed, num_results=num_results)
 
     # --- persistence ---------------------------------------------------------------------
 

@@ -1,0 +1,125 @@
+"""The base of every decoding strategy: owns the compiled autoregressive loop."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Hashable, Tuple
+
+from keras import ops
+
+from ..encoder import PAD_ID
+from .lstm import DecoderWeights, decoder_step, encode, mask_reserved
+
+__all__ = ["DecodingStrategy"]
+
+
+class DecodingStrategy:
+    """Chooses each output character; the base class runs the loop around that choice.
+
+    The loop (:meth:`generate`) encodes a batch of inputs, starts every row with the signal
+    id and, step by step, feeds the previous id to the decoder LSTM, masks the reserved ids
+    (padding and unknown can never be emitted) and asks :meth:`get_next_token` for the next
+    id. A row stops at its first signal id; the loop stops when all rows have, or after
+    ``num_steps`` steps. It is written with ``keras.ops`` only, runs inside one compiled
+    function (see :mod:`shorttext_s2s.decoding.engine`), and also returns the log-probability
+    of each output under the model (the distribution renormalised over the ids that can be
+    emitted) and its length in ids, the end signal included.
+
+    A new strategy subclasses this, overrides :meth:`get_next_token` and :meth:`get_config`
+    and registers a name in :mod:`shorttext_s2s.decoding.registry`. Strategies that keep
+    several hypotheses per input (beam search) override :meth:`generate` instead.
+
+    Attributes:
+        name: the name :func:`~shorttext_s2s.decoding.get_strategy` knows it by.
+        stochastic: whether outputs depend on the seed.
+    """
+
+    name = "base"
+    stochastic = False
+
+    def get_next_token(self, logits, seed, step):
+        """Choose the next id of every row.
+
+        Args:
+            logits: ``float32`` ``(rows, vocabulary)``; reserved ids are ``-inf``.
+            seed: ``int32`` ``(2,)`` tensor, for strategies that draw random numbers.
+            step: the step number (scalar tensor), to draw independent numbers per step.
+
+        Returns:
+            ``int32`` ids ``(rows,)``.
+        """
+        raise NotImplementedError
+
+    def get_config(self) -> Dict[str, Any]:
+        """Return the constructor arguments (what :func:`get_strategy` takes as options)."""
+        return {}
+
+    def candidates_per_input(self) -> int:
+        """How many outputs :meth:`generate` returns per input (decoder rows it runs)."""
+        return 1
+
+    def cache_key(self) -> Hashable:
+        """What decides the compiled function: the class and the options that shape the loop."""
+        return (type(self).__name__,) + tuple(sorted(self.get_config().items()))
+
+    def __repr__(self) -> str:
+        options = ", ".join(f"{key}={value!r}" for key, value in self.get_config().items())
+        return f"{type(self).__name__}({options})"
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.get_config() == self.get_config()
+
+    def __hash__(self) -> int:
+        return hash(self.cache_key())
+
+    def generate(self, weights: DecoderWeights, input_ids, seed, num_steps: int,
+                 signal_id: int) -> Tuple[Any, Any, Any]:
+        """Decode a batch (traced once per shape inside a compiled function).
+
+        Args:
+            weights: the model's weights.
+            input_ids: ``int32`` ``(batch, length)``, each row text + signal + padding.
+            seed: ``int32`` ``(2,)`` random seed.
+            num_steps: most ids to produce per row (``maxlen - 1``).
+            signal_id: the start/end signal id.
+
+        Returns:
+            ``(ids, log_probs, lengths)`` with one candidate per row:
+            ``int32`` ``(batch, 1, num_steps)`` (:data:`PAD_ID` after the end),
+            ``float32`` ``(batch, 1)`` and ``int32`` ``(batch, 1)``.
+        """
+        h, c = encode(weights, input_ids)
+        ids, log_probs, lengths = self._token_loop(weights, h, c, seed, num_steps, signal_id)
+        return ids[:, None, :], log_probs[:, None], lengths[:, None]
+
+    def _token_loop(self, weights, h, c, seed, num_steps, signal_id):
+        batch = ops.shape(h)[0]
+        columns = ops.arange(num_steps, dtype="int32")[None, :]
+        state = (
+            ops.convert_to_tensor(0, dtype="int32"),             # step
+            ops.full((batch,), signal_id, dtype="int32"),        # previous id
+            h, c,
+            ops.zeros((batch, num_steps), dtype="int32"),        # output ids
+            ops.zeros((batch,), dtype="bool"),                   # finished
+            ops.zeros((batch,), dtype="float32"),                # log-probability
+            ops.zeros((batch,), dtype="int32"),                  # length
+        )
+
+        def cond(step, token, h, c, out, finished, log_prob, length):
+            return ops.logical_and(step < num_steps,
+                                   ops.logical_not(ops.all(finished)))
+
+        def body(step, token, h, c, out, finished, log_prob, length):
+            logits, h, c = decoder_step(weights, token, h, c)
+            logits = mask_reserved(logits)
+            token = ops.cast(self.get_next_token(logits, seed, step), "int32")
+            chosen = ops.take_along_axis(ops.log_softmax(logits, axis=-1), token[:, None],
+                                         axis=-1)[:, 0]
+            token = ops.where(finished, PAD_ID, token)
+            out = ops.where(columns == step, token[:, None], out)
+            log_prob = ops.where(finished, log_prob, log_prob + chosen)
+            length = ops.where(finished, length, length + 1)
+            finished = ops.logical_or(finished, token == signal_id)
+            return step + 1, token, h, c, out, finished, log_prob, length
+
+        _, _, _, _, out, _, log_prob, length = ops.while_loop(cond, body, state)
+        return out, log_prob, length

@@ -1,0 +1,218 @@
+"""Runs a decoding strategy on a model: bucketing, the compiled-function cache, text out.
+
+Each compiled function decodes one batch shape: the batch size is rounded up to a power of
+two and the input length to a multiple of :data:`LENGTH_BUCKET` (at most ``maxlen``), so
+repeated calls reuse a few compiled functions instead of compiling per call. The functions
+take the weights as arguments, so one cache serves every model of the same shape and stays
+valid while a model trains further. The cache is shared by threads: a lock guards it, and
+the first call of a new function (which traces and compiles it) runs under that function's
+own lock so that concurrent callers wait for one compilation instead of starting several.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Dict, Hashable, List, Optional, Sequence, Tuple
+
+import keras
+import numpy as np
+from keras import ops
+
+from ..encoder import PAD_ID, SentenceToCharVecEncoder
+from . import backend
+from .base import DecodingStrategy
+from .lstm import DecoderWeights
+
+__all__ = ["LENGTH_BUCKET", "MAX_ROWS", "DecodedBatch", "decode_ids", "decode_texts",
+           "trace_count", "clear_cache"]
+
+#: Input lengths are padded up to a multiple of this (fewer compiled shapes; the extra
+#: steps are masked and cheap).
+LENGTH_BUCKET = 16
+#: Most decoder rows (inputs times candidates per input) in one compiled call; larger
+#: batches are decoded in chunks of this size.
+MAX_ROWS = 1024
+
+
+@dataclass
+class DecodedBatch:
+    """Raw decoder output: ``candidates`` outputs per input, best first.
+
+    Attributes:
+        ids: ``int32`` ``(inputs, candidates, maxlen - 1)``; the end signal then padding
+            follow each output.
+        log_probs: ``float32`` ``(inputs, candidates)``: log-probability of each output under
+            the model (``-inf`` for impossible candidates).
+        lengths: ``int32`` ``(inputs, candidates)``: ids scored, the end signal included.
+    """
+
+    ids: np.ndarray
+    log_probs: np.ndarray
+    lengths: np.ndarray
+
+
+class _Entry:
+    def __init__(self, function) -> None:
+        self.function = function
+        self.lock = threading.Lock()
+        self.ready = False
+
+
+_cache: Dict[Hashable, _Entry] = {}
+_cache_lock = threading.Lock()
+_traces = 0
+
+
+def trace_count() -> int:
+    """How many times a decoding function was traced (compiled) in this process."""
+    return _traces
+
+
+def clear_cache() -> None:
+    """Forget every compiled decoding function (they are recompiled when next needed)."""
+    with _cache_lock:
+        _cache.clear()
+
+
+class _Generate:
+    """One strategy's loop for one shape, as a callable object for the backend compiler.
+
+    An object rather than a closure: TensorFlow's frequent-retracing warning groups
+    functions by code object, so per-shape closures would all count as one function that
+    "retraces" at every new shape.
+    """
+
+    def __init__(self, strategy: DecodingStrategy, num_steps: int, signal_id: int) -> None:
+        self.strategy = strategy
+        self.num_steps = num_steps
+        self.signal_id = signal_id
+
+    def __call__(self, weights, input_ids, seed):
+        global _traces
+        _traces += 1  # runs only while tracing: counts compilations
+        return self.strategy.generate(weights, input_ids, seed, self.num_steps,
+                                      self.signal_id)
+
+
+def _compiled(strategy: DecodingStrategy, key: Hashable, num_steps: int,
+              signal_id: int) -> _Entry:
+    with _cache_lock:
+        entry = _cache.get(key)
+        if entry is None:
+            entry = _cache[key] = _Entry(
+                backend.compile_function(_Generate(strategy, num_steps, signal_id)))
+        return entry
+
+
+def _power_of_two(n: int) -> int:
+    return 1 << max(0, int(n) - 1).bit_length()
+
+
+def _seed_pair(seed: Optional[int], chunk: int) -> np.ndarray:
+    if seed is None:
+        # The global NumPy generator, so keras.utils.set_random_seed makes this repeatable.
+        seed = int(np.random.randint(0, 2 ** 31 - 1))
+    elif isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"Received an invalid value for argument `seed`, expected an integer "
+                        f"or None, got {type(seed).__name__}.")
+    low = int(seed) & 0xFFFFFFFF
+    # Chunks get disjoint (seed, step) streams: steps stay below 2**16.
+    return np.array([low, chunk << 16], dtype=np.uint32).view(np.int32)
+
+
+def decode_ids(model: keras.Model, input_ids: np.ndarray, strategy: DecodingStrategy,
+               seed: Optional[int], signal_id: int) -> DecodedBatch:
+    """Decode encoded inputs with ``strategy`` in compiled, bucketed batches.
+
+    Args:
+        model: the seq2seq training model (layers ``encoder_lstm``, ``decoder_lstm``,
+            ``decoder_dense``); its current weights are used.
+        input_ids: ``int32`` ``(inputs, maxlen)``: text, signal, padding (as
+            ``SentenceToCharVecEncoder.encode_sentences(..., endsig=True)`` returns).
+        strategy: the decoding strategy.
+        seed: random seed for stochastic strategies; ``None`` draws one from NumPy's global
+            generator.
+        signal_id: the start/end signal id.
+
+    Returns:
+        The :class:`DecodedBatch`; outputs have at most ``maxlen - 1`` ids before the signal.
+    """
+    input_ids = np.asarray(input_ids, dtype=np.int32)
+    count, maxlen = input_ids.shape
+    num_steps = maxlen - 1
+    weights = DecoderWeights.from_model(model)
+    units = int(weights.decoder_recurrent_kernel.shape[0])
+    vocab = int(weights.dense_bias.shape[0])
+    per_input = strategy.candidates_per_input()
+    chunk_size = _power_of_two(max(1, MAX_ROWS // per_input) + 1) // 2
+    results = []
+    for chunk, start in enumerate(range(0, count, chunk_size)):
+        part = input_ids[start:start + chunk_size]
+        longest = int((part != PAD_ID).sum(axis=1).max())
+        length = min(maxlen, -(-longest // LENGTH_BUCKET) * LENGTH_BUCKET)
+        batch = _power_of_two(len(part))
+        padded = np.full((batch, length), PAD_ID, dtype=np.int32)
+        padded[:, 0] = signal_id  # filler rows decode the empty text; dropped below
+        padded[:len(part)] = part[:, :length]
+        key = (keras.backend.backend(), backend.TF_JIT_COMPILE, strategy.cache_key(), batch,
+               length, num_steps, signal_id, units, vocab)
+        entry = _compiled(strategy, key, num_steps, signal_id)
+        arguments = (weights, ops.convert_to_tensor(padded),
+                     ops.convert_to_tensor(_seed_pair(seed, chunk)))
+        if entry.ready:
+            outputs = entry.function(*arguments)
+        else:
+            with entry.lock:
+                outputs = entry.function(*arguments)
+                entry.ready = True
+        results.append([ops.convert_to_numpy(x)[:len(part)] for x in outputs])
+    if not results:
+        return DecodedBatch(np.zeros((0, per_input, num_steps), np.int32),
+                            np.zeros((0, per_input), np.float32),
+                            np.zeros((0, per_input), np.int32))
+    return DecodedBatch(*(np.concatenate(parts) for parts in zip(*results)))
+
+
+def check_texts(texts: Sequence[str]) -> List[str]:
+    """Return ``texts`` as a list, raising ``TypeError`` unless it is a sequence of ``str``."""
+    if isinstance(texts, (str, bytes)):
+        raise TypeError("expected a sequence of str, got a single "
+                        f"{type(texts).__name__}; use decode() for one text.")
+    try:
+        texts = list(texts)
+    except TypeError:
+        raise TypeError(f"expected a sequence of str, got {type(texts).__name__}.") from None
+    for index, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise TypeError(f"texts[{index}] must be a str, got {type(text).__name__}.")
+    return texts
+
+
+def decode_texts(model: keras.Model, encoder: SentenceToCharVecEncoder, maxlen: int,
+                 texts: Sequence[str], strategy: DecodingStrategy,
+                 seed: Optional[int] = None, num_results: int = 1
+                 ) -> List[List[Tuple[str, float]]]:
+    """Decode texts; return up to ``num_results`` ``(text, log-probability)`` per input.
+
+    Inputs longer than ``maxlen - 1`` characters are cut to that length (the signal is
+    appended after), unseen characters are the unknown id, the empty text is the signal
+    alone. Outputs are distinct, best first, and never contain signal or reserved ids.
+
+    Raises:
+        TypeError: ``texts`` is not a sequence of ``str``.
+    """
+    texts = check_texts(texts)
+    input_ids = encoder.encode_sentences(texts, maxlen, endsig=True)
+    decoded = decode_ids(model, input_ids, strategy, seed, encoder.signal_id)
+    results = []
+    for ids, log_probs in zip(decoded.ids, decoded.log_probs):
+        found: List[Tuple[str, float]] = []
+        for row, log_prob in zip(ids, log_probs):
+            text = encoder.decode_ids(row)
+            if np.isfinite(log_prob) and all(text != seen for seen, _ in found):
+                found.append((text, float(log_prob)))
+                if len(found) == num_results:
+                    break
+        results.append(found)
+    return results
