@@ -22,6 +22,8 @@ STRATEGIES = ("greedy", "sample", "beam")
 #: History keys of the accuracy metric, in order of preference: the library's masked metric,
 #: then Keras's own when a model is compiled with ``metrics=["accuracy"]``.
 ACCURACY_KEYS = ("char_accuracy", "accuracy")
+#: Subcommands whose positional arguments may come after options.
+INTERMIXED = ("decode",)
 #: How ``evaluate`` names the scores.
 SCORE_LABELS = {"n": "pairs", "exact_match": "exact match", "cer": "CER", "chrf": "chrF",
                 "bleu": "BLEU"}
@@ -485,7 +487,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     0
     """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args, unparsed = parser.parse_known_args(argv)
+    if unparsed:
+        if args.command not in INTERMIXED:
+            parser.error(f"unrecognized arguments: {' '.join(unparsed)}")
+        # Sentences after options (`decode MODEL --strategy sample "Hi."`) are left over by a
+        # plain parse; the subcommand's own parser can take positionals anywhere.
+        args = args.subparser.parse_intermixed_args(argv[argv.index(args.command) + 1:])
     try:
         return args.func(args, args.subparser)
     except KeyboardInterrupt:

@@ -34,16 +34,21 @@ class DemoSettings:
         max_chars: keep only exchanges whose both sides have at most this many characters;
             the model's ``maxlen`` is one more.
         batch_size: pairs per gradient step.
+        length_step: batches are padded to a multiple of this length (see
+            :meth:`~shorttext_s2s.CharBasedSeq2SeqGenerator.train_pairs`); fewer distinct
+            lengths mean fewer compilations.
         learning_rate: Adam's learning rate.
         temperature: temperature of the sampled replies.
     """
 
     def __init__(self, epochs: int, latent_dim: int, max_chars: int = 48, batch_size: int = 32,
-                 learning_rate: float = 0.005, temperature: float = 0.6) -> None:
+                 length_step: int = 8, learning_rate: float = 0.005,
+                 temperature: float = 0.6) -> None:
         self.epochs = epochs
         self.latent_dim = latent_dim
         self.max_chars = max_chars
         self.batch_size = batch_size
+        self.length_step = length_step
         self.learning_rate = learning_rate
         self.temperature = temperature
 
@@ -69,8 +74,13 @@ def demo_settings(quick: bool = False, epochs: Optional[int] = None,
     >>> demo_settings(quick=True, epochs=1).epochs
     1
     """
-    settings = (DemoSettings(epochs=2, latent_dim=16, learning_rate=0.01) if quick
-                else DemoSettings(epochs=60, latent_dim=256))
+    if quick:
+        # Short exchanges padded to one length: a single compiled shape, so that the check
+        # takes seconds on every backend (JAX compiles each new shape).
+        settings = DemoSettings(epochs=2, latent_dim=16, max_chars=24, length_step=25,
+                                learning_rate=0.01)
+    else:
+        settings = DemoSettings(epochs=60, latent_dim=256)
     if epochs is not None:
         settings.epochs = epochs
     if latent_dim is not None:
@@ -125,7 +135,8 @@ def run_demo(output: PathLike = "shorttext-s2s-demo.h5", epochs: Optional[int] =
          f"{' (quick check: expect gibberish)' if quick else ''}...")
     started = time.perf_counter()
     history = generator.train_pairs(pairs, batch_size=settings.batch_size,
-                                    epochs=settings.epochs, seed=seed, verbose=verbose)
+                                    epochs=settings.epochs, seed=seed, verbose=verbose,
+                                    length_step=settings.length_step)
     minutes, seconds = divmod(time.perf_counter() - started, 60)
     echo(f"Trained in {int(minutes)} min {seconds:.0f} s; final loss "
          f"{history.history['loss'][-1]:.3f}.")
