@@ -144,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--output", "-o", default="shorttext-s2s-demo.h5", metavar="MODEL",
                       help="where to save the trained model (default: %(default)s)")
     demo.add_argument("--epochs", type=_positive_int, metavar="N",
-                      help="training epochs (default: 60, or 3 with --quick)")
+                      help="training epochs (default: 70, or 2 with --quick)")
     demo.add_argument("--latent-dim", type=_positive_int, metavar="N",
                       help="LSTM units (default: 256, or 16 with --quick)")
     demo.add_argument("--quick", action="store_true",
