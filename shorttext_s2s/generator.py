@@ -16,7 +16,7 @@ from .encoder import SentenceToCharVecEncoder
 from .exceptions import InputDataError, ModelFileError, ModelNotTrainedException, PathLike
 from .fileformat import read_model_file, write_model_file
 from .model import MODEL_SUFFIX, Seq2SeqWithKeras
-from .training import (CompactCheckpoint, PairBatches, distribution_scope,
+from .training import (CompactCheckpoint, PairBatches, as_fit_input, distribution_scope,
                        early_stopping_callback, replica_count)
 
 __all__ = ["CharBasedSeq2SeqGenerator", "loadCharBasedSeq2SeqGenerator"]
@@ -253,8 +253,9 @@ class CharBasedSeq2SeqGenerator:
                 monitor = "val_loss" if validation is not None else "loss"
                 all_callbacks.append(early_stopping_callback(early_stopping, monitor))
             history = self.s2sgenerator.model.fit(
-                batches, epochs=epochs, initial_epoch=initial_epoch, validation_data=validation,
-                callbacks=all_callbacks, verbose=verbose)
+                as_fit_input(batches), epochs=epochs, initial_epoch=initial_epoch,
+                validation_data=None if validation is None else as_fit_input(validation),
+                callbacks=all_callbacks, verbose=verbose, shuffle=False)
         self.s2sgenerator.trained = True
         if history.epoch:
             self.epochs_trained = history.epoch[-1] + 1
@@ -282,11 +283,10 @@ class CharBasedSeq2SeqGenerator:
             InputDataError: no pairs, or an item that is not a pair of strings.
             ImportError: chrF or BLEU asked for without sacrebleu installed.
 
-        Example:
+        Example (with a trained ``generator``)::
 
-        >>> scores = generator.evaluate([("Go.", "Va !")], metrics=("exact_match", "cer"))
-        >>> sorted(scores)
-        ['cer', 'exact_match', 'n']
+            scores = generator.evaluate(read_pairs("fra.txt")[10000:11000])
+            print(f"exact {scores['exact_match']:.1%}, chrF {scores['chrf']:.1f}")
         """
         from .evaluation import score_texts
 
@@ -325,9 +325,10 @@ class CharBasedSeq2SeqGenerator:
         s2s = self.s2sgenerator
         weights = s2s.model.get_weights() if (s2s.model is not None and s2s.trained) else None
         if s2s.compiled and s2s.model.optimizer is not None:
-            optimizer = keras.optimizers.deserialize(
-                keras.optimizers.serialize(s2s.model.optimizer))
-            loss = s2s.model.loss
+            optimizer, loss = s2s.model.optimizer, s2s.model.loss
+        if isinstance(optimizer, keras.optimizers.Optimizer):
+            # An optimizer creates variables when constructed: make a copy under the scope.
+            optimizer = keras.optimizers.deserialize(keras.optimizers.serialize(optimizer))
         s2s.prepare_model()
         if weights is not None:
             s2s.model.set_weights(weights)

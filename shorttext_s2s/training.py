@@ -21,7 +21,7 @@ import numpy as np
 from .encoder import PAD_ID
 from .exceptions import PathLike
 
-__all__ = ["PairBatches", "CompactCheckpoint", "early_stopping_callback",
+__all__ = ["PairBatches", "as_fit_input", "CompactCheckpoint", "early_stopping_callback",
            "distribution_scope", "replica_count"]
 
 logger = logging.getLogger(__name__)
@@ -168,6 +168,30 @@ class PairBatches(keras.utils.PyDataset):
         if rng is not None:
             rng.shuffle(batches)
         return batches
+
+
+def as_fit_input(batches: PairBatches) -> Any:
+    """What to give ``keras.Model.fit`` for ``batches`` under the current backend.
+
+    Under TensorFlow, a ``tf.data.Dataset`` whose batch and length dimensions are declared
+    variable: Keras would otherwise infer fixed shapes from the first two batches and reject
+    the next batch of another length. It prefetches, so one-hot expansion overlaps training,
+    and it reshuffles the batches at the end of each pass. Under other backends, ``batches``
+    itself.
+    """
+    if keras.backend.backend() != "tensorflow":
+        return batches
+    import tensorflow as tf
+
+    def iterate() -> Iterator[Tuple[Tuple[np.ndarray, np.ndarray], np.ndarray]]:
+        for index in range(len(batches)):
+            yield batches[index]
+        batches.on_epoch_end()
+
+    spec = tf.TensorSpec(shape=(None, None, batches.vocab_size), dtype=tf.float32)
+    dataset = tf.data.Dataset.from_generator(iterate, output_signature=((spec, spec), spec))
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(len(batches)))
+    return dataset.prefetch(2)
 
 
 class CompactCheckpoint(keras.callbacks.Callback):

@@ -62,6 +62,7 @@ class _Entry:
 _cache: Dict[Hashable, _Entry] = {}
 _cache_lock = threading.Lock()
 _traces = 0
+_traces_lock = threading.Lock()
 
 
 def trace_count() -> int:
@@ -90,7 +91,8 @@ class _Generate:
 
     def __call__(self, weights, input_ids, seed):
         global _traces
-        _traces += 1  # runs only while tracing: counts compilations
+        with _traces_lock:
+            _traces += 1  # runs only while tracing: counts compilations
         return self.strategy.generate(weights, input_ids, seed, self.num_steps,
                                       self.signal_id)
 
@@ -109,8 +111,10 @@ def _power_of_two(n: int) -> int:
     return 1 << max(0, int(n) - 1).bit_length()
 
 
-def _seed_pair(seed: Optional[int], chunk: int) -> np.ndarray:
-    if seed is None:
+def _seed_pair(seed: Optional[int], chunk: int, stochastic: bool) -> np.ndarray:
+    if seed is None and not stochastic:
+        seed = 0  # unused: leave the global generator's state alone
+    elif seed is None:
         # The global NumPy generator, so keras.utils.set_random_seed makes this repeatable.
         seed = int(np.random.randint(0, 2 ** 31 - 1))
     elif isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
@@ -159,7 +163,7 @@ def decode_ids(model: keras.Model, input_ids: np.ndarray, strategy: DecodingStra
                length, num_steps, signal_id, units, vocab)
         entry = _compiled(strategy, key, num_steps, signal_id)
         arguments = (weights, ops.convert_to_tensor(padded),
-                     ops.convert_to_tensor(_seed_pair(seed, chunk)))
+                     ops.convert_to_tensor(_seed_pair(seed, chunk, strategy.stochastic)))
         if entry.ready:
             outputs = entry.function(*arguments)
         else:

@@ -1,0 +1,140 @@
+"""Time the compiled decoder against the Keras example's per-character ``predict()`` loop.
+
+Builds one model of the example's size (latent 256, vocabulary and ``maxlen`` from the first
+10,000 pairs of fra.txt) with seeded random weights, identical on every backend (the timing
+depends on the weights' shapes and the output lengths, not on their values; ``--epochs``
+trains instead), and times on the same weights:
+
+1. the example's loop: ``predict()`` once per output character, one sentence at a time;
+2. ``decode()``, one sentence per call, on the same sentences;
+3. ``decode_batch()`` of 1,000 sentences.
+
+It prints sentences per second for each and the speed-ups, and checks that the three give
+the same greedy outputs. Usage (from the repository root)::
+
+    nice python benchmarks/decode_bench.py            # ~2 min on a 2-core CPU
+    nice python benchmarks/decode_bench.py --quick    # under a minute
+    KERAS_BACKEND=jax nice python benchmarks/decode_bench.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO), str(REPO / "tests")]
+DEFAULT_DATA = REPO.parent / "shared" / "data" / "fra-eng" / "fra.txt"
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA,
+                        help="tab-separated pairs file (default: %(default)s)")
+    parser.add_argument("--pairs", type=int, default=10000,
+                        help="pairs read for vocabulary, maxlen and inputs (default 10000)")
+    parser.add_argument("--latent", type=int, default=256, help="LSTM units (default 256)")
+    parser.add_argument("--epochs", type=int, default=0,
+                        help="training epochs on all pairs before timing (default 0: random "
+                             "weights, the same on every backend)")
+    parser.add_argument("--seed-sentences", type=int, default=5,
+                        help="sentences decoded by the example's loop (default 5)")
+    parser.add_argument("--batch", type=int, default=1000,
+                        help="sentences in the batch decode (default 1000)")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="timed repetitions of the fast decoders; the best counts")
+    parser.add_argument("--tf-jit", choices=("on", "off"), default=None,
+                        help="TensorFlow only: XLA-compile the loop (default: the library's)")
+    parser.add_argument("--quick", action="store_true",
+                        help="2 seed-loop sentences and 1 repeat: under a minute")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.seed_sentences, args.repeats = 2, 1
+    return args
+
+
+def best_time(function, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    import keras
+    import numpy as np
+
+    from seed_reference import seed_decode
+    from shorttext_s2s import CharBasedSeq2SeqGenerator, SentenceToCharVecEncoder
+    from shorttext_s2s.data import read_pairs
+    from shorttext_s2s.decoding import backend, trace_count
+
+    if args.tf_jit is not None:
+        backend.TF_JIT_COMPILE = args.tf_jit == "on"
+    pairs = read_pairs(args.data, limit=args.pairs)
+    encoder = SentenceToCharVecEncoder.from_texts([s + t for s, t in pairs])
+    maxlen = max(max(len(s), len(t)) for s, t in pairs) + 1
+    keras.utils.set_random_seed(0)
+    generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=args.latent, maxlen=maxlen)
+    start = time.perf_counter()
+    if args.epochs:
+        generator.train_pairs(pairs, epochs=args.epochs, batch_size=64, verbose=2)
+    else:
+        # One step marks the model trained; then the same random weights on every backend
+        # (outputs then run to maxlen - 1 characters: the slowest case for every method).
+        generator.train_pairs(pairs[:64], epochs=1, batch_size=64, verbose=0)
+        rng = np.random.default_rng(0)
+        for layer in generator.s2sgenerator.model.layers:
+            layer.set_weights([rng.normal(0.0, 0.1, w.shape).astype("float32")
+                               for w in layer.get_weights()])
+    train_s = time.perf_counter() - start
+
+    batch_texts = [s for s, _ in pairs][:args.batch]
+    step = max(1, len(batch_texts) // args.seed_sentences)
+    seed_texts = batch_texts[::step][:args.seed_sentences]
+    print(f"backend={keras.backend.backend()} keras={keras.__version__} "
+          f"tf_jit={backend.TF_JIT_COMPILE if keras.backend.backend() == 'tensorflow' else '-'} "
+          f"cpus={os.cpu_count()} latent={args.latent} vocabulary={len(encoder)} "
+          f"maxlen={maxlen} training={train_s:.1f}s")
+
+    start = time.perf_counter()
+    seed_out = [seed_decode(generator, text) for text in seed_texts]
+    seed_s = time.perf_counter() - start
+    seed_chars = sum(len(text) for text in seed_out)
+
+    traces = trace_count()
+    start = time.perf_counter()
+    single_out = [generator.decode(text, stochastic=False) for text in seed_texts]
+    single_compile_s = time.perf_counter() - start
+    single_s = best_time(lambda: [generator.decode(text, stochastic=False)
+                                  for text in seed_texts], args.repeats)
+    start = time.perf_counter()
+    batch_out = generator.decode_batch(batch_texts)
+    batch_compile_s = time.perf_counter() - start
+    batch_s = best_time(lambda: generator.decode_batch(batch_texts), args.repeats)
+
+    seed_rate = len(seed_texts) / seed_s
+    single_rate = len(seed_texts) / single_s
+    batch_rate = len(batch_texts) / batch_s
+    print(f"outputs: {seed_chars / len(seed_texts):.1f} characters per seed-loop sentence; "
+          f"decode() equals the seed loop: {single_out == seed_out}; decode_batch() equals "
+          f"it too: {batch_out[::step][:len(seed_texts)] == seed_out}")
+    print(f"compiled functions traced: {trace_count() - traces}; first calls (with "
+          f"compilation): decode() {single_compile_s:.2f}s for {len(seed_texts)} sentences, "
+          f"decode_batch() {batch_compile_s:.2f}s")
+    print(f"{'method':<38}{'sentences':>10}{'seconds':>10}{'sentences/s':>14}{'speed-up':>11}")
+    for name, count, seconds, rate in (
+            ("seed loop (predict per character)", len(seed_texts), seed_s, seed_rate),
+            ("decode(), one sentence per call", len(seed_texts), single_s, single_rate),
+            (f"decode_batch() of {len(batch_texts)}", len(batch_texts), batch_s, batch_rate)):
+        print(f"{name:<38}{count:>10}{seconds:>10.3f}{rate:>14.2f}{rate / seed_rate:>10.0f}x")
+
+
+if __name__ == "__main__":
+    main()

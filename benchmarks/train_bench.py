@@ -1,0 +1,364 @@
+"""Training benchmark: the Keras example's recipe against the library, side by side.
+
+Both train on the same pairs (the first ``--pairs`` of fra.txt, 20 % of them held out for
+validation as the example does), with the same model size, batch size and optimizer, and both
+are scored on the same test pairs that neither trained on (the pairs right after the training
+ones). Each run happens in its own subprocess so its peak memory (RSS) is its own:
+
+* samples/s: training pairs per second of training, steady state (median epoch after the
+  first, which includes compilation);
+* peak RSS after data preparation, and after training;
+* held-out exact match and chrF (greedy decoding) after the same number of epochs
+  (``--epochs``) and after the same wall-clock budget of training (``--budget`` seconds; the
+  library then uses its validation-based early stopping with best-weight restore, the example
+  keeps its last weights as it does);
+* ``--scale``: only the data preparation of *all* pairs of the file, peak RSS of both.
+
+Usage (from the repository root; nice it on a shared machine)::
+
+    nice python benchmarks/train_bench.py              # full comparison (about an hour)
+    nice python benchmarks/train_bench.py --quick      # a smoke run, under two minutes
+    nice python benchmarks/train_bench.py --scale      # memory of preparing all pairs
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = REPO.parent / "shared" / "data" / "fra-eng" / "fra.txt"
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def current_rss_mb() -> float:
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2 ** 20
+
+
+def read_raw_pairs(path: str, start: int, count: int):
+    """Pairs ``start .. start + count`` of the file, read the example's way (split on tabs)."""
+    with open(path, "r", encoding="utf-8") as handle:
+        lines = handle.read().split("\n")
+    lines = [line for line in lines if line]
+    return [tuple(line.split("\t")[:2]) for line in lines[start:start + count]]
+
+
+class EpochTimer:
+    """Keras callback recording each epoch's duration and stopping at a wall-clock budget."""
+
+    def __new__(cls, budget=None):
+        import keras
+
+        class _Timer(keras.callbacks.Callback):
+            def __init__(self):
+                super().__init__()
+                self.budget = budget
+                self.epoch_times = []
+                self.started = None
+
+            def on_train_begin(self, logs=None):
+                self.started = time.perf_counter()
+
+            def on_epoch_begin(self, epoch, logs=None):
+                self._epoch_start = time.perf_counter()
+
+            def on_epoch_end(self, epoch, logs=None):
+                self.epoch_times.append(time.perf_counter() - self._epoch_start)
+
+            def on_train_batch_end(self, batch, logs=None):
+                if self.budget is not None and time.perf_counter() - self.started > self.budget:
+                    self.model.stop_training = True
+
+        return _Timer()
+
+
+# --- the Keras example's recipe, as the example writes it ----------------------------------
+
+def seed_prepare(args):
+    import numpy as np
+
+    input_texts, target_texts = [], []
+    input_characters, target_characters = set(), set()
+    with open(args.data, "r", encoding="utf-8") as f:
+        lines = f.read().split("\n")
+    for line in lines[: min(args.pairs, len(lines) - 1)]:
+        # The example unpacks three columns; this copy of the file has two.
+        input_text, target_text = line.split("\t")[:2]
+        target_text = "\t" + target_text + "\n"
+        input_texts.append(input_text)
+        target_texts.append(target_text)
+        for char in input_text:
+            if char not in input_characters:
+                input_characters.add(char)
+        for char in target_text:
+            if char not in target_characters:
+                target_characters.add(char)
+    input_characters = sorted(list(input_characters))
+    target_characters = sorted(list(target_characters))
+    num_encoder_tokens = len(input_characters)
+    num_decoder_tokens = len(target_characters)
+    max_encoder_seq_length = max([len(txt) for txt in input_texts])
+    max_decoder_seq_length = max([len(txt) for txt in target_texts])
+    input_token_index = dict([(char, i) for i, char in enumerate(input_characters)])
+    target_token_index = dict([(char, i) for i, char in enumerate(target_characters)])
+    encoder_input_data = np.zeros(
+        (len(input_texts), max_encoder_seq_length, num_encoder_tokens), dtype="float32")
+    decoder_input_data = np.zeros(
+        (len(input_texts), max_decoder_seq_length, num_decoder_tokens), dtype="float32")
+    decoder_target_data = np.zeros(
+        (len(input_texts), max_decoder_seq_length, num_decoder_tokens), dtype="float32")
+    for i, (input_text, target_text) in enumerate(zip(input_texts, target_texts)):
+        for t, char in enumerate(input_text):
+            encoder_input_data[i, t, input_token_index[char]] = 1.0
+        encoder_input_data[i, t + 1:, input_token_index[" "]] = 1.0
+        for t, char in enumerate(target_text):
+            decoder_input_data[i, t, target_token_index[char]] = 1.0
+            if t > 0:
+                decoder_target_data[i, t - 1, target_token_index[char]] = 1.0
+        decoder_input_data[i, t + 1:, target_token_index[" "]] = 1.0
+        decoder_target_data[i, t:, target_token_index[" "]] = 1.0
+    return dict(data=(encoder_input_data, decoder_input_data, decoder_target_data),
+                num_encoder_tokens=num_encoder_tokens, num_decoder_tokens=num_decoder_tokens,
+                input_token_index=input_token_index, target_token_index=target_token_index,
+                target_characters=target_characters,
+                max_decoder_seq_length=max_decoder_seq_length, samples=len(input_texts))
+
+
+def seed_train(args, prep, epochs, budget):
+    import keras
+
+    latent_dim = args.latent
+    encoder_inputs = keras.Input(shape=(None, prep["num_encoder_tokens"]))
+    encoder = keras.layers.LSTM(latent_dim, return_state=True)
+    encoder_outputs, state_h, state_c = encoder(encoder_inputs)
+    encoder_states = [state_h, state_c]
+    decoder_inputs = keras.Input(shape=(None, prep["num_decoder_tokens"]))
+    decoder_lstm = keras.layers.LSTM(latent_dim, return_sequences=True, return_state=True)
+    decoder_outputs, _, _ = decoder_lstm(decoder_inputs, initial_state=encoder_states)
+    decoder_dense = keras.layers.Dense(prep["num_decoder_tokens"], activation="softmax")
+    decoder_outputs = decoder_dense(decoder_outputs)
+    model = keras.Model([encoder_inputs, decoder_inputs], decoder_outputs)
+    model.compile(optimizer="rmsprop", loss="categorical_crossentropy", metrics=["accuracy"])
+    timer = EpochTimer(budget)
+    encoder_input_data, decoder_input_data, decoder_target_data = prep["data"]
+    model.fit([encoder_input_data, decoder_input_data], decoder_target_data,
+              batch_size=args.batch, epochs=epochs, validation_split=0.2, verbose=0,
+              callbacks=[timer])
+    trained_samples = len(encoder_input_data) - int(len(encoder_input_data) * 0.2)
+
+    # Inference models as the example builds them.
+    encoder_model = keras.Model(encoder_inputs, encoder_states)
+    state_h_in = keras.Input(shape=(latent_dim,))
+    state_c_in = keras.Input(shape=(latent_dim,))
+    out, h, c = decoder_lstm(decoder_inputs, initial_state=[state_h_in, state_c_in])
+    decoder_model = keras.Model([decoder_inputs, state_h_in, state_c_in],
+                                [decoder_dense(out), h, c])
+    decode = lambda texts: seed_decode_batch(texts, prep, encoder_model, decoder_model)
+    return timer, trained_samples, decode
+
+
+def seed_decode_batch(texts, prep, encoder_model, decoder_model):
+    """Greedy decoding as the example's decode_sequence, done for many inputs at once.
+
+    Characters the example's vocabulary lacks are left out of the input (it has no unknown
+    symbol); decoding stops at "\\n" or after max_decoder_seq_length characters, as it does.
+    """
+    import numpy as np
+
+    index = prep["input_token_index"]
+    outputs = []
+    for start in range(0, len(texts), 256):
+        chunk = texts[start:start + 256]
+        length = max(len(t) for t in chunk)
+        x = np.zeros((len(chunk), length, prep["num_encoder_tokens"]), dtype="float32")
+        for i, text in enumerate(chunk):
+            known = [c for c in text if c in index]
+            for t, char in enumerate(known):
+                x[i, t, index[char]] = 1.0
+            x[i, len(known):, index[" "]] = 1.0
+        h, c = [np.asarray(s) for s in encoder_model.predict_on_batch(x)]
+        token = np.zeros((len(chunk), 1, prep["num_decoder_tokens"]), dtype="float32")
+        token[:, 0, prep["target_token_index"]["\t"]] = 1.0
+        decoded = [""] * len(chunk)
+        done = np.zeros(len(chunk), dtype=bool)
+        for _ in range(prep["max_decoder_seq_length"]):
+            probs, h, c = decoder_model.predict_on_batch([token, h, c])
+            best = np.asarray(probs)[:, -1, :].argmax(axis=1)
+            for i, k in enumerate(best):
+                char = prep["target_characters"][k]
+                if not done[i]:
+                    if char == "\n":
+                        done[i] = True
+                    else:
+                        decoded[i] += char
+            if done.all():
+                break
+            token = np.zeros_like(token)
+            token[np.arange(len(chunk)), 0, best] = 1.0
+            h, c = np.asarray(h), np.asarray(c)
+        outputs.extend(decoded)
+    return outputs
+
+
+# --- the library ---------------------------------------------------------------------------
+
+def library_prepare(args):
+    from shorttext_s2s import CharBasedSeq2SeqGenerator, SentenceToCharVecEncoder
+    from shorttext_s2s.data import read_pairs
+
+    pairs = read_pairs(args.data, limit=args.pairs)
+    encoder = SentenceToCharVecEncoder.from_texts(s + t for s, t in pairs)
+    maxlen = max(max(len(s), len(t)) for s, t in pairs) + 1
+    generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=args.latent, maxlen=maxlen)
+    held = int(len(pairs) * 0.2)
+    train, validation = pairs[:-held], pairs[-held:]
+    # What training keeps in memory: the id arrays and the length-bucketed batch plan.
+    batches = generator._batches(train, args.batch, True, 0, 4, 1)
+    return dict(generator=generator, train=train, validation=validation, batches=batches,
+                samples=len(pairs))
+
+
+def library_train(args, prep, epochs, budget):
+    import keras
+
+    generator = prep["generator"]
+    generator.compile(optimizer="rmsprop", jit_compile=True if args.jit else "auto")
+    timer = EpochTimer(budget)
+    generator.train_pairs(prep["train"], batch_size=args.batch, epochs=epochs,
+                          validation_data=prep["validation"], verbose=0, seed=0,
+                          callbacks=[timer],
+                          early_stopping=args.patience if budget is not None else None)
+    decode = lambda texts: [out for start in range(0, len(texts), 256)
+                            for out in generator.decode_batch(texts[start:start + 256])]
+    return timer, len(prep["train"]), decode
+
+
+# --- one measured run, in its own process ---------------------------------------------------
+
+def child(args):
+    import keras  # both recipes import Keras first: the same baseline
+    import numpy as np
+
+    keras.utils.set_random_seed(args.seed)
+    result = {"recipe": args.recipe, "mode": args.mode}
+    result["rss_imports_mb"] = current_rss_mb()
+    started = time.perf_counter()
+    prep = (seed_prepare if args.recipe == "seed" else library_prepare)(args)
+    result["prepare_s"] = time.perf_counter() - started
+    result["peak_rss_prepare_mb"] = peak_rss_mb()
+    result["pairs"] = prep["samples"]
+    if args.mode == "prepare":
+        print("RESULT " + json.dumps(result))
+        return
+    epochs = args.epochs if args.mode == "epochs" else 10 ** 6
+    budget = args.budget if args.mode == "budget" else None
+    train = seed_train if args.recipe == "seed" else library_train
+    started = time.perf_counter()
+    timer, trained, decode = train(args, prep, epochs, budget)
+    result["train_s"] = time.perf_counter() - started
+    result["epochs_run"] = len(timer.epoch_times)
+    times = timer.epoch_times[1:] or timer.epoch_times
+    result["epoch_s"] = [round(t, 2) for t in timer.epoch_times]
+    result["samples_per_s"] = trained / statistics.median(times)
+    result["peak_rss_train_mb"] = peak_rss_mb()
+    test = read_raw_pairs(args.data, args.pairs, args.test)
+    started = time.perf_counter()
+    outputs = decode([s for s, _ in test])
+    result["decode_s"] = time.perf_counter() - started
+    from shorttext_s2s.evaluation import score_texts
+    result.update(score_texts(outputs, [t for _, t in test], metrics=("exact_match", "chrf")))
+    result["examples"] = [[s, o] for (s, _), o in list(zip(test, outputs))[:3]]
+    print("RESULT " + json.dumps(result))
+
+
+def run_child(args, recipe, mode, **overrides):
+    command = [sys.executable, __file__, "--child", "--recipe", recipe, "--mode", mode,
+               "--data", str(args.data), "--pairs", str(overrides.get("pairs", args.pairs)),
+               "--latent", str(args.latent), "--batch", str(args.batch),
+               "--epochs", str(args.epochs), "--budget", str(args.budget),
+               "--test", str(args.test), "--patience", str(args.patience),
+               "--seed", str(args.seed)] + (["--jit"] if args.jit else [])
+    env = dict(os.environ, PYTHONPATH=str(REPO), TF_CPP_MIN_LOG_LEVEL="2")
+    env.setdefault("KERAS_BACKEND", "tensorflow")
+    if "backend" in overrides:
+        env["KERAS_BACKEND"] = overrides["backend"]
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    for line in done.stdout.splitlines():
+        if line.startswith("RESULT "):
+            result = json.loads(line[len("RESULT "):])
+            result["backend"] = env["KERAS_BACKEND"]
+            print(json.dumps(result), flush=True)
+            return result
+    sys.stderr.write(done.stderr[-3000:])
+    raise RuntimeError(f"{recipe}/{mode} failed with exit status {done.returncode}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", default=str(DEFAULT_DATA))
+    parser.add_argument("--pairs", type=int, default=10000)
+    parser.add_argument("--latent", type=int, default=256)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--epochs", type=int, default=15,
+                        help="epochs of the same-epochs comparison")
+    parser.add_argument("--budget", type=float, default=600.0,
+                        help="seconds of training of the same-budget comparison")
+    parser.add_argument("--patience", type=int, default=3,
+                        help="the library's early-stopping patience in the budget run")
+    parser.add_argument("--test", type=int, default=1000, help="held-out test pairs")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--jit", action="store_true", help="compile the library with XLA")
+    parser.add_argument("--quick", action="store_true", help="a smoke run under two minutes")
+    parser.add_argument("--scale", action="store_true",
+                        help="only prepare all pairs of the file and report peak memory")
+    parser.add_argument("--only", choices=["seed", "library"], default=None)
+    parser.add_argument("--modes", default="epochs,budget")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--recipe", help=argparse.SUPPRESS)
+    parser.add_argument("--mode", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        child(args)
+        return
+    if args.quick:
+        args.pairs, args.epochs, args.budget, args.test, args.latent = 1000, 2, 8.0, 100, 64
+    recipes = [args.only] if args.only else ["seed", "library"]
+    results = []
+    if args.scale:
+        with open(args.data, encoding="utf-8") as handle:
+            total = sum(1 for line in handle if line.strip())
+        # Preparing data runs no model: it is measured once with Keras on TensorFlow (as
+        # both scripts import it) and once with Keras on its numpy backend, which leaves out
+        # the ~600 MiB TensorFlow itself occupies, for both recipes alike.
+        for backend in ("tensorflow", "numpy"):
+            for recipe in recipes:
+                results.append(run_child(args, recipe, "prepare", pairs=total, backend=backend))
+    else:
+        for mode in args.modes.split(","):
+            for recipe in recipes:
+                results.append(run_child(args, recipe, mode))
+    print("\nbackend     recipe   mode     pairs  samples/s  prep RSS MiB (+imports)  train RSS MiB  "
+          "epochs  exact   chrF")
+    for r in results:
+        print(f"{r['backend']:11} {r['recipe']:8} {r['mode']:8} {r['pairs']:6} "
+              f"{r.get('samples_per_s', float('nan')):9.0f}  "
+              f"{r['peak_rss_prepare_mb']:8.0f} (+{r['peak_rss_prepare_mb'] - r['rss_imports_mb']:6.0f})"
+              f"          {r.get('peak_rss_train_mb', float('nan')):8.0f}  "
+              f"{r.get('epochs_run', 0):6}  {r.get('exact_match', float('nan')):.3f}  "
+              f"{r.get('chrf', float('nan')):5.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,232 @@
+"""Training: masked padding, length buckets, validation, early stopping, checkpoints, devices."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+
+from shorttext_s2s import (CharBasedSeq2SeqGenerator, InputDataError, SentenceToCharVecEncoder,
+                           loadCharBasedSeq2SeqGenerator)
+from shorttext_s2s.evaluation import character_error_rate, exact_match, score_texts
+from shorttext_s2s.training import PairBatches
+
+from conftest import REPO, first_unique_pairs
+
+
+def _generator(pairs, latent_dim=16, maxlen=32):
+    encoder = SentenceToCharVecEncoder.from_texts(s + t for s, t in pairs)
+    return CharBasedSeq2SeqGenerator(encoder, latent_dim=latent_dim, maxlen=maxlen)
+
+
+# --- masking -----------------------------------------------------------------------------
+
+def test_padding_does_not_change_the_masked_loss(tiny_pairs):
+    keras.utils.set_random_seed(3)
+    generator = _generator(tiny_pairs)
+    generator.compile()
+    model = generator.s2sgenerator.model
+    scores = []
+    for maxlen in (32, 48):
+        generator.maxlen = maxlen
+        tensors = [generator.encoder.onehot(ids) for ids in generator.encode_pairs(tiny_pairs)]
+        scores.append(model.evaluate(tensors[:2], tensors[2], batch_size=len(tiny_pairs),
+                                     verbose=0, return_dict=True))
+        target = tensors[2]
+    assert scores[0]["loss"] == pytest.approx(scores[1]["loss"], rel=1e-5)
+    assert scores[0]["char_accuracy"] == pytest.approx(scores[1]["char_accuracy"], rel=1e-6)
+    # The loss is the mean cross-entropy over the real (non-padding) positions only.
+    probs = np.asarray(model.predict(tensors[:2], verbose=0))
+    real = target.sum(axis=-1) > 0
+    expected = -np.log(np.clip((probs * target).sum(axis=-1)[real], 1e-7, 1.0)).mean()
+    assert scores[1]["loss"] == pytest.approx(expected, rel=1e-4)
+
+
+def test_batches_are_padded_to_their_own_longest_sentence():
+    pairs = [("a" * n, "b" * (2 * n)) for n in range(1, 13)]
+    generator = _generator(pairs, maxlen=40)
+    batches = PairBatches(*generator.encode_pairs(pairs), vocab_size=len(generator.encoder),
+                          batch_size=3, shuffle=True, seed=0, length_step=1)
+    seen = []
+    for index in range(len(batches)):
+        (source, decoder_input), target = batches[index]
+        real = (target.sum(axis=-1) > 0).sum(axis=1)
+        assert target.shape[1] == real.max() == decoder_input.shape[1]
+        assert source.shape[1] == (source.sum(axis=-1) > 0).sum(axis=1).max()
+        seen.extend(real.tolist())
+    # Every pair once per epoch (target length 2n + signal identifies the pair).
+    assert sorted(seen) == [2 * n + 1 for n in range(1, 13)]
+
+
+def test_last_batch_topped_up_for_devices_is_logged(caplog):
+    pairs = [("ab", "cd")] * 5
+    generator = _generator(pairs)
+    with caplog.at_level(logging.INFO, logger="shorttext_s2s"):
+        batches = PairBatches(*generator.encode_pairs(pairs), vocab_size=len(generator.encoder),
+                              batch_size=4, multiple_of=2, seed=0)
+    sizes = [len(batches[i][1]) for i in range(len(batches))]
+    assert sorted(sizes) == [2, 4]
+    assert "repeated 1 pair(s)" in caplog.text
+
+
+def test_seed_rank3_tensors_still_train(tiny_pairs):
+    generator = _generator(tiny_pairs)
+    lines = [source for source, _ in tiny_pairs[:6]]
+    encoder_input, decoder_input, decoder_output = generator.prepare_trainingdata(lines)
+    assert encoder_input.shape == (5, 32, len(generator.encoder))
+    history = generator.s2sgenerator.fit(encoder_input, decoder_input, decoder_output,
+                                         batch_size=5, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+
+
+# --- bad input -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("bad, message", [
+    ([], "no training pairs"),
+    ([("Go.", "Va !"), ("lonely",)], r"pairs\[1\]"),
+    ("Go.\tVa !", "single str"),
+])
+def test_bad_pairs_are_named(bad, message):
+    generator = _generator([("Go.", "Va !")])
+    with pytest.raises(InputDataError, match=message):
+        generator.train_pairs(bad, epochs=1, verbose=0)
+
+
+def test_conversation_needs_two_lines():
+    generator = _generator([("Go.", "Va !")])
+    with pytest.raises(InputDataError, match="at least two"):
+        generator.train("just one line", epochs=1, verbose=0)
+
+
+def test_pairs_cut_at_maxlen_are_counted(caplog):
+    generator = _generator([("a" * 20, "b")], maxlen=8)
+    with caplog.at_level(logging.WARNING, logger="shorttext_s2s"):
+        generator.encode_pairs([("a" * 20, "b"), ("a", "b"), ("a", "b" * 9)])
+    assert "cut 2 of 3 pair(s)" in caplog.text
+
+
+def test_validation_split_must_leave_both_sides():
+    generator = _generator([("Go.", "Va !")])
+    with pytest.raises(ValueError, match="validation_split"):
+        generator.train_pairs([("Go.", "Va !")] * 3, epochs=1, validation_split=0.1, verbose=0)
+
+
+# --- validation, early stopping, checkpoints -------------------------------------------------
+
+def test_early_stopping_restores_the_best_weights(tiny_pairs):
+    keras.utils.set_random_seed(5)
+    validation = first_unique_pairs(12, skip=24)
+    generator = _generator(tiny_pairs, latent_dim=32)
+    generator.compile(optimizer=keras.optimizers.Adam(0.03))
+    history = generator.train_pairs(tiny_pairs, epochs=40, batch_size=8, verbose=0, seed=0,
+                                    validation_data=validation, early_stopping=3)
+    val_loss = history.history["val_loss"]
+    # The run over-fits (validation loss rises after its best epoch) and stops early ...
+    assert len(val_loss) < 40 and int(np.argmin(val_loss)) < len(val_loss) - 1
+    # ... and the weights left in the model are those of the best epoch, not the last.
+    batches = generator._batches(validation, 8, False, None, 4, 1)
+    scores = generator.s2sgenerator.model.evaluate(batches, verbose=0, return_dict=True)
+    assert scores["loss"] == pytest.approx(min(val_loss), rel=1e-4)
+
+
+def test_resume_from_checkpoint_continues_where_it_stopped(tiny_pairs, tmp_path):
+    pairs = tiny_pairs[:12]
+    checkpoint = tmp_path / "ckpt.s2s.h5"
+
+    def fresh():
+        keras.utils.set_random_seed(7)
+        return _generator(pairs)
+
+    straight = fresh()
+    straight.train_pairs(pairs, epochs=4, batch_size=4, verbose=0, seed=0)
+
+    interrupted = fresh()
+    interrupted.train_pairs(pairs, epochs=2, batch_size=4, verbose=0, seed=0,
+                            checkpoint=checkpoint)
+    assert loadCharBasedSeq2SeqGenerator(checkpoint).epochs_trained == 2
+
+    resumed = fresh()  # a new process would start from scratch like this
+    history = resumed.train_pairs(pairs, epochs=4, batch_size=4, verbose=0, seed=0,
+                                  checkpoint=checkpoint, resume=True)
+    assert history.epoch == [2, 3]
+    assert resumed.epochs_trained == 4
+    assert loadCharBasedSeq2SeqGenerator(checkpoint).epochs_trained == 4
+    for expected, got in zip(straight.s2sgenerator.model.get_weights(),
+                             resumed.s2sgenerator.model.get_weights()):
+        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+
+
+# --- evaluation ----------------------------------------------------------------------------
+
+def test_evaluate_scores_the_decoded_outputs(trained_generator, tiny_pairs):
+    scores = trained_generator.evaluate(tiny_pairs)
+    assert scores["n"] == len(tiny_pairs)
+    assert scores["exact_match"] == 1.0 and scores["cer"] == 0.0
+    assert scores["chrf"] == pytest.approx(100.0)
+    wrong = [(source, target + "xyz") for source, target in tiny_pairs[:4]]
+    worse = trained_generator.evaluate(wrong, metrics=("exact_match", "cer", "chrf"))
+    assert worse["exact_match"] == 0.0 and worse["cer"] > 0 and worse["chrf"] < 100
+
+
+def test_metric_values():
+    assert exact_match(["Va !", "Cours !"], ["Va !", "Courez !"]) == 0.5
+    assert character_error_rate(["chat"], ["chats"]) == pytest.approx(1 / 5)
+    assert character_error_rate([""], ["abcd"]) == 1.0
+
+
+def test_missing_sacrebleu_says_how_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "sacrebleu", None)
+    with pytest.raises(ImportError, match=r"shorttext-s2s\[metrics\]"):
+        score_texts(["a"], ["a"], metrics=("chrf",))
+    assert score_texts(["a"], ["a"], metrics=("exact_match",)) == {"n": 1, "exact_match": 1.0}
+
+
+# --- distribution --------------------------------------------------------------------------
+
+_DISTRIBUTED = textwrap.dedent("""
+    import json, os, sys
+    backend = os.environ["KERAS_BACKEND"]
+    if backend == "tensorflow":
+        import tensorflow as tf
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        distribution = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    import keras
+    if backend == "jax":
+        distribution = keras.distribution.DataParallel()
+    from shorttext_s2s import CharBasedSeq2SeqGenerator, SentenceToCharVecEncoder
+    from shorttext_s2s.training import replica_count
+    pairs = json.loads(sys.argv[1])
+    keras.utils.set_random_seed(0)
+    encoder = SentenceToCharVecEncoder.from_texts(s + t for s, t in pairs)
+    generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=16, maxlen=24)
+    history = generator.train_pairs(pairs, epochs=4, batch_size=8, verbose=0,
+                                    optimizer=keras.optimizers.Adam(0.02),
+                                    distribution=distribution, validation_split=0.25,
+                                    length_step=24)  # one shape: fewer compilations
+    print("RESULT", json.dumps({"replicas": replica_count(distribution),
+                                "loss": history.history["loss"],
+                                "val_loss": history.history["val_loss"]}))
+""")
+
+
+def test_distributed_training_on_two_logical_devices(tiny_pairs):
+    env = dict(os.environ, PYTHONPATH=str(REPO), TF_CPP_MIN_LOG_LEVEL="2",
+               XLA_FLAGS="--xla_force_host_platform_device_count=2",
+               KERAS_BACKEND=keras.backend.backend())
+    done = subprocess.run([sys.executable, "-c", _DISTRIBUTED, json.dumps(tiny_pairs[:15])],
+                          env=env, capture_output=True, text=True, timeout=300)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    assert done.returncode == 0 and lines, done.stderr[-3000:]
+    result = json.loads(lines[-1][len("RESULT "):])
+    assert result["replicas"] == 2
+    assert all(np.isfinite(result["loss"])) and result["loss"][-1] < result["loss"][0]
+    assert len(result["val_loss"]) == 4 and all(np.isfinite(result["val_loss"]))
