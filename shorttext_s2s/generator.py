@@ -275,8 +275,8 @@ class CharBasedSeq2SeqGenerator:
                 ``metrics`` extra (sacrebleu).
 
         Returns:
-            ``{"n": number of pairs, "exact_match": share of outputs equal to the target,
-            "cer": character error rate, "chrf": chrF (0-100), "bleu": BLEU (0-100)}``.
+            dict: ``n`` (the number of pairs), ``exact_match`` (share of outputs equal to
+            the target), ``cer`` (character error rate), ``chrf`` and ``bleu`` (0 to 100).
 
         Raises:
             ModelNotTrainedException: the model was neither trained nor loaded.

@@ -1,0 +1,514 @@
+"""The ``shorttext-s2s`` command line: demo, train, decode, chat and evaluate.
+
+Run ``shorttext-s2s --help`` (or ``python -m shorttext_s2s --help``) for the subcommands and
+``shorttext-s2s COMMAND --help`` for their options. Every command exits with 0 on success, 1
+with a one-line message on standard error when a file is missing or unusable, 2 for invalid
+options, and 130 when interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any, Callable, Iterable, Iterator, List, Optional, Sequence, TextIO, Tuple
+
+from .exceptions import ShorttextS2SError
+
+__all__ = ["main", "build_parser"]
+
+PROG = "shorttext-s2s"
+STRATEGIES = ("greedy", "sample", "beam")
+#: History keys of the accuracy metric, in order of preference: the library's masked metric,
+#: then Keras's own when a model is compiled with ``metrics=["accuracy"]``.
+ACCURACY_KEYS = ("char_accuracy", "accuracy")
+#: Subcommands whose positional arguments may come after options.
+INTERMIXED = ("decode",)
+#: How ``evaluate`` names the scores.
+SCORE_LABELS = {"n": "pairs", "exact_match": "exact match", "cer": "CER", "chrf": "chrF",
+                "bleu": "BLEU"}
+
+#: Exit status for a failure the user can fix (missing or bad file, missing extra).
+EXIT_ERROR = 1
+#: Exit status of argparse for invalid options.
+EXIT_USAGE = 2
+#: Conventional exit status after Ctrl-C (128 + SIGINT).
+EXIT_INTERRUPTED = 130
+
+
+class CommandError(Exception):
+    """A problem found by the command itself (not by argparse), reported in one line."""
+
+
+def _check_writable(path: str, what: str) -> None:
+    """Fail before a long training rather than when saving its result."""
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise CommandError(f"{what} {path}: directory {directory} does not exist")
+    if os.path.isdir(path):
+        raise CommandError(f"{what} {path}: is a directory")
+    if not os.access(directory, os.W_OK):
+        raise CommandError(f"{what} {path}: directory {directory} is not writable")
+
+
+# --- argument types: checked at the door, so that bad values are usage errors (exit 2) -------
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}") from None
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}")
+    return value
+
+
+def _maxlen(text: str) -> int:
+    value = _positive_int(text)
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 2 (one character and the "
+                                         f"end signal), got {text!r}")
+    return value
+
+
+# --- the parser -------------------------------------------------------------------------------
+
+def _add_strategy_options(parser: argparse.ArgumentParser, default: str) -> None:
+    group = parser.add_argument_group("decoding strategy")
+    group.add_argument("--strategy", choices=STRATEGIES, default=default,
+                       help=f"how each next character is chosen: the most likely one "
+                            f"(greedy), drawn from the predicted distribution (sample), or "
+                            f"the best of several hypotheses (beam) (default: {default})")
+    group.add_argument("--temperature", type=_positive_float, metavar="T",
+                       help="sample: divide the log-probabilities by T; below 1 is more "
+                            "conservative, above 1 more varied (default: 1)")
+    group.add_argument("--top-k", type=_positive_int, metavar="K",
+                       help="sample: draw only among the K most likely characters")
+    group.add_argument("--beam-width", type=_positive_int, metavar="N",
+                       help="beam: number of hypotheses kept at each step")
+    group.add_argument("--seed", type=_non_negative_int,
+                       help="random seed, for reproducible sampling")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser of the ``shorttext-s2s`` command.
+
+    Returns:
+        The parser. Each subcommand sets two defaults: ``func``, its handler, and
+        ``subparser``, its own parser (for usage errors found after parsing).
+    """
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="Character-level sequence-to-sequence models: train, decode, "
+                               "chat and evaluate from the command line.",
+        epilog=f"Run '{PROG} COMMAND --help' for the options of a command.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    demo = commands.add_parser(
+        "demo", help="train a small chatbot on the ChatterBot corpus and talk to it",
+        description="Train a small chatbot on the English conversations of the ChatterBot "
+                    "corpus (installed by the 'demo' extra), save it, and answer a few "
+                    "prompts, greedily and by sampling.")
+    demo.add_argument("--output", "-o", default="shorttext-s2s-demo.h5", metavar="MODEL",
+                      help="where to save the trained model (default: %(default)s)")
+    demo.add_argument("--epochs", type=_positive_int, metavar="N",
+                      help="training epochs (default: 70, or 2 with --quick)")
+    demo.add_argument("--latent-dim", type=_positive_int, metavar="N",
+                      help="LSTM units (default: 256, or 16 with --quick)")
+    demo.add_argument("--quick", action="store_true",
+                      help="a tiny model trained for seconds, to check the installation "
+                           "(its replies are gibberish)")
+    demo.add_argument("--seed", type=_non_negative_int, default=0,
+                      help="random seed of the initial weights and of sampling "
+                           "(default: %(default)s)")
+    demo.set_defaults(func=_cmd_demo, subparser=demo)
+
+    train = commands.add_parser(
+        "train", help="train a model on a pairs file or a conversation",
+        description="Train a model on sentence pairs (a tab-separated file, two or three "
+                    "columns, as the Anki/Tatoeba files) or on a conversation (one utterance "
+                    "a line, each answered by the next), and save it as one model file.")
+    source = train.add_mutually_exclusive_group(required=True)
+    source.add_argument("pairs", nargs="?", metavar="PAIRS",
+                        help="tab-separated file: source<TAB>target[<TAB>attribution]")
+    source.add_argument("--conversation", metavar="FILE",
+                        help="text file, one utterance a line, each answered by the next")
+    train.add_argument("--output", "-o", required=True, metavar="MODEL",
+                       help="the model file to write")
+    hyper = train.add_argument_group("model and training")
+    hyper.add_argument("--latent-dim", type=_positive_int, default=256, metavar="N",
+                       help="LSTM units (default: %(default)s)")
+    hyper.add_argument("--maxlen", type=_maxlen, metavar="N",
+                       help="longest sequence in characters, the signal included; longer "
+                            "texts are cut (default: the longest text of the data + 1)")
+    hyper.add_argument("--epochs", type=_positive_int, default=100, metavar="N",
+                       help="passes over the data (default: %(default)s)")
+    hyper.add_argument("--batch-size", type=_positive_int, default=64, metavar="N",
+                       help="pairs per gradient step (default: %(default)s)")
+    hyper.add_argument("--optimizer", default="rmsprop",
+                       help="Keras optimizer name: rmsprop, adam, sgd... (default: "
+                            "%(default)s)")
+    hyper.add_argument("--learning-rate", type=_positive_float, metavar="LR",
+                       help="learning rate of the optimizer (default: the optimizer's)")
+    hyper.add_argument("--limit", type=_positive_int, metavar="N",
+                       help="train on the first N pairs only")
+    hyper.add_argument("--validation-split", type=_fraction, default=0.0, metavar="F",
+                       help="hold out this fraction of the pairs, taken from the end of "
+                            "the file, to report the validation loss (default: none)")
+    hyper.add_argument("--early-stopping", type=_positive_int, metavar="PATIENCE",
+                       help="stop after PATIENCE epochs without improvement of the "
+                            "validation loss (of the training loss without validation) and "
+                            "keep the best weights")
+    hyper.add_argument("--seed", type=_non_negative_int,
+                       help="random seed of the initial weights and of the batch order")
+    hyper.add_argument("--final", action="store_true",
+                       help="save without the optimizer state: a smaller file for inference "
+                            "only")
+    hyper.add_argument("--plot", metavar="FILE.png",
+                       help="also save the loss and accuracy curves (needs the 'plot' extra)")
+    hyper.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
+    train.set_defaults(func=_cmd_train, subparser=train)
+
+    decode = commands.add_parser(
+        "decode", help="answer sentences with a trained model",
+        description="Decode sentences with a trained model: those given as arguments, else "
+                    "the lines of --input FILE, else the lines of standard input. Prints one "
+                    "line per input line, in order.")
+    decode.add_argument("model", metavar="MODEL", help="a model file written by 'train'")
+    decode.add_argument("sentences", nargs="*", metavar="SENTENCE",
+                        help="sentences to decode")
+    decode.add_argument("--input", "-i", metavar="FILE",
+                        help="read sentences from FILE, one a line ('-' for standard input)")
+    decode.add_argument("--batch-size", type=_positive_int, default=256, metavar="N",
+                        help="sentences decoded together (default: %(default)s)")
+    _add_strategy_options(decode, default="greedy")
+    decode.set_defaults(func=_cmd_decode, subparser=decode)
+
+    chat = commands.add_parser(
+        "chat", help="talk to a trained model",
+        description="Read a line, print the model's reply, until end of input (Ctrl-D) or "
+                    "Ctrl-C.")
+    chat.add_argument("model", metavar="MODEL", help="a model file written by 'train'")
+    _add_strategy_options(chat, default="greedy")
+    chat.set_defaults(func=_cmd_chat, subparser=chat)
+
+    evaluate = commands.add_parser(
+        "evaluate", help="score a trained model on a pairs file",
+        description="Decode the sources of a pairs file and compare with the targets: exact "
+                    "match rate, character error rate (CER) and chrF.")
+    evaluate.add_argument("model", metavar="MODEL", help="a model file written by 'train'")
+    evaluate.add_argument("pairs", metavar="PAIRS", help="tab-separated pairs file")
+    evaluate.add_argument("--limit", type=_positive_int, metavar="N",
+                          help="score the first N pairs only")
+    evaluate.add_argument("--json", action="store_true", help="print the scores as JSON")
+    _add_strategy_options(evaluate, default="greedy")
+    evaluate.set_defaults(func=_cmd_evaluate, subparser=evaluate)
+    return parser
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+def _strategy(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Any:
+    """The decoding strategy the options ask for, or a usage error for misplaced options."""
+    applies = {"temperature": "sample", "top_k": "sample", "beam_width": "beam"}
+    options = {}
+    for name, strategy in applies.items():
+        value = getattr(args, name)
+        if value is None:
+            continue
+        if args.strategy != strategy:
+            parser.error(f"--{name.replace('_', '-')} applies to --strategy {strategy}, not "
+                         f"{args.strategy}")
+        options[name] = value
+    from .decoding import get_strategy
+
+    return get_strategy(args.strategy, **options)
+
+
+def _load(path: str) -> Any:
+    from .generator import loadCharBasedSeq2SeqGenerator
+
+    return loadCharBasedSeq2SeqGenerator(path)
+
+
+def _batches(items: Iterable[str], size: int) -> Iterator[List[str]]:
+    batch: List[str] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _progress(quiet: bool) -> Any:
+    """Keras ``verbose``: progress bars on a terminal, one line per epoch in a log file."""
+    if quiet:
+        return 0
+    return "auto" if sys.stdout.isatty() else 2
+
+
+def _say(message: str = "", stream: Optional[TextIO] = None) -> None:
+    print(message, file=stream or sys.stdout, flush=True)
+
+
+# --- subcommands ------------------------------------------------------------------------------
+
+def _cmd_demo(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from .demo import run_demo
+
+    _check_writable(args.output, "--output")
+    run_demo(output=args.output, epochs=args.epochs, latent_dim=args.latent_dim,
+             quick=args.quick, seed=args.seed, verbose=_progress(False), echo=_say)
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from .data import conversation_pairs, read_lines, read_pairs
+
+    # Fail before a long training, not after it.
+    _check_writable(args.output, "--output")
+    if args.plot:
+        _check_writable(args.plot, "--plot")
+        _pyplot()
+    if args.conversation:
+        pairs = conversation_pairs(read_lines(args.conversation), args.conversation)
+        if args.limit:
+            pairs = pairs[:args.limit]
+    else:
+        pairs = read_pairs(args.pairs, limit=args.limit)
+    if args.validation_split and int(len(pairs) * args.validation_split) < 1:
+        parser.error(f"--validation-split {args.validation_split} of {len(pairs)} pairs "
+                     f"leaves no pair for validation")
+
+    import keras
+
+    from .encoder import SentenceToCharVecEncoder
+    from .generator import CharBasedSeq2SeqGenerator
+
+    if args.seed is not None:
+        keras.utils.set_random_seed(args.seed)
+    # +1: the encoder input ends with the signal, the decoder input starts with it.
+    maxlen = args.maxlen or max(max(len(s), len(t)) for s, t in pairs) + 1
+    encoder = SentenceToCharVecEncoder.from_texts(s + t for s, t in pairs)
+    _say(f"{len(pairs)} pairs, {len(encoder.characters)} distinct characters, maxlen {maxlen}"
+         f"{' (derived from the data)' if not args.maxlen else ''}")
+    generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=args.latent_dim, maxlen=maxlen)
+    optimizer: Any = args.optimizer
+    try:
+        optimizer = keras.optimizers.get(args.optimizer)
+    except ValueError:
+        parser.error(f"--optimizer: unknown Keras optimizer {args.optimizer!r}")
+    if args.learning_rate is not None:
+        optimizer.learning_rate = args.learning_rate
+    generator.compile(optimizer=optimizer)
+    history = generator.train_pairs(
+        pairs, batch_size=args.batch_size, epochs=args.epochs,
+        validation_split=args.validation_split, early_stopping=args.early_stopping,
+        seed=args.seed, verbose=_progress(args.quiet))
+    generator.save_compact_model(args.output, final=args.final)
+    losses = history.history.get("loss") or [float("nan")]
+    summary = f"trained {len(losses)} epochs, loss {losses[-1]:.4f}"
+    if history.history.get("val_loss"):
+        summary += f", validation loss {history.history['val_loss'][-1]:.4f}"
+    _say(f"{summary}; model saved to {args.output}")
+    if args.plot:
+        _plot_history(history.history, args.plot)
+        _say(f"training curves saved to {args.plot}")
+    return 0
+
+
+def _cmd_decode(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from .data import iter_lines
+
+    if args.sentences and args.input:
+        parser.error("give sentences as arguments or --input FILE, not both")
+    strategy = _strategy(args, parser)
+    if args.sentences:
+        lines: Iterable[str] = args.sentences
+    elif args.input and args.input != "-":
+        lines = iter_lines(args.input)
+    else:
+        lines = iter_lines(sys.stdin)
+    generator = _load(args.model)
+    seed = args.seed
+    for batch in _batches(lines, args.batch_size):
+        for output in generator.decode_batch(batch, strategy=strategy, seed=seed):
+            sys.stdout.write(output + "\n")
+        sys.stdout.flush()
+        if seed is not None:
+            # A different but reproducible stream for each batch.
+            seed += 1
+    return 0
+
+
+def _cmd_chat(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    strategy = _strategy(args, parser)
+    generator = _load(args.model)
+    interactive = sys.stdin.isatty()
+    if interactive:
+        _say(f"Chatting with {args.model}. Type a sentence and press Enter; Ctrl-D or Ctrl-C "
+             f"to quit.")
+    turn = 0
+    try:
+        while True:
+            if interactive:
+                line = input("> ")
+            else:
+                line = sys.stdin.readline()
+                if not line:
+                    return 0
+                line = line.rstrip("\r\n")
+            if not line.strip():
+                continue
+            # One reproducible stream per turn, so that a repeated line may get a new reply.
+            seed = None if args.seed is None else args.seed + turn
+            _say(generator.decode_batch([line], strategy=strategy, seed=seed)[0])
+            turn += 1
+    except (EOFError, KeyboardInterrupt):
+        # Both are the documented ways to leave the chat, not errors.
+        if interactive:
+            _say()
+        return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from .data import read_pairs
+
+    strategy = _strategy(args, parser)
+    pairs = read_pairs(args.pairs, limit=args.limit)
+    generator = _load(args.model)
+    scores = generator.evaluate(pairs, strategy=strategy)
+    if args.json:
+        import json
+
+        _say(json.dumps({key: _plain(value) for key, value in scores.items()}, sort_keys=True))
+    else:
+        for key, value in scores.items():
+            label = SCORE_LABELS.get(key, key)
+            _say(f"{label + ':':<13}{value if key == 'n' else format(value, '.4f')}")
+    return 0
+
+
+def _plain(value: Any) -> Any:
+    """Numpy scalars as Python numbers, for JSON."""
+    return value.item() if hasattr(value, "item") else value
+
+
+def _pyplot() -> Any:
+    from .extras import import_extra
+
+    matplotlib = import_extra("matplotlib", "plot", "--plot")
+    # A file is wanted, never a window: the non-interactive backend works without a display.
+    matplotlib.use("Agg")
+    return import_extra("matplotlib.pyplot", "plot", "--plot")
+
+
+def _plot_history(history: dict, path: str) -> None:
+    plt = _pyplot()
+    from matplotlib import ticker
+    panels = [("loss", "loss")] + [(key, "per-character accuracy") for key in ACCURACY_KEYS
+                                   if key in history][:1]
+    figure, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.5), squeeze=False)
+    for axis, (key, title) in zip(axes[0], panels):
+        epochs = range(1, len(history[key]) + 1)
+        axis.plot(epochs, history[key], label="training")
+        if f"val_{key}" in history:
+            axis.plot(epochs, history[f"val_{key}"], label="validation")
+        axis.set_title(title)
+        axis.set_xlabel("epoch")
+        axis.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+        axis.legend()
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+
+
+# --- entry point ------------------------------------------------------------------------------
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    if isinstance(error, OSError) and not isinstance(error, ShorttextS2SError):
+        # str(OSError) starts with "[Errno N]", which says nothing to a user.
+        parts = [error.strerror or text]
+        if error.filename is not None:
+            parts.insert(0, os.fspath(error.filename))
+        text = ": ".join(parts)
+    return text
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the ``shorttext-s2s`` command.
+
+    Args:
+        argv: the arguments, without the program name. Defaults to ``sys.argv[1:]``.
+
+    Returns:
+        The exit status: 0 on success, 1 for a missing or unusable file (reported in one line
+        on standard error), 2 for invalid options, 130 after Ctrl-C.
+
+    Example:
+
+    >>> main(["decode", "model.h5", "Hello!"])  # doctest: +SKIP
+    Bonjour !
+    0
+    """
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args, unparsed = parser.parse_known_args(argv)
+    if unparsed:
+        if args.command not in INTERMIXED:
+            parser.error(f"unrecognized arguments: {' '.join(unparsed)}")
+        # Sentences after options (`decode MODEL --strategy sample "Hi."`) are left over by a
+        # plain parse; the subcommand's own parser can take positionals anywhere.
+        args = args.subparser.parse_intermixed_args(argv[argv.index(args.command) + 1:])
+    try:
+        return args.func(args, args.subparser)
+    except KeyboardInterrupt:
+        _say("", sys.stderr)
+        _say(f"{PROG}: interrupted", sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): stop quietly, and keep Python from
+        # complaining again when it flushes stdout at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_ERROR
+    except (ShorttextS2SError, OSError, ImportError, CommandError) as error:
+        # ImportError: an optional dependency that is missing; the library's messages say
+        # which extra installs it.
+        _say(f"{PROG}: error: {_one_line(error)}", sys.stderr)
+        return EXIT_ERROR
