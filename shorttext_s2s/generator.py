@@ -378,7 +378,7 @@ class CharBasedSeq2SeqGenerator:
     def decode_batch(self, texts: Sequence[str],
                      strategy: Union[str, DecodingStrategy] = "greedy",
                      seed: Optional[int] = None) -> List[str]:
-        """Answer several texts at once, in compiled batches (much faster than one by one).
+        """Answer several texts at once, decoded together in compiled batches.
 
         Args:
             texts: the input texts (see :meth:`decode` for long, empty or unusual ones).
