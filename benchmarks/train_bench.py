@@ -225,7 +225,7 @@ def library_prepare(args):
     held = int(len(pairs) * 0.2)
     train, validation = pairs[:-held], pairs[-held:]
     # What training keeps in memory: the id arrays and the length-bucketed batch plan.
-    batches = generator._batches(train, args.batch, True, 0, 4, 1)
+    batches = generator._batches(train, args.batch, True, 0, 1, 1)
     return dict(generator=generator, train=train, validation=validation, batches=batches,
                 samples=len(pairs))
 
@@ -272,6 +272,7 @@ def child(args):
     times = timer.epoch_times[1:] or timer.epoch_times
     result["epoch_s"] = [round(t, 2) for t in timer.epoch_times]
     result["samples_per_s"] = trained / statistics.median(times)
+    result["samples_per_s_best"] = trained / min(times)
     result["peak_rss_train_mb"] = peak_rss_mb()
     test = read_raw_pairs(args.data, args.pairs, args.test)
     started = time.perf_counter()
@@ -323,6 +324,9 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="a smoke run under two minutes")
     parser.add_argument("--scale", action="store_true",
                         help="only prepare all pairs of the file and report peak memory")
+    parser.add_argument("--speed", type=int, default=0, metavar="ROUNDS",
+                        help="only samples/s: alternate seed and library --epochs runs "
+                             "ROUNDS times (then seed once more)")
     parser.add_argument("--only", choices=["seed", "library"], default=None)
     parser.add_argument("--modes", default="epochs,budget")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -345,6 +349,14 @@ def main(argv=None):
         for backend in ("tensorflow", "numpy"):
             for recipe in recipes:
                 results.append(run_child(args, recipe, "prepare", pairs=total, backend=backend))
+    elif args.speed:
+        # Other work on a shared machine changes speed by a factor of two from one minute to
+        # the next: alternate the recipes, and compare each library run with the seed runs
+        # right before and after it.
+        for _ in range(args.speed):
+            for recipe in recipes:
+                results.append(run_child(args, recipe, "epochs"))
+        results.append(run_child(args, recipes[0], "epochs"))
     else:
         for mode in args.modes.split(","):
             for recipe in recipes:
@@ -358,6 +370,12 @@ def main(argv=None):
               f"          {r.get('peak_rss_train_mb', float('nan')):8.0f}  "
               f"{r.get('epochs_run', 0):6}  {r.get('exact_match', float('nan')):.3f}  "
               f"{r.get('chrf', float('nan')):5.1f}")
+    if args.speed:
+        speeds = [r["samples_per_s"] for r in results]
+        ratios = [speeds[i] / statistics.mean([speeds[i - 1], speeds[i + 1]])
+                  for i in range(1, len(speeds) - 1, 2)]
+        print("library / seed samples/s (against the seed runs around each library run): "
+              + ", ".join(f"{ratio:.2f}x" for ratio in ratios))
 
 
 if __name__ == "__main__":
