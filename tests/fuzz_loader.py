@@ -477,7 +477,8 @@ def special_cases(full: str, final: str, start: int) -> List[Case]:
     def _(path: str) -> None:
         shutil.copyfile(full, path)
         with h5py.File(path, "r+") as h5:
-            h5.move(f"{fileformat.WEIGHTS}/decoder_dense/1", f"{fileformat.WEIGHTS}/decoder_dense/7")
+            dense = f"{fileformat.WEIGHTS}/decoder_dense"
+            h5.move(f"{dense}/1", f"{dense}/7")
         _redigest(path)
 
     @add("unreadable file (mode 000)", ("cannot be read",))
@@ -613,15 +614,15 @@ def _same(a, b) -> bool:
 
 
 def _remove(path: str) -> None:
-    if os.path.islink(path) or os.path.exists(path):
-        if os.path.isdir(path) and not os.path.islink(path):
-            shutil.rmtree(path)
-        else:
-            os.chmod(path, stat.S_IRUSR | stat.S_IWUSR) if not os.path.islink(path) else None
-            os.unlink(path)
-    for leftover in (path + ".raw",):
-        if os.path.exists(leftover):
-            os.unlink(leftover)
+    if os.path.islink(path):
+        os.unlink(path)
+    elif os.path.isdir(path):
+        shutil.rmtree(path)
+    elif os.path.exists(path):
+        os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)  # the unreadable case
+        os.unlink(path)
+    if os.path.exists(path + ".raw"):  # the external-storage case's raw file
+        os.unlink(path + ".raw")
 
 
 # --- running many ----------------------------------------------------------------------------
