@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import subprocess
@@ -71,6 +72,8 @@ def test_quickstart_code_runs(document, heading, fra_path, tmp_path, monkeypatch
         code = code.replace(written, scaled)
     monkeypatch.chdir(tmp_path)
     exec(compile(code, document, "exec"), {})
-    printed = capsys.readouterr().out.splitlines()
-    assert printed[0].startswith("[") and len(eval(printed[0])) == 2  # the two decoded texts
+    # After Keras's progress lines, the list of the two decoded texts.
+    lists = [ast.literal_eval(line) for line in capsys.readouterr().out.splitlines()
+             if line.startswith("[") and line.endswith("]")]
+    assert len(lists) == 1 and len(lists[0]) == 2 and all(isinstance(t, str) for t in lists[0])
     assert (tmp_path / "fra-eng.h5").exists()
