@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Any, Callable, Iterable, Iterator, List, Optional, Sequence, TextIO, Tuple
+from typing import Any, Iterable, Iterator, List, Optional, Sequence, TextIO
 
 from .exceptions import ShorttextS2SError
 
@@ -327,7 +327,6 @@ def _cmd_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     _say(f"{len(pairs)} pairs, {len(encoder.characters)} distinct characters, maxlen {maxlen}"
          f"{' (derived from the data)' if not args.maxlen else ''}")
     generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=args.latent_dim, maxlen=maxlen)
-    optimizer: Any = args.optimizer
     try:
         optimizer = keras.optimizers.get(args.optimizer)
     except ValueError:
