@@ -234,6 +234,7 @@ def test_demo_quick_trains_saves_and_answers(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "Epoch 2/2" in result.stdout  # training progress is shown
     assert f"Model saved to {tmp_path / 'bot.h5'}" in result.stdout
+    assert f"{COMMAND[0]} chat bot.h5" in result.stdout or "-m shorttext_s2s chat" in result.stdout
     assert "> Happy Holiday!" in result.stdout
     assert result.stdout.count("greedy:") == result.stdout.count("sampled:") >= 4
     assert loadCharBasedSeq2SeqGenerator(tmp_path / "bot.h5").latent_dim == 16
