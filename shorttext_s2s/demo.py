@@ -91,7 +91,8 @@ def demo_settings(quick: bool = False, epochs: Optional[int] = None,
 def run_demo(output: PathLike = "shorttext-s2s-demo.h5", epochs: Optional[int] = None,
              latent_dim: Optional[int] = None, quick: bool = False, seed: Optional[int] = 0,
              prompts: Sequence[str] = DEMO_PROMPTS, verbose: Any = "auto",
-             echo: Callable[[str], None] = print, command: str = "shorttext-s2s") -> "CharBasedSeq2SeqGenerator":
+             echo: Callable[[str], None] = print, command: str = "shorttext-s2s"
+             ) -> "CharBasedSeq2SeqGenerator":
     """Train the demo chatbot, save it, and print its replies to ``prompts``.
 
     Args:
