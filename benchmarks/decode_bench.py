@@ -46,13 +46,19 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="sentences in the batch decode (default 1000)")
     parser.add_argument("--repeats", type=int, default=3,
                         help="timed repetitions of the fast decoders; the best counts")
+    parser.add_argument("--beam-width", type=int, default=5,
+                        help="also time beam search of the batch with this width (default 5; "
+                             "0, or --quick, skips it)")
     parser.add_argument("--tf-jit", choices=("on", "off"), default=None,
                         help="TensorFlow only: XLA-compile the loop (default: the library's)")
+    parser.add_argument("--compare-tf-jit", action="store_true",
+                        help="TensorFlow only: then time decode() and decode_batch() with and "
+                             "without XLA, interleaved over 4 rounds (best of each)")
     parser.add_argument("--quick", action="store_true",
                         help="2 seed-loop sentences and 1 repeat: under a minute")
     args = parser.parse_args(argv)
     if args.quick:
-        args.seed_sentences, args.repeats = 2, 1
+        args.seed_sentences, args.repeats, args.beam_width = 2, 1, 0
     return args
 
 
@@ -73,7 +79,7 @@ def main(argv=None) -> None:
     from seed_reference import seed_decode
     from shorttext_s2s import CharBasedSeq2SeqGenerator, SentenceToCharVecEncoder
     from shorttext_s2s.data import read_pairs
-    from shorttext_s2s.decoding import backend, trace_count
+    from shorttext_s2s.decoding import backend, get_strategy, trace_count
 
     if args.tf_jit is not None:
         backend.TF_JIT_COMPILE = args.tf_jit == "on"
@@ -102,6 +108,8 @@ def main(argv=None) -> None:
           f"tf_jit={backend.TF_JIT_COMPILE if keras.backend.backend() == 'tensorflow' else '-'} "
           f"cpus={os.cpu_count()} latent={args.latent} vocabulary={len(encoder)} "
           f"maxlen={maxlen} training={train_s:.1f}s")
+    print("load average at start (other processes share the CPU if above ~0): "
+          + " ".join(f"{x:.1f}" for x in os.getloadavg()))
 
     start = time.perf_counter()
     seed_out = [seed_decode(generator, text) for text in seed_texts]
@@ -118,6 +126,14 @@ def main(argv=None) -> None:
     batch_out = generator.decode_batch(batch_texts)
     batch_compile_s = time.perf_counter() - start
     batch_s = best_time(lambda: generator.decode_batch(batch_texts), args.repeats)
+    rows = []
+    if args.beam_width:
+        beam = get_strategy("beam", beam_width=args.beam_width)
+        generator.decode_batch(batch_texts, strategy=beam)
+        beam_s = best_time(lambda: generator.decode_batch(batch_texts, strategy=beam),
+                           args.repeats)
+        rows.append((f"decode_batch() of {len(batch_texts)}, beam {args.beam_width}",
+                     len(batch_texts), beam_s, len(batch_texts) / beam_s))
 
     seed_rate = len(seed_texts) / seed_s
     single_rate = len(seed_texts) / single_s
@@ -128,12 +144,39 @@ def main(argv=None) -> None:
     print(f"compiled functions traced: {trace_count() - traces}; first calls (with "
           f"compilation): decode() {single_compile_s:.2f}s for {len(seed_texts)} sentences, "
           f"decode_batch() {batch_compile_s:.2f}s")
-    print(f"{'method':<38}{'sentences':>10}{'seconds':>10}{'sentences/s':>14}{'speed-up':>11}")
+    print(f"{'method':<40}{'sentences':>10}{'seconds':>10}{'sentences/s':>14}{'speed-up':>11}")
     for name, count, seconds, rate in (
             ("seed loop (predict per character)", len(seed_texts), seed_s, seed_rate),
             ("decode(), one sentence per call", len(seed_texts), single_s, single_rate),
-            (f"decode_batch() of {len(batch_texts)}", len(batch_texts), batch_s, batch_rate)):
-        print(f"{name:<38}{count:>10}{seconds:>10.3f}{rate:>14.2f}{rate / seed_rate:>10.0f}x")
+            (f"decode_batch() of {len(batch_texts)}", len(batch_texts), batch_s, batch_rate),
+            *rows):
+        print(f"{name:<40}{count:>10}{seconds:>10.3f}{rate:>14.2f}{rate / seed_rate:>10.0f}x")
+    print("load average at end: " + " ".join(f"{x:.1f}" for x in os.getloadavg()))
+    if args.compare_tf_jit and keras.backend.backend() == "tensorflow":
+        compare_tf_jit(generator, seed_texts, batch_texts, backend)
+
+
+def compare_tf_jit(generator, seed_texts, batch_texts, backend) -> None:
+    """Time both TensorFlow settings alternately, so that load changes hit both alike."""
+    calls = {"decode() per sentence": lambda: [generator.decode(text, stochastic=False)
+                                               for text in seed_texts],
+             f"decode_batch() of {len(batch_texts)}": lambda: generator.decode_batch(
+                 batch_texts)}
+    times = {}
+    for jit in (True, False):  # compile both first
+        backend.TF_JIT_COMPILE = jit
+        for call in calls.values():
+            call()
+    for _ in range(4):
+        for jit in (True, False):
+            backend.TF_JIT_COMPILE = jit
+            for name, call in calls.items():
+                times.setdefault((name, jit), []).append(best_time(call, 1))
+    for name in calls:
+        per = len(seed_texts) if name.startswith("decode()") else 1
+        with_xla, without = min(times[name, True]) / per, min(times[name, False]) / per
+        print(f"{name}: XLA {with_xla:.4f}s, no XLA {without:.4f}s, "
+              f"XLA speed-up {without / with_xla:.2f}x")
 
 
 if __name__ == "__main__":

@@ -169,7 +169,7 @@ class CharBasedSeq2SeqGenerator:
                     early_stopping: Optional[int] = None, checkpoint: Optional[PathLike] = None,
                     resume: bool = False, initial_epoch: int = 0, verbose: Any = "auto",
                     distribution: Any = None, seed: Optional[int] = None,
-                    length_step: int = 4) -> keras.callbacks.History:
+                    length_step: Optional[int] = None) -> keras.callbacks.History:
         """Train on explicit ``(input, target)`` pairs, e.g. translations.
 
         Pairs are kept as integer ids and expanded to one-hot vectors one batch at a time;
@@ -205,7 +205,9 @@ class CharBasedSeq2SeqGenerator:
                 batch, split across the devices. Defaults to None (one device).
             seed: seed of the batch shuffling, for reproducible runs. Defaults to None.
             length_step: batch lengths are rounded up to a multiple of this, trading a little
-                padding for fewer compiled shapes. Defaults to 4.
+                padding for fewer compiled shapes. Defaults to 1 on TensorFlow (its training
+                step takes any length without recompiling) and 4 on other backends (JAX
+                compiles once per shape).
 
         Returns:
             The Keras ``History`` (``history.history["loss"]``, ...).
@@ -235,6 +237,8 @@ class CharBasedSeq2SeqGenerator:
         else:
             validation_pairs = None
 
+        if length_step is None:
+            length_step = 1 if keras.backend.backend() == "tensorflow" else 4
         replicas = replica_count(distribution)
         with distribution_scope(distribution):
             if distribution is not None:
@@ -378,7 +382,7 @@ class CharBasedSeq2SeqGenerator:
     def decode_batch(self, texts: Sequence[str],
                      strategy: Union[str, DecodingStrategy] = "greedy",
                      seed: Optional[int] = None) -> List[str]:
-        """Answer several texts at once, in compiled batches (much faster than one by one).
+        """Answer several texts at once, decoded together in compiled batches.
 
         Args:
             texts: the input texts (see :meth:`decode` for long, empty or unusual ones).

@@ -98,6 +98,7 @@ class PairBatches(keras.utils.PyDataset):
         self.source_lengths = (self.encoder_ids != PAD_ID).sum(axis=1)
         self.target_lengths = (self.decoder_ids != PAD_ID).sum(axis=1)
         self._rng = np.random.default_rng(seed)
+        self._fill_logged = False
         self._batches = self._make_batches()
 
     @property
@@ -159,12 +160,13 @@ class PairBatches(keras.utils.PyDataset):
         last = batches[-1]
         short = (-len(last)) % self.multiple_of
         if short:
-            fill = (rng or np.random.default_rng(0)).choice(count, size=short, replace=False
-                                                             if short <= count else True)
+            fill = (rng or np.random.default_rng(0)).choice(count, size=short,
+                                                             replace=short > count)
             batches[-1] = np.concatenate([last, fill])
-            if self.epoch == 0:
-                logger.info("repeated %d pair(s) to fill the last batch to a multiple of %d "
-                            "devices", short, self.multiple_of)
+            if not self._fill_logged:
+                self._fill_logged = True
+                logger.info("repeated %d pair(s) in each epoch to fill the last batch to a "
+                            "multiple of %d devices", short, self.multiple_of)
         if rng is not None:
             rng.shuffle(batches)
         return batches

@@ -12,7 +12,7 @@ from conftest import first_unique_pairs
 from seed_reference import seed_decode, seed_decode_many, teacher_forced_log_probs
 from shorttext_s2s import CharBasedSeq2SeqGenerator, SentenceToCharVecEncoder
 from shorttext_s2s.decoding import (BeamSearchStrategy, GreedyStrategy, SamplingStrategy,
-                                    get_strategy, trace_count)
+                                    clear_cache, get_strategy, trace_count)
 
 
 def _random_strings(count, seed=0):
@@ -170,14 +170,17 @@ def test_empty_batch_and_order(trained_generator, greedy_outputs, inputs):
 
 def test_same_bucket_reuses_the_compiled_function(trained_generator, tiny_pairs):
     texts = [source for source, _ in tiny_pairs]
-    trained_generator.decode_batch(texts[:5])
+    clear_cache()
     traces = trace_count()
-    # Same bucket: 5-8 inputs of at most 16 ids; an equal strategy object.
+    trained_generator.decode_batch(texts[:5])
+    assert trace_count() == traces + 1
+    # Same bucket (5-8 inputs of at most 16 ids) with an equal strategy object: no tracing.
     trained_generator.decode_batch(texts[5:12], strategy=GreedyStrategy())
     trained_generator.decode_batch(texts[:6])
-    assert trace_count() == traces
-    trained_generator.decode_batch(texts[:9])  # a new batch bucket compiles once
     assert trace_count() == traces + 1
+    trained_generator.decode_batch(texts[:9])  # a new batch bucket compiles once
+    trained_generator.decode_batch(texts[1:10])
+    assert trace_count() == traces + 2
 
 
 def test_decoding_uses_the_current_weights_not_compiled_in_copies():

@@ -125,13 +125,15 @@ def test_early_stopping_restores_the_best_weights(tiny_pairs):
     validation = first_unique_pairs(12, skip=24)
     generator = _generator(tiny_pairs, latent_dim=32)
     generator.compile(optimizer=keras.optimizers.Adam(0.03))
+    # One padded length (maxlen) for every batch: fewer compilations under JAX.
     history = generator.train_pairs(tiny_pairs, epochs=40, batch_size=8, verbose=0, seed=0,
-                                    validation_data=validation, early_stopping=3)
+                                    validation_data=validation, early_stopping=3,
+                                    length_step=32)
     val_loss = history.history["val_loss"]
     # The run over-fits (validation loss rises after its best epoch) and stops early ...
     assert len(val_loss) < 40 and int(np.argmin(val_loss)) < len(val_loss) - 1
     # ... and the weights left in the model are those of the best epoch, not the last.
-    batches = generator._batches(validation, 8, False, None, 4, 1)
+    batches = generator._batches(validation, 8, False, None, 32, 1)
     scores = generator.s2sgenerator.model.evaluate(batches, verbose=0, return_dict=True)
     assert scores["loss"] == pytest.approx(min(val_loss), rel=1e-4)
 
@@ -145,16 +147,16 @@ def test_resume_from_checkpoint_continues_where_it_stopped(tiny_pairs, tmp_path)
         return _generator(pairs)
 
     straight = fresh()
-    straight.train_pairs(pairs, epochs=4, batch_size=4, verbose=0, seed=0)
+    straight.train_pairs(pairs, epochs=4, batch_size=4, verbose=0, seed=0, length_step=32)
 
     interrupted = fresh()
     interrupted.train_pairs(pairs, epochs=2, batch_size=4, verbose=0, seed=0,
-                            checkpoint=checkpoint)
+                            checkpoint=checkpoint, length_step=32)
     assert loadCharBasedSeq2SeqGenerator(checkpoint).epochs_trained == 2
 
     resumed = fresh()  # a new process would start from scratch like this
     history = resumed.train_pairs(pairs, epochs=4, batch_size=4, verbose=0, seed=0,
-                                  checkpoint=checkpoint, resume=True)
+                                  checkpoint=checkpoint, resume=True, length_step=32)
     assert history.epoch == [2, 3]
     assert resumed.epochs_trained == 4
     assert loadCharBasedSeq2SeqGenerator(checkpoint).epochs_trained == 4

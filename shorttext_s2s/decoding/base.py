@@ -31,6 +31,16 @@ class DecodingStrategy:
     Attributes:
         name: the name :func:`~shorttext_s2s.decoding.get_strategy` knows it by.
         stochastic: whether outputs depend on the seed.
+
+    Example:
+
+    >>> from keras import ops
+    >>> class LowestAllowed(DecodingStrategy):  # always the smallest id that may be emitted
+    ...     name = "lowest"
+    ...     def get_next_token(self, logits, seed, step):
+    ...         return ops.argmax(ops.isfinite(logits), axis=-1)
+    >>> LowestAllowed().cache_key()
+    ('LowestAllowed',)
     """
 
     name = "base"
