@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Any, Callable, Iterable, Iterator, List, Optional, Sequence, TextIO, Tuple
+from typing import Any, Iterable, Iterator, List, Optional, Sequence, TextIO
 
 from .exceptions import ShorttextS2SError
 
@@ -281,6 +281,14 @@ def _progress(quiet: bool) -> Any:
     return "auto" if sys.stdout.isatty() else 2
 
 
+def _invocation() -> str:
+    """How this command was run, as the user would type it again (for hints)."""
+    script = sys.argv[0] if sys.argv else ""
+    if os.path.basename(script).startswith(PROG):
+        return script
+    return "python -m shorttext_s2s"
+
+
 def _say(message: str = "", stream: Optional[TextIO] = None) -> None:
     print(message, file=stream or sys.stdout, flush=True)
 
@@ -292,7 +300,8 @@ def _cmd_demo(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
     _check_writable(args.output, "--output")
     run_demo(output=args.output, epochs=args.epochs, latent_dim=args.latent_dim,
-             quick=args.quick, seed=args.seed, verbose=_progress(False), echo=_say)
+             quick=args.quick, seed=args.seed, verbose=_progress(False), echo=_say,
+             command=_invocation())
     return 0
 
 
@@ -327,7 +336,6 @@ def _cmd_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     _say(f"{len(pairs)} pairs, {len(encoder.characters)} distinct characters, maxlen {maxlen}"
          f"{' (derived from the data)' if not args.maxlen else ''}")
     generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=args.latent_dim, maxlen=maxlen)
-    optimizer: Any = args.optimizer
     try:
         optimizer = keras.optimizers.get(args.optimizer)
     except ValueError:

@@ -91,7 +91,8 @@ def demo_settings(quick: bool = False, epochs: Optional[int] = None,
 def run_demo(output: PathLike = "shorttext-s2s-demo.h5", epochs: Optional[int] = None,
              latent_dim: Optional[int] = None, quick: bool = False, seed: Optional[int] = 0,
              prompts: Sequence[str] = DEMO_PROMPTS, verbose: Any = "auto",
-             echo: Callable[[str], None] = print) -> "CharBasedSeq2SeqGenerator":
+             echo: Callable[[str], None] = print, command: str = "shorttext-s2s"
+             ) -> "CharBasedSeq2SeqGenerator":
     """Train the demo chatbot, save it, and print its replies to ``prompts``.
 
     Args:
@@ -105,6 +106,8 @@ def run_demo(output: PathLike = "shorttext-s2s-demo.h5", epochs: Optional[int] =
         prompts: the sentences to answer.
         verbose: Keras progress output while training (``"auto"``, 0, 1 or 2).
         echo: where the messages and replies go, one string at a time.
+        command: how the user runs the command line, for the closing hint (e.g.
+            ``.venv/bin/shorttext-s2s``).
 
     Returns:
         The trained generator.
@@ -145,7 +148,7 @@ def run_demo(output: PathLike = "shorttext-s2s-demo.h5", epochs: Optional[int] =
     generator.save_compact_model(output, final=True)
     path = os.path.abspath(os.fspath(output))
     echo(f"Model saved to {path} ({os.path.getsize(path) / 1e6:.1f} MB).")
-    echo(f"Talk to it with:  shorttext-s2s chat {os.fspath(output)}")
+    echo(f"Talk to it with:  {command} chat {os.fspath(output)}")
 
     prompts = list(prompts)
     greedy = generator.decode_batch(prompts, strategy="greedy")

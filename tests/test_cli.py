@@ -234,6 +234,7 @@ def test_demo_quick_trains_saves_and_answers(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "Epoch 2/2" in result.stdout  # training progress is shown
     assert f"Model saved to {tmp_path / 'bot.h5'}" in result.stdout
+    assert f"{COMMAND[0]} chat bot.h5" in result.stdout or "-m shorttext_s2s chat" in result.stdout
     assert "> Happy Holiday!" in result.stdout
     assert result.stdout.count("greedy:") == result.stdout.count("sampled:") >= 4
     assert loadCharBasedSeq2SeqGenerator(tmp_path / "bot.h5").latent_dim == 16
@@ -242,13 +243,18 @@ def test_demo_quick_trains_saves_and_answers(tmp_path):
 # --- the entry points and the error paths -----------------------------------------------------
 
 @one_backend
-def test_module_form_runs_the_same_command():
+def test_module_form_runs_the_same_command(tmp_path):
     from shorttext_s2s import __version__
 
-    result = subprocess.run([sys.executable, "-m", "shorttext_s2s", "--version"],
-                            capture_output=True, text=True, env=ENV, timeout=300)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == f"shorttext-s2s {__version__}"
+    module = [sys.executable, "-m", "shorttext_s2s"]
+    version = subprocess.run(module + ["--version"], capture_output=True, text=True, env=ENV,
+                             timeout=300)
+    assert version.returncode == 0, version.stderr
+    assert version.stdout.strip() == f"shorttext-s2s {__version__}"
+    missing = str(tmp_path / "missing.h5")
+    error = subprocess.run(module + ["decode", missing, "Hi."], capture_output=True,
+                           text=True, env=ENV, timeout=300)
+    assert_one_line_error(error, 1, missing)
 
 
 @one_backend
