@@ -30,6 +30,7 @@ import contextlib
 import hashlib
 import json
 import os
+import stat
 import tempfile
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
@@ -117,12 +118,23 @@ def atomic_path(path: PathLike) -> Iterator[str]:
         yield tmp
         with open(tmp, "rb") as written:
             os.fsync(written.fileno())
+        # mkstemp creates the file as 0600; give it the mode a plain open() would have.
+        os.chmod(tmp, _mode_for(path))
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
     _fsync_directory(directory)
+
+
+def _mode_for(path: str) -> int:
+    """The permission bits of the file being replaced, or the umask's default for a new one."""
+    with contextlib.suppress(OSError):
+        return stat.S_IMODE(os.stat(path).st_mode)
+    umask = os.umask(0o022)  # the only portable way to read the umask is to set it
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def _fsync_directory(directory: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 import zipfile
@@ -137,6 +138,17 @@ def test_file_written_under_one_backend_loads_under_the_other(trained_generator,
     for a, b in zip(_all_weights(back), _all_weights(trained_generator)):
         assert np.array_equal(a, b)
     assert back.decode_batch(sources) == decoded_there
+
+
+def test_saved_file_gets_ordinary_permissions(trained_generator, tmp_path):
+    path = tmp_path / "model.h5"
+    trained_generator.save_compact_model(path, final=True)
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o666 & ~umask
+    os.chmod(path, 0o640)
+    trained_generator.save_compact_model(path, final=True)  # replacing keeps the file's mode
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o640
 
 
 # --- untrained models --------------------------------------------------------------------
