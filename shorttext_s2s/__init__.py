@@ -1,13 +1,24 @@
 """shorttext_s2s: character-level sequence-to-sequence models on Keras 3.
 
 The public API is re-exported here; see the documentation for tutorials.
+
+The names that need Keras (the models) are imported on first use (PEP 562), so that reading
+and encoding data, ``shorttext-s2s --help`` and option errors do not pay for importing Keras
+and its backend (several seconds and about 600 MiB with TensorFlow).
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any, List
 
 from .encoder import SentenceToCharVecEncoder, initSentenceToCharVecEncoder
 from .exceptions import (InputDataError, ModelFileError, ModelFileNotFoundError,
                          ModelNotTrainedException, ShorttextS2SError)
-from .generator import CharBasedSeq2SeqGenerator, loadCharBasedSeq2SeqGenerator
-from .model import Seq2SeqWithKeras, loadSeq2SeqWithKeras
+
+if TYPE_CHECKING:
+    from .generator import CharBasedSeq2SeqGenerator, loadCharBasedSeq2SeqGenerator
+    from .model import Seq2SeqWithKeras, loadSeq2SeqWithKeras
 
 __version__ = "0.1.0"
 
@@ -24,3 +35,23 @@ __all__ = [
     "ModelFileNotFoundError",
     "InputDataError",
 ]
+
+_LAZY = {
+    "Seq2SeqWithKeras": ".model",
+    "loadSeq2SeqWithKeras": ".model",
+    "CharBasedSeq2SeqGenerator": ".generator",
+    "loadCharBasedSeq2SeqGenerator": ".generator",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> List[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -10,17 +10,13 @@ from __future__ import annotations
 from typing import Any, Dict, List, Sequence
 
 from .exceptions import InputDataError
+from .extras import import_extra
 
 __all__ = ["exact_match", "character_error_rate", "edit_distance", "chrf", "bleu",
            "score_texts", "METRICS"]
 
 #: The names :func:`score_texts` understands.
 METRICS = ("exact_match", "cer", "chrf", "bleu")
-
-_INSTALL_HINT = ('{name} needs sacrebleu, which is not installed; install it with '
-                 '`pip install "shorttext-s2s[metrics]"` (or `pip install sacrebleu`), or leave '
-                 '"{key}" out of `metrics`.')
-
 
 def edit_distance(first: str, second: str) -> int:
     """Levenshtein distance: the fewest insertions, deletions and substitutions of characters.
@@ -67,7 +63,7 @@ def chrf(hypotheses: Sequence[str], references: Sequence[str]) -> float:
     """Corpus chrF (character n-gram F-score, 0 to 100) computed by sacrebleu.
 
     Raises:
-        ImportError: sacrebleu is not installed (the message says how to install it).
+        MissingExtraError: sacrebleu is not installed (the message says how to install it).
     """
     _check(hypotheses, references)
     sacrebleu = _sacrebleu("chrF", "chrf")
@@ -78,7 +74,7 @@ def bleu(hypotheses: Sequence[str], references: Sequence[str]) -> float:
     """Corpus BLEU (0 to 100) computed by sacrebleu with its default tokenizer.
 
     Raises:
-        ImportError: sacrebleu is not installed (the message says how to install it).
+        MissingExtraError: sacrebleu is not installed (the message says how to install it).
     """
     _check(hypotheses, references)
     sacrebleu = _sacrebleu("BLEU", "bleu")
@@ -101,7 +97,7 @@ def score_texts(hypotheses: Sequence[str], references: Sequence[str],
     Raises:
         ValueError: an unknown metric name.
         InputDataError: no texts, or different numbers of hypotheses and references.
-        ImportError: chrF or BLEU asked for without sacrebleu.
+        MissingExtraError: chrF or BLEU asked for without sacrebleu.
 
     Example:
 
@@ -132,8 +128,5 @@ def _check(hypotheses: Sequence[str], references: Sequence[str]) -> None:
 
 
 def _sacrebleu(name: str, key: str) -> Any:
-    try:
-        import sacrebleu
-    except ImportError:
-        raise ImportError(_INSTALL_HINT.format(name=name, key=key)) from None
-    return sacrebleu
+    return import_extra("sacrebleu", "metrics",
+                        f"{name} (leave {key!r} out of `metrics` to do without it)")

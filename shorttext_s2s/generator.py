@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import logging
 import os
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
@@ -265,7 +264,7 @@ class CharBasedSeq2SeqGenerator:
             self.epochs_trained = history.epoch[-1] + 1
         return history
 
-    def evaluate(self, pairs: Pairs, strategy: str = "greedy", batch_size: int = 256,
+    def evaluate(self, pairs: Pairs, strategy: Union[str, DecodingStrategy] = "greedy", batch_size: int = 256,
                  metrics: Sequence[str] = ("exact_match", "cer", "chrf", "bleu")
                  ) -> Dict[str, float]:
         """Decode held-out inputs and score the outputs against their targets.
@@ -285,7 +284,7 @@ class CharBasedSeq2SeqGenerator:
         Raises:
             ModelNotTrainedException: the model was neither trained nor loaded.
             InputDataError: no pairs, or an item that is not a pair of strings.
-            ImportError: chrF or BLEU asked for without sacrebleu installed.
+            MissingExtraError: chrF or BLEU asked for without sacrebleu installed.
 
         Example (with a trained ``generator``)::
 
@@ -302,19 +301,10 @@ class CharBasedSeq2SeqGenerator:
                              f"positive integer, got {batch_size!r}.")
         sources = [source for source, _ in pairs]
         outputs: List[str] = []
-        options = self._decode_options(strategy)
         for start in range(0, len(sources), batch_size):
-            outputs.extend(self.decode_batch(sources[start:start + batch_size], **options))
+            outputs.extend(self.decode_batch(sources[start:start + batch_size],
+                                             strategy=strategy))
         return score_texts(outputs, [target for _, target in pairs], metrics=metrics)
-
-    def _decode_options(self, strategy: str) -> Dict[str, Any]:
-        # decode_batch takes `strategy` in the decoding engine and `stochastic` before it.
-        if "strategy" in inspect.signature(self.decode_batch).parameters:
-            return {"strategy": strategy}
-        if strategy not in ("greedy", "sample"):
-            raise ValueError(f"Received an invalid value for argument `strategy`, expected "
-                             f"'greedy' or 'sample', got {strategy!r}.")
-        return {"stochastic": strategy == "sample"}
 
     def _batches(self, pairs: List[Tuple[str, str]], batch_size: int, shuffle: bool,
                  seed: Optional[int], length_step: int, replicas: int) -> PairBatches:

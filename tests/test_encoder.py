@@ -116,3 +116,18 @@ def test_init_from_empty_text_is_an_error(tmp_path):
     path.write_text("", encoding="utf-8")
     with pytest.raises(InputDataError, match="empty.txt"):
         initSentenceToCharVecEncoder(path)
+
+
+def test_reading_and_encoding_data_does_not_import_keras():
+    # Data preparation stays light: Keras (and its backend) load only when a model is used.
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    code = ("import sys, shorttext_s2s as s\n"
+            "s.SentenceToCharVecEncoder('abc').encode_sentences(['ab'], 4)\n"
+            "assert 'keras' not in sys.modules, 'keras imported'\n"
+            "assert s.CharBasedSeq2SeqGenerator.__name__ == 'CharBasedSeq2SeqGenerator'\n"
+            "assert 'keras' in sys.modules\n")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO, timeout=300)

@@ -16,6 +16,7 @@ import pytest
 from shorttext_s2s import (CharBasedSeq2SeqGenerator, InputDataError, SentenceToCharVecEncoder,
                            loadCharBasedSeq2SeqGenerator)
 from shorttext_s2s.evaluation import character_error_rate, exact_match, score_texts
+from shorttext_s2s.extras import MissingExtraError
 from shorttext_s2s.training import PairBatches
 
 from conftest import REPO, first_unique_pairs
@@ -185,7 +186,7 @@ def test_metric_values():
 
 def test_missing_sacrebleu_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "sacrebleu", None)
-    with pytest.raises(ImportError, match=r"shorttext-s2s\[metrics\]"):
+    with pytest.raises(MissingExtraError, match=r"shorttext-s2s\[metrics\]"):
         score_texts(["a"], ["a"], metrics=("chrf",))
     assert score_texts(["a"], ["a"], metrics=("exact_match",)) == {"n": 1, "exact_match": 1.0}
 
