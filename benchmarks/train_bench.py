@@ -239,8 +239,6 @@ def library_prepare(args):
 
 
 def library_train(args, prep, epochs, budget):
-    import keras
-
     generator = prep["generator"]
     generator.compile(optimizer="rmsprop", jit_compile=True if args.jit else "auto")
     timer = EpochTimer(budget)
@@ -257,7 +255,6 @@ def library_train(args, prep, epochs, budget):
 
 def child(args):
     import keras  # both recipes import Keras first: the same baseline
-    import numpy as np
 
     result = {"recipe": args.recipe, "mode": args.mode}
     result["rss_imports_mb"] = current_rss_mb()

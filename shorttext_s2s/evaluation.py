@@ -7,7 +7,7 @@ with the ``metrics`` extra: ``pip install "shorttext-s2s[metrics]"``.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict, Sequence
 
 from .exceptions import InputDataError
 from .extras import import_extra

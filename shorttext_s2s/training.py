@@ -13,7 +13,7 @@ import contextlib
 import logging
 import math
 import os
-from typing import Any, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Iterator, List, Optional, Tuple
 
 import keras
 import numpy as np
