@@ -51,7 +51,8 @@ class PairBatches(keras.utils.PyDataset):
         shuffle: reshuffle every epoch (training) or keep one fixed, length-sorted order
             (validation). Defaults to True.
         seed: seed of the shuffling; epoch ``e`` uses ``seed + e``, so a resumed run sees the
-            same orders as an uninterrupted one. Defaults to None (random).
+            same orders as an uninterrupted one. Defaults to None: drawn from NumPy's global
+            generator, so that ``keras.utils.set_random_seed`` makes a run repeatable.
         length_step: padded lengths are rounded up to a multiple of this. Defaults to 4.
         multiple_of: every batch size is made a multiple of this (the number of devices of a
             data-parallel run): the last batch is topped up with repeated pairs, which is
@@ -97,7 +98,8 @@ class PairBatches(keras.utils.PyDataset):
         # Sentences are right-padded, so a length is the number of non-padding ids.
         self.source_lengths = (self.encoder_ids != PAD_ID).sum(axis=1)
         self.target_lengths = (self.decoder_ids != PAD_ID).sum(axis=1)
-        self._rng = np.random.default_rng(seed)
+        self._rng = np.random.default_rng(
+            seed if seed is not None else np.random.randint(0, 2 ** 31 - 1))
         self._fill_logged = False
         self._batches = self._make_batches()
 
