@@ -14,7 +14,7 @@ from .decoding import BeamSearchStrategy, DecodingStrategy, decode_texts, get_st
 from .encoder import SentenceToCharVecEncoder
 from .exceptions import InputDataError, ModelFileError, ModelNotTrainedException, PathLike
 from .fileformat import MAX_SEQUENCE_LENGTH, read_model_file, write_model_file
-from .model import MODEL_SUFFIX, Seq2SeqWithKeras
+from .model import Seq2SeqWithKeras, _prefix_path
 from .training import (CompactCheckpoint, PairBatches, as_fit_input, distribution_scope,
                        early_stopping_callback, replica_count)
 
@@ -451,13 +451,13 @@ class CharBasedSeq2SeqGenerator:
         Raises:
             ModelNotTrainedException: nothing to save yet.
         """
-        path = os.fspath(prefix) + MODEL_SUFFIX
+        path = _prefix_path(prefix)
         self.save_compact_model(path, final=final)
         return path
 
     def loadmodel(self, prefix: PathLike) -> None:
         """Load what :meth:`savemodel` wrote with the same ``prefix`` into this object."""
-        self.load_compact_model(os.fspath(prefix) + MODEL_SUFFIX)
+        self.load_compact_model(_prefix_path(prefix))
 
     def save_compact_model(self, path: PathLike, final: bool = False) -> None:
         """Save weights, vocabulary, hyperparameters and optimizer state to one file.
@@ -503,7 +503,7 @@ def loadCharBasedSeq2SeqGenerator(path: PathLike, compact: bool = True
     Raises:
         ModelFileError: the file is missing, damaged or not a generator model file.
     """
-    path = os.fspath(path) if compact else os.fspath(path) + MODEL_SUFFIX
+    path = os.fspath(path) if compact else _prefix_path(path)
     contents = read_model_file(path, kind=CharBasedSeq2SeqGenerator.__name__)
     try:
         encoder = SentenceToCharVecEncoder.from_config(contents.config["encoder"])

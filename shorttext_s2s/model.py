@@ -16,6 +16,11 @@ __all__ = ["Seq2SeqWithKeras", "loadSeq2SeqWithKeras", "MODEL_SUFFIX"]
 #: Suffix that :meth:`Seq2SeqWithKeras.savemodel` adds to a prefix; the one place it is named.
 MODEL_SUFFIX = ".s2s.h5"
 
+
+def _prefix_path(prefix: PathLike) -> str:
+    """The file that ``savemodel(prefix)`` writes and ``loadmodel(prefix)`` reads."""
+    return os.fspath(prefix) + MODEL_SUFFIX
+
 ENCODER_LSTM = "encoder_lstm"
 DECODER_LSTM = "decoder_lstm"
 DECODER_DENSE = "decoder_dense"
@@ -214,13 +219,13 @@ class Seq2SeqWithKeras:
         Returns:
             The path written.
         """
-        path = os.fspath(prefix) + MODEL_SUFFIX
+        path = _prefix_path(prefix)
         self.save_compact_model(path, final=final)
         return path
 
     def loadmodel(self, prefix: PathLike) -> None:
         """Load what :meth:`savemodel` wrote with the same ``prefix``."""
-        self.load_compact_model(os.fspath(prefix) + MODEL_SUFFIX)
+        self.load_compact_model(_prefix_path(prefix))
 
     def save_compact_model(self, path: PathLike, final: bool = False) -> None:
         """Save weights, hyperparameters and (unless ``final``) optimizer state to one file.
@@ -261,7 +266,7 @@ def loadSeq2SeqWithKeras(path: PathLike, compact: bool = True) -> Seq2SeqWithKer
     """
     from .exceptions import ModelFileError
 
-    path = os.fspath(path) if compact else os.fspath(path) + MODEL_SUFFIX
+    path = os.fspath(path) if compact else _prefix_path(path)
     contents = read_model_file(path, kind=Seq2SeqWithKeras.__name__)
     try:
         s2s = Seq2SeqWithKeras(**contents.config["model"])
