@@ -219,27 +219,30 @@ def seed_decode_batch(texts, prep, encoder_model, decoder_model):
 # --- the library ---------------------------------------------------------------------------
 
 def library_prepare(args):
-    from shorttext_s2s import CharBasedSeq2SeqGenerator, SentenceToCharVecEncoder
+    # Only the readers and the encoder: preparing data imports neither Keras nor a backend.
     from shorttext_s2s.data import read_pairs
+    from shorttext_s2s.encoder import SentenceToCharVecEncoder
 
     pairs = read_pairs(args.data, limit=args.pairs)
     encoder = SentenceToCharVecEncoder.from_texts(s + t for s, t in pairs)
     maxlen = max(max(len(s), len(t)) for s, t in pairs) + 1
-    generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=args.latent, maxlen=maxlen)
     # The example trains on the first 80 % and validates on the last 20 %; those last 20 %
     # are the test pairs here, so the library takes its own validation pairs (for early
     # stopping) from the end of its 80 % and trains on fewer pairs than the example.
     held = int(len(pairs) * 0.2)
     own = int((len(pairs) - held) * args.library_validation)
     train, validation = pairs[:-held - own], pairs[-held - own:-held]
-    # What training keeps in memory: the id arrays and the length-bucketed batch plan.
-    batches = generator._batches(train, args.batch, True, 0, 1, 1)
-    return dict(generator=generator, train=train, validation=validation, batches=batches,
+    # What training keeps in memory: the id arrays (train_pairs makes the same ones).
+    ids = encoder.encode_pairs(train, maxlen)
+    return dict(encoder=encoder, maxlen=maxlen, train=train, validation=validation, ids=ids,
                 samples=len(pairs))
 
 
 def library_train(args, prep, epochs, budget):
-    generator = prep["generator"]
+    from shorttext_s2s import CharBasedSeq2SeqGenerator
+
+    generator = CharBasedSeq2SeqGenerator(prep["encoder"], latent_dim=args.latent,
+                                          maxlen=prep["maxlen"])
     generator.compile(optimizer="rmsprop", jit_compile=True if args.jit else "auto")
     timer = EpochTimer(budget)
     generator.train_pairs(prep["train"], batch_size=args.batch, epochs=epochs,
@@ -254,9 +257,9 @@ def library_train(args, prep, epochs, budget):
 # --- one measured run, in its own process ---------------------------------------------------
 
 def child(args):
-    import keras  # both recipes import Keras first: the same baseline
-
-    result = {"recipe": args.recipe, "mode": args.mode}
+    if args.mode != "prepare" or args.with_keras:
+        import keras  # noqa: F401  (both scripts import it first: the same baseline)
+    result = {"recipe": args.recipe, "mode": args.mode, "with_keras": "keras" in sys.modules}
     result["rss_imports_mb"] = current_rss_mb()
     started = time.perf_counter()
     prep = (seed_prepare if args.recipe == "seed" else library_prepare)(args)
@@ -266,6 +269,8 @@ def child(args):
     if args.mode == "prepare":
         print("RESULT " + json.dumps(result))
         return
+    import keras
+
     # Seeding imports TensorFlow when installed: done after the preparation is measured.
     keras.utils.set_random_seed(args.seed)
     epochs = args.epochs if args.mode == "epochs" else 10 ** 6
@@ -298,11 +303,10 @@ def run_child(args, recipe, mode, **overrides):
                "--epochs", str(args.epochs), "--budget", str(args.budget),
                "--test", str(args.test), "--patience", str(args.patience),
                "--library-validation", str(args.library_validation),
-               "--seed", str(args.seed)] + (["--jit"] if args.jit else [])
+               "--seed", str(args.seed)] + (["--jit"] if args.jit else []) + (
+                   ["--with-keras"] if overrides.get("with_keras") else [])
     env = dict(os.environ, PYTHONPATH=str(REPO), TF_CPP_MIN_LOG_LEVEL="2")
     env.setdefault("KERAS_BACKEND", "tensorflow")
-    if "backend" in overrides:
-        env["KERAS_BACKEND"] = overrides["backend"]
     done = subprocess.run(command, env=env, capture_output=True, text=True)
     for line in done.stdout.splitlines():
         if line.startswith("RESULT "):
@@ -343,6 +347,7 @@ def main(argv=None):
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--recipe", help=argparse.SUPPRESS)
     parser.add_argument("--mode", help=argparse.SUPPRESS)
+    parser.add_argument("--with-keras", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         child(args)
@@ -354,12 +359,14 @@ def main(argv=None):
     if args.scale:
         with open(args.data, encoding="utf-8") as handle:
             total = sum(1 for line in handle if line.strip())
-        # Preparing data runs no model: it is measured once with Keras on TensorFlow (as
-        # both scripts import it) and once with Keras on its numpy backend, which leaves out
-        # the ~600 MiB TensorFlow itself occupies, for both recipes alike.
-        for backend in ("tensorflow", "numpy"):
+        # Preparing data runs no model: each recipe is measured in a process that imports only
+        # what its preparation needs (NumPy for the example; the library's readers and
+        # encoder), then again with Keras on TensorFlow imported first, as a script that
+        # goes on to train in the same process does.
+        for with_keras in (False, True):
             for recipe in recipes:
-                results.append(run_child(args, recipe, "prepare", pairs=total, backend=backend))
+                results.append(run_child(args, recipe, "prepare", pairs=total,
+                                         with_keras=with_keras))
     elif args.speed:
         # Other work on a shared machine changes speed by a factor of two from one minute to
         # the next: alternate the recipes, and compare each library run with the seed runs
@@ -372,10 +379,11 @@ def main(argv=None):
         for mode in args.modes.split(","):
             for recipe in recipes:
                 results.append(run_child(args, recipe, mode))
-    print("\nbackend     recipe   mode     pairs  samples/s  prep RSS MiB (+imports)  train RSS MiB  "
+    print("\nimports     recipe   mode     pairs  samples/s  prep RSS MiB (+imports)  train RSS MiB  "
           "epochs  exact   chrF")
     for r in results:
-        print(f"{r['backend']:11} {r['recipe']:8} {r['mode']:8} {r['pairs']:6} "
+        imports = r["backend"] if r["with_keras"] else "data only"
+        print(f"{imports:11} {r['recipe']:8} {r['mode']:8} {r['pairs']:6} "
               f"{r.get('samples_per_s', float('nan')):9.0f}  "
               f"{r['peak_rss_prepare_mb']:8.0f} (+{r['peak_rss_prepare_mb'] - r['rss_imports_mb']:6.0f})"
               f"          {r.get('peak_rss_train_mb', float('nan')):8.0f}  "

@@ -21,7 +21,7 @@ from typing import Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 from .exceptions import InputDataError
 
 __all__ = ["TextSource", "source_name", "iter_lines", "read_lines", "read_pairs", "parse_pairs",
-           "conversation_pairs"]
+           "conversation_pairs", "check_pairs"]
 
 logger = logging.getLogger(__name__)
 
@@ -186,3 +186,29 @@ def conversation_pairs(lines: Sequence[str], source: str = "<input>") -> List[Tu
         raise InputDataError(f"a conversation needs at least two non-blank lines, got "
                              f"{len(kept)}", source)
     return list(zip(kept[:-1], kept[1:]))
+
+
+def check_pairs(pairs: Iterable[Tuple[str, str]], name: str = "pairs") -> List[Tuple[str, str]]:
+    """Return ``pairs`` as a list of ``(input, target)`` tuples, each checked to be two strings.
+
+    Args:
+        pairs: any iterable of two-string tuples or lists.
+        name: what to call ``pairs`` in error messages.
+
+    Raises:
+        InputDataError: no pairs, a single string, or an item that is not a pair of strings
+            (the message gives its index).
+    """
+    if isinstance(pairs, (str, bytes)):
+        raise InputDataError(f"`{name}` must be (input, target) pairs, got a single "
+                             f"{type(pairs).__name__}; read a pairs file with "
+                             f"shorttext_s2s.data.read_pairs()")
+    checked = []
+    for index, pair in enumerate(pairs):
+        if (not isinstance(pair, (tuple, list)) or len(pair) != 2
+                or not all(isinstance(text, str) for text in pair)):
+            raise InputDataError(f"{name}[{index}] is not a pair of strings: {pair!r:.80}")
+        checked.append((pair[0], pair[1]))
+    if not checked:
+        raise InputDataError(f"no training pairs given in `{name}`")
+    return checked

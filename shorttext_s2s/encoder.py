@@ -7,11 +7,12 @@ not seen when the vocabulary was built, so encoding never fails on new text.
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, List, Optional, Sequence
+import logging
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .data import TextSource, iter_lines, source_name
+from .data import TextSource, check_pairs, iter_lines, source_name
 from .exceptions import InputDataError
 
 __all__ = ["SentenceToCharVecEncoder", "initSentenceToCharVecEncoder", "PAD_ID", "UNK_ID"]
@@ -19,6 +20,8 @@ __all__ = ["SentenceToCharVecEncoder", "initSentenceToCharVecEncoder", "PAD_ID",
 PAD_ID = 0
 UNK_ID = 1
 _RESERVED = 2
+
+logger = logging.getLogger(__name__)
 
 
 class SentenceToCharVecEncoder:
@@ -143,6 +146,44 @@ class SentenceToCharVecEncoder:
         for row, sent in enumerate(sentences):
             ids[row] = self.encode_ids(sent, maxlen, startsig, endsig)
         return ids if sparse else self.onehot(ids)
+
+    def encode_pairs(self, pairs: Iterable[Tuple[str, str]], maxlen: int
+                     ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Encode ``(input, target)`` pairs as the ids a seq2seq model trains on.
+
+        Inputs and targets longer than ``maxlen - 1`` characters are cut; how many pairs were
+        cut is logged (logger ``shorttext_s2s.encoder``, level WARNING).
+
+        Args:
+            pairs: ``(input, target)`` tuples of strings.
+            maxlen: length of each encoded sentence, the signal character included.
+
+        Returns:
+            Three ``int32`` arrays of shape ``(len(pairs), maxlen)``: the encoder input (the
+            input followed by the signal), the decoder input (the signal followed by the
+            target) and the decoder output (the target followed by the signal).
+
+        Raises:
+            InputDataError: no pairs, or an item that is not a pair of strings.
+
+        Example:
+
+        >>> encoder = SentenceToCharVecEncoder("abc")
+        >>> [ids.tolist() for ids in encoder.encode_pairs([("ab", "c")], maxlen=3)]
+        [[[3, 4, 2]], [[2, 5, 0]], [[5, 2, 0]]]
+        """
+        pairs = check_pairs(pairs)
+        _check_maxlen(maxlen, 2)
+        sources = [source for source, _ in pairs]
+        targets = [target for _, target in pairs]
+        room = maxlen - 1
+        cut = sum(1 for source, target in pairs if len(source) > room or len(target) > room)
+        if cut:
+            logger.warning("cut %d of %d pair(s) longer than maxlen - 1 = %d characters",
+                           cut, len(pairs), room)
+        return (self.encode_sentences(sources, maxlen, endsig=True),
+                self.encode_sentences(targets, maxlen, startsig=True),
+                self.encode_sentences(targets, maxlen, endsig=True))
 
     def onehot(self, ids: np.ndarray) -> np.ndarray:
         """Expand integer ids (any shape) into ``float32`` one-hot vectors on a new last axis.

@@ -9,7 +9,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 import keras
 import numpy as np
 
-from .data import conversation_pairs, iter_lines
+from .data import check_pairs, conversation_pairs, iter_lines
 from .decoding import BeamSearchStrategy, DecodingStrategy, decode_texts, get_strategy
 from .encoder import SentenceToCharVecEncoder
 from .exceptions import InputDataError, ModelFileError, ModelNotTrainedException, PathLike
@@ -94,31 +94,18 @@ class CharBasedSeq2SeqGenerator:
         return conversation_pairs(lines)
 
     def encode_pairs(self, pairs: Pairs) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Encode ``(input, target)`` pairs as ids: encoder input, decoder input, output.
+        """Encode ``(input, target)`` pairs as ids, cut to this model's ``maxlen``.
 
-        Inputs and targets longer than ``maxlen - 1`` characters are cut; how many pairs were
-        cut is logged (logger ``shorttext_s2s.generator``, level WARNING).
+        The same as :meth:`SentenceToCharVecEncoder.encode_pairs` with ``maxlen``.
 
         Returns:
-            Three ``int32`` arrays of shape ``(len(pairs), maxlen)``. The encoder input is the
-            input followed by the signal; the decoder input is the signal followed by the
-            target; the decoder output is the target followed by the signal.
+            Three ``int32`` arrays of shape ``(len(pairs), maxlen)``: encoder input, decoder
+            input and decoder output.
 
         Raises:
             InputDataError: no pairs, or an item that is not a pair of strings.
         """
-        pairs = _checked_pairs(pairs)
-        sources = [source for source, _ in pairs]
-        targets = [target for _, target in pairs]
-        room = self.maxlen - 1
-        cut = sum(1 for source, target in pairs if len(source) > room or len(target) > room)
-        if cut:
-            logger.warning("cut %d of %d pair(s) longer than maxlen - 1 = %d characters",
-                           cut, len(pairs), room)
-        encode = self.encoder.encode_sentences
-        return (encode(sources, self.maxlen, endsig=True),
-                encode(targets, self.maxlen, startsig=True),
-                encode(targets, self.maxlen, endsig=True))
+        return self.encoder.encode_pairs(pairs, self.maxlen)
 
     def prepare_trainingdata(self, txtseq: Union[str, Sequence[str]]
                              ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -219,9 +206,9 @@ class CharBasedSeq2SeqGenerator:
             self.load_compact_model(checkpoint)
             initial_epoch = self.epochs_trained
             logger.info("resuming from %s at epoch %d", os.fspath(checkpoint), initial_epoch)
-        pairs = _checked_pairs(pairs)
+        pairs = check_pairs(pairs)
         if validation_data is not None:
-            validation_pairs = _checked_pairs(validation_data, "validation_data")
+            validation_pairs = check_pairs(validation_data, "validation_data")
         elif validation_split:
             if not 0.0 < float(validation_split) < 1.0:
                 raise ValueError(f"Received an invalid value for argument `validation_split`, "
@@ -295,7 +282,7 @@ class CharBasedSeq2SeqGenerator:
 
         if not self.trained:
             raise ModelNotTrainedException("evaluate() needs a trained or loaded model.")
-        pairs = _checked_pairs(pairs)
+        pairs = check_pairs(pairs)
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"Received an invalid value for argument `batch_size`, expected a "
                              f"positive integer, got {batch_size!r}.")
@@ -520,20 +507,3 @@ def loadCharBasedSeq2SeqGenerator(path: PathLike, compact: bool = True
     generator.s2sgenerator.restore_model_file(contents, path)
     generator.epochs_trained = int(contents.config.get("training", {}).get("epochs_trained", 0))
     return generator
-
-
-def _checked_pairs(pairs: Pairs, name: str = "pairs") -> List[Tuple[str, str]]:
-    """The pairs as a list, each checked to be two strings; errors name the offending item."""
-    if isinstance(pairs, (str, bytes)):
-        raise InputDataError(f"`{name}` must be (input, target) pairs, got a single "
-                             f"{type(pairs).__name__}; read a pairs file with "
-                             f"shorttext_s2s.data.read_pairs()")
-    checked = []
-    for index, pair in enumerate(pairs):
-        if (not isinstance(pair, (tuple, list)) or len(pair) != 2
-                or not all(isinstance(text, str) for text in pair)):
-            raise InputDataError(f"{name}[{index}] is not a pair of strings: {pair!r:.80}")
-        checked.append((pair[0], pair[1]))
-    if not checked:
-        raise InputDataError(f"no training pairs given in `{name}`")
-    return checked

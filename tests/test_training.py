@@ -205,9 +205,10 @@ _DISTRIBUTED = textwrap.dedent("""
     import keras
     if backend == "jax":
         distribution = keras.distribution.DataParallel()
-    from shorttext_s2s import CharBasedSeq2SeqGenerator, SentenceToCharVecEncoder
+    from shorttext_s2s import (CharBasedSeq2SeqGenerator, SentenceToCharVecEncoder,
+                               loadCharBasedSeq2SeqGenerator)
     from shorttext_s2s.training import replica_count
-    pairs = json.loads(sys.argv[1])
+    pairs, path = json.loads(sys.argv[1]), sys.argv[2]
     keras.utils.set_random_seed(0)
     encoder = SentenceToCharVecEncoder.from_texts(s + t for s, t in pairs)
     generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=16, maxlen=24)
@@ -215,17 +216,23 @@ _DISTRIBUTED = textwrap.dedent("""
                                     optimizer=keras.optimizers.Adam(0.02),
                                     distribution=distribution, validation_split=0.25,
                                     length_step=24)  # one shape: fewer compilations
+    inputs = [source for source, _ in pairs[:4]]
+    decoded = generator.decode_batch(inputs)
+    generator.save_compact_model(path)
     print("RESULT", json.dumps({"replicas": replica_count(distribution),
                                 "loss": history.history["loss"],
-                                "val_loss": history.history["val_loss"]}))
+                                "val_loss": history.history["val_loss"],
+                                "decoded": decoded,
+                                "reloaded": loadCharBasedSeq2SeqGenerator(path).decode_batch(inputs)}))
 """)
 
 
-def test_distributed_training_on_two_logical_devices(tiny_pairs):
+def test_distributed_training_on_two_logical_devices(tiny_pairs, tmp_path):
     env = dict(os.environ, PYTHONPATH=str(REPO), TF_CPP_MIN_LOG_LEVEL="2",
                XLA_FLAGS="--xla_force_host_platform_device_count=2",
                KERAS_BACKEND=keras.backend.backend())
-    done = subprocess.run([sys.executable, "-c", _DISTRIBUTED, json.dumps(tiny_pairs[:15])],
+    done = subprocess.run([sys.executable, "-c", _DISTRIBUTED, json.dumps(tiny_pairs[:15]),
+                           str(tmp_path / "mirrored.s2s.h5")],
                           env=env, capture_output=True, text=True, timeout=300)
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
     assert done.returncode == 0 and lines, done.stderr[-3000:]
@@ -233,3 +240,6 @@ def test_distributed_training_on_two_logical_devices(tiny_pairs):
     assert result["replicas"] == 2
     assert all(np.isfinite(result["loss"])) and result["loss"][-1] < result["loss"][0]
     assert len(result["val_loss"]) == 4 and all(np.isfinite(result["val_loss"]))
+    # The model trained across devices decodes, and is saved and loaded like any other.
+    assert len(result["decoded"]) == 4 and all(isinstance(t, str) for t in result["decoded"])
+    assert result["reloaded"] == result["decoded"]
