@@ -159,6 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
     hyper = train.add_argument_group("model and training")
     hyper.add_argument("--latent-dim", type=_positive_int, default=256, metavar="N",
                        help="LSTM units (default: %(default)s)")
+    hyper.add_argument("--reverse-input", action="store_true",
+                       help="feed inputs to the encoder backwards (often better for "
+                            "translation; saved with the model)")
     hyper.add_argument("--maxlen", type=_maxlen, metavar="N",
                        help="longest sequence in characters, the signal included; longer "
                             "texts are cut (default: the longest text of the data + 1)")
@@ -324,7 +327,8 @@ def _cmd_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     encoder = SentenceToCharVecEncoder.from_texts(s + t for s, t in pairs)
     _say(f"{len(pairs)} pairs, {len(encoder.characters)} distinct characters, maxlen {maxlen}"
          f"{' (derived from the data)' if not args.maxlen else ''}")
-    generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=args.latent_dim, maxlen=maxlen)
+    generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=args.latent_dim, maxlen=maxlen,
+                                          reverse_input=args.reverse_input)
     try:
         optimizer = keras.optimizers.get(args.optimizer)
     except ValueError:

@@ -147,7 +147,39 @@ class SentenceToCharVecEncoder:
             ids[row] = self.encode_ids(sent, maxlen, startsig, endsig)
         return ids if sparse else self.onehot(ids)
 
-    def encode_pairs(self, pairs: Iterable[Tuple[str, str]], maxlen: int
+    def encode_sources(self, sentences: Sequence[str], maxlen: int,
+                       reverse: bool = False) -> np.ndarray:
+        """Encode the inputs of a seq2seq model: ids of each sentence, then the signal.
+
+        Args:
+            sentences: the input sentences.
+            maxlen: length of each encoded sentence; longer sentences are cut to
+                ``maxlen - 1`` characters.
+            reverse: read each (cut) sentence backwards, the signal still last. Reversed
+                inputs put the first characters of a sentence closest to the decoder, which
+                starts by producing the first characters of its answer (Sutskever et al.,
+                2014).
+
+        Returns:
+            ``int32`` ids of shape ``(len(sentences), maxlen)``.
+
+        Example:
+
+        >>> encoder = SentenceToCharVecEncoder("abc")
+        >>> encoder.encode_sources(["abc"], maxlen=5, reverse=True).tolist()
+        [[5, 4, 3, 2, 0]]
+        """
+        if isinstance(sentences, str):
+            raise TypeError("`sentences` must be a sequence of strings, got a single str.")
+        if reverse:
+            _check_maxlen(maxlen, 1)
+            for sent in sentences:
+                _check_text(sent, "sentences")
+            sentences = [sent[:maxlen - 1][::-1] for sent in sentences]
+        return self.encode_sentences(sentences, maxlen, endsig=True)
+
+    def encode_pairs(self, pairs: Iterable[Tuple[str, str]], maxlen: int,
+                     reverse_input: bool = False
                      ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Encode ``(input, target)`` pairs as the ids a seq2seq model trains on.
 
@@ -157,6 +189,7 @@ class SentenceToCharVecEncoder:
         Args:
             pairs: ``(input, target)`` tuples of strings.
             maxlen: length of each encoded sentence, the signal character included.
+            reverse_input: read the inputs backwards; see :meth:`encode_sources`.
 
         Returns:
             Three ``int32`` arrays of shape ``(len(pairs), maxlen)``: the encoder input (the
@@ -181,7 +214,7 @@ class SentenceToCharVecEncoder:
         if cut:
             logger.warning("cut %d of %d pair(s) longer than maxlen - 1 = %d characters",
                            cut, len(pairs), room)
-        return (self.encode_sentences(sources, maxlen, endsig=True),
+        return (self.encode_sources(sources, maxlen, reverse=reverse_input),
                 self.encode_sentences(targets, maxlen, startsig=True),
                 self.encode_sentences(targets, maxlen, endsig=True))
 

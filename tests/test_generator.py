@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from shorttext_s2s import (CharBasedSeq2SeqGenerator, InputDataError, ModelNotTrainedException,
-                           SentenceToCharVecEncoder)
+                           SentenceToCharVecEncoder, loadCharBasedSeq2SeqGenerator)
 
 
 def test_trained_model_reproduces_its_pairs_under_argmax(trained_generator, tiny_pairs):
@@ -94,3 +94,48 @@ def test_shorttext_qualified_names_resolve_to_the_library(module, name):
     import shorttext_s2s
 
     assert getattr(importlib.import_module(module), name) is getattr(shorttext_s2s, name)
+
+
+# --- reversed inputs -----------------------------------------------------------------------
+
+def test_reverse_input_encodes_sources_backwards_and_targets_as_they_are(trained_generator):
+    encoder, maxlen = trained_generator.encoder, trained_generator.maxlen
+    pairs = [("Hi.", "Salut !"), ("x" * 40 + "ab", "c")]
+    forward = encoder.encode_pairs(pairs, maxlen)
+    backward = encoder.encode_pairs(pairs, maxlen, reverse_input=True)
+    # The input is cut to maxlen - 1 characters first, then read backwards, signal last.
+    expected = encoder.encode_sentences([s[:maxlen - 1][::-1] for s, _ in pairs], maxlen,
+                                        endsig=True)
+    np.testing.assert_array_equal(backward[0], expected)
+    assert backward[0][0, 3] == encoder.signal_id
+    for forward_ids, backward_ids in zip(forward[1:], backward[1:]):
+        np.testing.assert_array_equal(forward_ids, backward_ids)
+
+
+def test_reverse_input_decodes_what_the_same_weights_decode_from_the_reversed_text(
+        trained_generator):
+    backwards = CharBasedSeq2SeqGenerator(trained_generator.encoder,
+                                          trained_generator.latent_dim,
+                                          trained_generator.maxlen, reverse_input=True)
+    backwards.s2sgenerator = trained_generator.s2sgenerator  # the same weights
+    room = trained_generator.maxlen - 1
+    texts = ["Hi.", "Run!", "", "Who are you, really?" * 3]
+    assert backwards.decode_batch(texts) == trained_generator.decode_batch(
+        [text[:room][::-1] for text in texts])
+
+
+def test_reverse_input_is_saved_with_the_model(tiny_pairs, tmp_path):
+    encoder = SentenceToCharVecEncoder.from_texts(s + t for s, t in tiny_pairs)
+    generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=16, maxlen=32,
+                                          reverse_input=True)
+    generator.train_pairs(tiny_pairs[:8], epochs=1, batch_size=8, verbose=0)
+    generator.save_compact_model(tmp_path / "backwards.h5")
+    loaded = loadCharBasedSeq2SeqGenerator(tmp_path / "backwards.h5")
+    assert loaded.reverse_input is True
+    inputs = [source for source, _ in tiny_pairs[:4]]
+    assert loaded.decode_batch(inputs) == generator.decode_batch(inputs)
+
+
+def test_reverse_input_must_be_a_bool(trained_generator):
+    with pytest.raises(TypeError, match="reverse_input"):
+        CharBasedSeq2SeqGenerator(trained_generator.encoder, 16, 32, reverse_input="yes")

@@ -195,19 +195,19 @@ def check_texts(texts: Sequence[str]) -> List[str]:
 
 def decode_texts(model: keras.Model, encoder: SentenceToCharVecEncoder, maxlen: int,
                  texts: Sequence[str], strategy: DecodingStrategy,
-                 seed: Optional[int] = None, num_results: int = 1
-                 ) -> List[List[Tuple[str, float]]]:
+                 seed: Optional[int] = None, num_results: int = 1,
+                 reverse_input: bool = False) -> List[List[Tuple[str, float]]]:
     """Decode texts; return up to ``num_results`` ``(text, log-probability)`` per input.
 
     Inputs longer than ``maxlen - 1`` characters are cut to that length (the signal is
-    appended after), unseen characters are the unknown id, the empty text is the signal
-    alone. Outputs are distinct, best first, and never contain signal or reserved ids.
+    appended after), then read backwards if ``reverse_input`` (as the model was trained),
+    unseen characters are the unknown id, the empty text is the signal alone. Outputs are distinct, best first, and never contain signal or reserved ids.
 
     Raises:
         TypeError: ``texts`` is not a sequence of ``str``.
     """
     texts = check_texts(texts)
-    input_ids = encoder.encode_sentences(texts, maxlen, endsig=True)
+    input_ids = encoder.encode_sources(texts, maxlen, reverse=reverse_input)
     decoded = decode_ids(model, input_ids, strategy, seed, encoder.signal_id)
     results = []
     for ids, log_probs in zip(decoded.ids, decoded.log_probs):
