@@ -395,13 +395,15 @@ def main(argv=None):
         for mode in args.modes.split(","):
             for recipe in recipes:
                 results.append(run_child(args, recipe, mode))
-    print("\nimports     recipe   mode     pairs  samples/s  prep RSS MiB (+imports)  train RSS MiB  "
+    print("\nimports     recipe   mode     pairs  samples/s  prep RSS MiB (+imports)  "
+          "train RSS MiB  "
           "epochs  exact   chrF  beam: exact   chrF")
     for r in results:
         imports = r["backend"] if r["with_keras"] else "data only"
         print(f"{imports:11} {r['recipe']:8} {r['mode']:8} {r['pairs']:6} "
               f"{r.get('samples_per_s', float('nan')):9.0f}  "
-              f"{r['peak_rss_prepare_mb']:8.0f} (+{r['peak_rss_prepare_mb'] - r['rss_imports_mb']:6.0f})"
+              f"{r['peak_rss_prepare_mb']:8.0f} "
+              f"(+{r['peak_rss_prepare_mb'] - r['rss_imports_mb']:6.0f})"
               f"          {r.get('peak_rss_train_mb', float('nan')):8.0f}  "
               f"{r.get('epochs_run', 0):6}  {r.get('exact_match', float('nan')):.3f}  "
               f"{r.get('chrf', float('nan')):5.1f}        "

@@ -291,6 +291,7 @@ def _check_text(value: object, name: str) -> None:
 
 
 def _check_maxlen(maxlen: object, minimum: int) -> None:
-    if isinstance(maxlen, bool) or not isinstance(maxlen, (int, np.integer)) or maxlen < max(1, minimum):
+    if (isinstance(maxlen, bool) or not isinstance(maxlen, (int, np.integer))
+            or maxlen < max(1, minimum)):
         raise ValueError(f"Received an invalid value for argument `maxlen`, expected an integer "
                          f">= {max(1, minimum)}, got {maxlen!r}.")

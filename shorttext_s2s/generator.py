@@ -12,7 +12,7 @@ import numpy as np
 from .data import check_pairs, conversation_pairs, iter_lines
 from .decoding import BeamSearchStrategy, DecodingStrategy, decode_texts, get_strategy
 from .encoder import SentenceToCharVecEncoder
-from .exceptions import InputDataError, ModelFileError, ModelNotTrainedException, PathLike
+from .exceptions import ModelFileError, ModelNotTrainedException, PathLike
 from .fileformat import MAX_SEQUENCE_LENGTH, read_model_file, write_model_file
 from .model import Seq2SeqWithKeras, _prefix_path
 from .training import (CompactCheckpoint, PairBatches, as_fit_input, distribution_scope,
@@ -261,7 +261,8 @@ class CharBasedSeq2SeqGenerator:
             self.epochs_trained = history.epoch[-1] + 1
         return history
 
-    def evaluate(self, pairs: Pairs, strategy: Union[str, DecodingStrategy] = "greedy", batch_size: int = 256,
+    def evaluate(self, pairs: Pairs, strategy: Union[str, DecodingStrategy] = "greedy",
+                 batch_size: int = 256,
                  metrics: Sequence[str] = ("exact_match", "cer", "chrf", "bleu")
                  ) -> Dict[str, float]:
         """Decode held-out inputs and score the outputs against their targets.

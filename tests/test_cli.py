@@ -281,7 +281,8 @@ def test_file_errors_are_one_line_and_exit_1(case, model_file, pairs_file, tmp_p
 
 @one_backend
 @pytest.mark.parametrize("args, fragment", [
-    (["decode", "m.h5", "--temperature", "0.5", "Hi."], "--temperature applies to --strategy sample"),
+    (["decode", "m.h5", "--temperature", "0.5", "Hi."],
+     "--temperature applies to --strategy sample"),
     (["train", "pairs.tsv", "-o", "m.h5", "--latent-dim", "0"], "--latent-dim"),
     (["train", "pairs.tsv"], "--output"),
     (["evaluate", "m.h5"], "PAIRS"),

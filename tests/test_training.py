@@ -219,11 +219,12 @@ _DISTRIBUTED = textwrap.dedent("""
     inputs = [source for source, _ in pairs[:4]]
     decoded = generator.decode_batch(inputs)
     generator.save_compact_model(path)
+    reloaded = loadCharBasedSeq2SeqGenerator(path)
     print("RESULT", json.dumps({"replicas": replica_count(distribution),
                                 "loss": history.history["loss"],
                                 "val_loss": history.history["val_loss"],
                                 "decoded": decoded,
-                                "reloaded": loadCharBasedSeq2SeqGenerator(path).decode_batch(inputs)}))
+                                "reloaded": reloaded.decode_batch(inputs)}))
 """)
 
 

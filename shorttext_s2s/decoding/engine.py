@@ -200,8 +200,9 @@ def decode_texts(model: keras.Model, encoder: SentenceToCharVecEncoder, maxlen: 
     """Decode texts; return up to ``num_results`` ``(text, log-probability)`` per input.
 
     Inputs longer than ``maxlen - 1`` characters are cut to that length (the signal is
-    appended after), then read backwards if ``reverse_input`` (as the model was trained),
-    unseen characters are the unknown id, the empty text is the signal alone. Outputs are distinct, best first, and never contain signal or reserved ids.
+    appended after), then read backwards if ``reverse_input`` (as the model was trained);
+    unseen characters are the unknown id, the empty text is the signal alone. Outputs are
+    distinct, best first, and never contain signal or reserved ids.
 
     Raises:
         TypeError: ``texts`` is not a sequence of ``str``.

@@ -46,7 +46,8 @@ class SamplingStrategy(DecodingStrategy):
                 or not math.isfinite(temperature) or temperature < 0):
             raise ValueError(f"Received an invalid value for argument `temperature`, expected "
                              f"a finite number >= 0, got {temperature!r}.")
-        if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer))
+        if top_k is not None and (isinstance(top_k, bool)
+                                  or not isinstance(top_k, (int, np.integer))
                                   or top_k < 1):
             raise ValueError(f"Received an invalid value for argument `top_k`, expected None "
                              f"or a positive integer, got {top_k!r}.")
