@@ -210,5 +210,5 @@ def check_pairs(pairs: Iterable[Tuple[str, str]], name: str = "pairs") -> List[T
             raise InputDataError(f"{name}[{index}] is not a pair of strings: {pair!r:.80}")
         checked.append((pair[0], pair[1]))
     if not checked:
-        raise InputDataError(f"no training pairs given in `{name}`")
+        raise InputDataError(f"no pairs given in `{name}`")
     return checked

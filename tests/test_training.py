@@ -90,7 +90,7 @@ def test_seed_rank3_tensors_still_train(tiny_pairs):
 # --- bad input -----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("bad, message", [
-    ([], "no training pairs"),
+    ([], "no pairs given"),
     ([("Go.", "Va !"), ("lonely",)], r"pairs\[1\]"),
     ("Go.\tVa !", "single str"),
 ])
