@@ -32,8 +32,9 @@ class Seq2SeqWithKeras:
 
     The encoder LSTM reads the input sequence; its final states initialise the decoder LSTM,
     which is trained with teacher forcing to predict the next vector of the target sequence
-    through a softmax ``Dense`` layer. All-zero input vectors are padding: they are masked, so
-    they change neither the states nor the loss.
+    through a softmax ``Dense`` layer. All-zero input vectors are padding, placed after the
+    real vectors of a sequence (as the encoders of this library place them): they change
+    neither the encoder's final states nor the loss.
 
     Args:
         vecsize: size of the one-hot vectors (the vocabulary size), a positive integer.
