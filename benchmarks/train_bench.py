@@ -76,6 +76,7 @@ class EpochTimer:
                 self.epoch_times = []
                 self.epoch_cpu = []
                 self.started = None
+                self.cut_short = False  # the last epoch was stopped by the budget
 
             def on_train_begin(self, logs=None):
                 self.started = time.perf_counter()
@@ -91,6 +92,7 @@ class EpochTimer:
             def on_train_batch_end(self, batch, logs=None):
                 if self.budget is not None and time.perf_counter() - self.started > self.budget:
                     self.model.stop_training = True
+                    self.cut_short = True
 
         return _Timer()
 
@@ -290,14 +292,16 @@ def child(args):
     timer, trained, decode = train(args, prep, epochs, budget)
     result["train_s"] = time.perf_counter() - started
     result["epochs_run"] = len(timer.epoch_times)
-    times = timer.epoch_times[1:] or timer.epoch_times
+    # Steady state: leave out the first epoch (compilation) and one the budget cut short.
+    steady = slice(1, -1 if timer.cut_short else None)
+    times = timer.epoch_times[steady] or timer.epoch_times
     result["epoch_s"] = [round(t, 2) for t in timer.epoch_times]
     result["samples_per_s"] = trained / statistics.median(times)
     result["samples_per_s_best"] = trained / min(times)
     # CPU-seconds of the whole process (all its threads): unlike wall-clock time, they do
     # not grow when other machines' work takes the CPU away, so they compare recipes more
     # steadily on a shared machine.
-    cpu = timer.epoch_cpu[1:] or timer.epoch_cpu
+    cpu = timer.epoch_cpu[steady] or timer.epoch_cpu
     result["samples_per_cpu_s"] = trained / statistics.median(cpu)
     result["peak_rss_train_mb"] = peak_rss_mb()
     # Test pairs: the example's validation share (the last 20 %), which neither trains on.
