@@ -25,6 +25,7 @@ turns that off). Each run happens in its own subprocess so its peak memory (RSS)
 Usage (from the repository root; nice it on a shared machine)::
 
     nice python benchmarks/train_bench.py              # full comparison (about an hour)
+    nice python benchmarks/train_bench.py --speed 3 --epochs 4 --test 10   # speed only
     nice python benchmarks/train_bench.py --quick      # a smoke run, under two minutes
     nice python benchmarks/train_bench.py --scale      # memory of preparing all pairs
 """
