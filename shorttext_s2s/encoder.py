@@ -169,14 +169,12 @@ class SentenceToCharVecEncoder:
         >>> encoder.encode_sources(["abc"], maxlen=5, reverse=True).tolist()
         [[5, 4, 3, 2, 0]]
         """
-        if isinstance(sentences, str):
-            raise TypeError("`sentences` must be a sequence of strings, got a single str.")
+        ids = self.encode_sentences(sentences, maxlen, endsig=True)
         if reverse:
-            _check_maxlen(maxlen, 1)
-            for sent in sentences:
-                _check_text(sent, "sentences")
-            sentences = [sent[:maxlen - 1][::-1] for sent in sentences]
-        return self.encode_sentences(sentences, maxlen, endsig=True)
+            # Reverse the ids already cut to maxlen - 1, before the signal.
+            for row, length in enumerate((ids != PAD_ID).sum(axis=1) - 1):
+                ids[row, :length] = ids[row, :length][::-1]
+        return ids
 
     def encode_pairs(self, pairs: Iterable[Tuple[str, str]], maxlen: int,
                      reverse_input: bool = False
