@@ -18,7 +18,7 @@ from typing import Any, Iterator, List, Optional, Tuple
 import keras
 import numpy as np
 
-from .encoder import PAD_ID
+from .encoder import PAD_ID, UNK_ID
 from .exceptions import PathLike
 
 __all__ = ["PairBatches", "as_fit_input", "CompactCheckpoint", "early_stopping_callback",
@@ -60,6 +60,11 @@ class PairBatches(keras.utils.PyDataset):
         multiple_of: every batch size is made a multiple of this (the number of devices of a
             data-parallel run): the last batch is topped up with repeated pairs, which is
             logged. Defaults to 1.
+        decoder_noise: share of the decoder's input characters (the teacher-forced previous
+            characters, never the start signal nor padding) replaced by the unknown id, drawn
+            anew for every batch; the targets stay as they are. A regulariser: the decoder
+            learns to rely on the encoded input rather than on a perfect prefix. Defaults
+            to 0 (off); use it for training batches only.
         **kwargs: passed on to ``keras.utils.PyDataset`` (``workers``...).
 
     Example:
@@ -74,7 +79,7 @@ class PairBatches(keras.utils.PyDataset):
     def __init__(self, encoder_ids: np.ndarray, decoder_ids: np.ndarray,
                  target_ids: np.ndarray, vocab_size: int, batch_size: int = 64,
                  shuffle: bool = True, seed: Optional[int] = None, length_step: int = 4,
-                 multiple_of: int = 1, **kwargs: Any) -> None:
+                 multiple_of: int = 1, decoder_noise: float = 0.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         arrays = [np.asarray(a) for a in (encoder_ids, decoder_ids, target_ids)]
         if any(a.ndim != 2 for a in arrays) or len({a.shape[0] for a in arrays}) != 1:
@@ -90,6 +95,12 @@ class PairBatches(keras.utils.PyDataset):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"Received an invalid value for argument `{name}`, expected "
                                  f"a positive integer, got {value!r}.")
+        if (isinstance(decoder_noise, bool) or not isinstance(decoder_noise, (int, float))
+                or not 0.0 <= decoder_noise < 1.0):
+            raise ValueError(f"Received an invalid value for argument `decoder_noise`, "
+                             f"expected a number from 0 to 1 (1 excluded), got "
+                             f"{decoder_noise!r}.")
+        self.decoder_noise = float(decoder_noise)
         self.encoder_ids, self.decoder_ids, self.target_ids = arrays
         self.vocab_size = int(vocab_size)
         self.batch_size = int(math.ceil(batch_size / multiple_of) * multiple_of)
@@ -118,8 +129,11 @@ class PairBatches(keras.utils.PyDataset):
         rows = self._batches[index]
         source_len = self._padded(self.source_lengths[rows].max(), self.encoder_ids.shape[1])
         target_len = self._padded(self.target_lengths[rows].max(), self.decoder_ids.shape[1])
+        decoder_ids = self.decoder_ids[rows, :target_len]
+        if self.decoder_noise:
+            decoder_ids = self._add_noise(decoder_ids, index)
         return ((self._onehot(self.encoder_ids[rows, :source_len]),
-                 self._onehot(self.decoder_ids[rows, :target_len])),
+                 self._onehot(decoder_ids)),
                 self._onehot(self.target_ids[rows, :target_len]))
 
     def on_epoch_end(self) -> None:
@@ -137,6 +151,15 @@ class PairBatches(keras.utils.PyDataset):
 
     def _padded(self, length: int, limit: int) -> int:
         return int(min(limit, max(1, math.ceil(length / self.length_step) * self.length_step)))
+
+    def _add_noise(self, decoder_ids: np.ndarray, index: int) -> np.ndarray:
+        # Seeded by (seed, epoch, batch) when a seed is given, so that a resumed run draws
+        # the same noise as an uninterrupted one.
+        rng = (np.random.default_rng((self.seed, self.epoch, index)) if self.seed is not None
+               else self._rng)
+        hit = rng.random(decoder_ids.shape) < self.decoder_noise
+        hit[:, 0] = False  # the start signal tells the decoder where the output begins
+        return np.where(hit & (decoder_ids != PAD_ID), UNK_ID, decoder_ids).astype(np.int32)
 
     def _onehot(self, ids: np.ndarray) -> np.ndarray:
         out = np.zeros(ids.shape + (self.vocab_size,), dtype=np.float32)
