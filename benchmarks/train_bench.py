@@ -65,9 +65,15 @@ def read_raw_pairs(path: str, start: int, count: int):
 
 
 class EpochTimer:
-    """Keras callback recording each epoch's duration and stopping at a wall-clock budget."""
+    """Keras callback timing each epoch, stopping at a wall-clock budget, taking snapshots.
 
-    def __new__(cls, budget=None):
+    ``snapshots`` are times (seconds of training) at which the model as it stood is kept:
+    the weights at the last epoch end before that time, or with ``keep_best`` the weights of
+    the epoch with the lowest ``val_loss`` so far (what early stopping would restore had
+    training stopped then).
+    """
+
+    def __new__(cls, budget=None, snapshots=(), keep_best=False):
         import keras
 
         class _Timer(keras.callbacks.Callback):
@@ -78,6 +84,10 @@ class EpochTimer:
                 self.epoch_cpu = []
                 self.started = None
                 self.cut_short = False  # the last epoch was stopped by the budget
+                self.pending = sorted(snapshots)
+                self.snapshots = {}  # time -> weights
+                self._kept = None  # the weights a snapshot taken now would hold
+                self._best = float("inf")
 
             def on_train_begin(self, logs=None):
                 self.started = time.perf_counter()
@@ -87,8 +97,20 @@ class EpochTimer:
                 self._epoch_cpu = time.process_time()
 
             def on_epoch_end(self, epoch, logs=None):
-                self.epoch_times.append(time.perf_counter() - self._epoch_start)
+                now = time.perf_counter()
+                self.epoch_times.append(now - self._epoch_start)
                 self.epoch_cpu.append(time.process_time() - self._epoch_cpu)
+                while self.pending and now - self.started > self.pending[0]:
+                    self.snapshots[self.pending.pop(0)] = self._kept
+                loss = (logs or {}).get("val_loss", float("inf"))
+                if self.pending and (not keep_best or loss < self._best):
+                    self._best = loss
+                    self._kept = self.model.get_weights()
+
+            def on_train_end(self, logs=None):
+                # Stopped early: later snapshots are the model as training left it.
+                for time_s in self.pending:
+                    self.snapshots[time_s] = None
 
             def on_train_batch_end(self, batch, logs=None):
                 if self.budget is not None and time.perf_counter() - self.started > self.budget:
@@ -150,7 +172,7 @@ def seed_prepare(args):
                 max_decoder_seq_length=max_decoder_seq_length, samples=len(input_texts))
 
 
-def seed_train(args, prep, epochs, budget):
+def seed_train(args, prep, epochs, budget, snapshots=()):
     import keras
 
     latent_dim = args.latent
@@ -165,7 +187,7 @@ def seed_train(args, prep, epochs, budget):
     decoder_outputs = decoder_dense(decoder_outputs)
     model = keras.Model([encoder_inputs, decoder_inputs], decoder_outputs)
     model.compile(optimizer="rmsprop", loss="categorical_crossentropy", metrics=["accuracy"])
-    timer = EpochTimer(budget)
+    timer = EpochTimer(budget, snapshots)
     encoder_input_data, decoder_input_data, decoder_target_data = prep["data"]
     model.fit([encoder_input_data, decoder_input_data], decoder_target_data,
               batch_size=args.batch, epochs=epochs, validation_split=0.2, verbose=0,
@@ -180,7 +202,7 @@ def seed_train(args, prep, epochs, budget):
     decoder_model = keras.Model([decoder_inputs, state_h_in, state_c_in],
                                 [decoder_dense(out), h, c])
     decode = lambda texts: seed_decode_batch(texts, prep, encoder_model, decoder_model)
-    return timer, trained_samples, decode
+    return timer, trained_samples, decode, model
 
 
 def seed_decode_batch(texts, prep, encoder_model, decoder_model):
@@ -248,23 +270,23 @@ def library_prepare(args):
                 samples=len(pairs))
 
 
-def library_train(args, prep, epochs, budget):
+def library_train(args, prep, epochs, budget, snapshots=()):
     from shorttext_s2s import CharBasedSeq2SeqGenerator
 
     generator = CharBasedSeq2SeqGenerator(prep["encoder"], latent_dim=args.latent,
                                           maxlen=prep["maxlen"],
                                           reverse_input=not args.forward_input)
     generator.compile(optimizer="rmsprop", jit_compile=True if args.jit else "auto")
-    timer = EpochTimer(budget)
+    timer = EpochTimer(budget, snapshots, keep_best=True)
     generator.train_pairs(prep["train"], batch_size=args.batch, epochs=epochs,
                           validation_data=prep["validation"], verbose=0, seed=0,
-                          callbacks=[timer],
+                          callbacks=[timer], decoder_noise=args.decoder_noise,
                           early_stopping=args.patience if budget is not None else None)
     def decode(texts, strategy="greedy"):
         return [out for start in range(0, len(texts), 256)
                 for out in generator.decode_batch(texts[start:start + 256], strategy=strategy)]
 
-    return timer, len(prep["train"]), decode
+    return timer, len(prep["train"]), decode, generator.s2sgenerator.model
 
 
 # --- one measured run, in its own process ---------------------------------------------------
@@ -290,7 +312,8 @@ def child(args):
     budget = args.budget if args.mode == "budget" else None
     train = seed_train if args.recipe == "seed" else library_train
     started = time.perf_counter()
-    timer, trained, decode = train(args, prep, epochs, budget)
+    snapshots = [t for t in args.snapshots if budget is not None and t < budget]
+    timer, trained, decode, model = train(args, prep, epochs, budget, snapshots)
     result["train_s"] = time.perf_counter() - started
     result["epochs_run"] = len(timer.epoch_times)
     # Steady state: leave out the first epoch (compilation) and one the budget cut short.
@@ -313,6 +336,14 @@ def child(args):
     from shorttext_s2s.evaluation import score_texts
     result.update(score_texts(outputs, [t for _, t in test], metrics=("exact_match", "chrf")))
     result["examples"] = [[s, o] for (s, _), o in list(zip(test, outputs))[:3]]
+    final_weights = model.get_weights()
+    result["snapshots"] = {}
+    for time_s, weights in sorted(timer.snapshots.items()):
+        model.set_weights(final_weights if weights is None else weights)
+        scores = score_texts(decode([s for s, _ in test]), [t for _, t in test],
+                             metrics=("exact_match", "chrf"))
+        result["snapshots"][str(time_s)] = round(scores["chrf"], 2)
+    model.set_weights(final_weights)
     if args.recipe == "library":
         # What the library decodes best with; the example has only its greedy loop.
         started = time.perf_counter()
@@ -330,7 +361,9 @@ def run_child(args, recipe, mode, **overrides):
                "--epochs", str(args.epochs), "--budget", str(args.budget),
                "--test", str(args.test), "--patience", str(args.patience),
                "--library-validation", str(args.library_validation),
-               "--seed", str(args.seed)] + (["--jit"] if args.jit else []) + (
+               "--seed", str(args.seed), "--decoder-noise", str(args.decoder_noise),
+               "--snapshots", ",".join(str(t) for t in args.snapshots)] + (
+                   ["--jit"] if args.jit else []) + (
                    ["--forward-input"] if args.forward_input else []) + (
                    ["--with-keras"] if overrides.get("with_keras") else [])
     env = dict(os.environ, PYTHONPATH=str(REPO), TF_CPP_MIN_LOG_LEVEL="2")
@@ -356,6 +389,10 @@ def main(argv=None):
                         help="epochs of the same-epochs comparison")
     parser.add_argument("--budget", type=float, default=600.0,
                         help="seconds of training of the same-budget comparison")
+    parser.add_argument("--snapshots", default="150,300",
+                        type=lambda text: [float(t) for t in text.split(",") if t],
+                        help="in the budget run, also score the model as it stood after "
+                             "these many seconds of training (comma-separated)")
     parser.add_argument("--library-validation", type=float, default=0.1,
                         help="share of the library's training pairs it validates on")
     parser.add_argument("--patience", type=int, default=5,
@@ -366,6 +403,8 @@ def main(argv=None):
     parser.add_argument("--jit", action="store_true", help="compile the library with XLA")
     parser.add_argument("--forward-input", action="store_true",
                         help="train the library without reverse_input (as the example does)")
+    parser.add_argument("--decoder-noise", type=float, default=0.15,
+                        help="the library's decoder_noise (0 to train without)")
     parser.add_argument("--quick", action="store_true", help="a smoke run under two minutes")
     parser.add_argument("--scale", action="store_true",
                         help="only prepare all pairs of the file and report peak memory")
@@ -423,6 +462,14 @@ def main(argv=None):
               f"{r.get('peak_rss_train_mb', nan):6.0f}  {r.get('epochs_run', 0):6}  "
               f"{r.get('exact_match', nan):.3f} {r.get('chrf', nan):5.1f}  "
               f"{r.get('beam_exact_match', nan):.3f} {r.get('beam_chrf', nan):5.1f}")
+    budget_runs = {r["recipe"]: r for r in results if r["mode"] == "budget"}
+    if len(budget_runs) == 2:
+        seed, library = budget_runs["seed"], budget_runs["library"]
+        points = [(float(t), seed["snapshots"][t], library["snapshots"][t])
+                  for t in seed["snapshots"]]
+        points.append((args.budget, seed["chrf"], library["chrf"]))
+        print("greedy chrF after the same seconds of training (library - seed): " + ", ".join(
+            f"{t:.0f} s: {s:.1f} vs {l:.1f} ({l - s:+.1f})" for t, s, l in points))
     if args.speed:
         for key, label in (("samples_per_s", "samples/s, median epoch"),
                            ("samples_per_s_best", "samples/s, fastest epoch"),
