@@ -403,7 +403,7 @@ def main(argv=None):
     parser.add_argument("--jit", action="store_true", help="compile the library with XLA")
     parser.add_argument("--forward-input", action="store_true",
                         help="train the library without reverse_input (as the example does)")
-    parser.add_argument("--decoder-noise", type=float, default=0.15,
+    parser.add_argument("--decoder-noise", type=float, default=0.0,
                         help="the library's decoder_noise (0 to train without)")
     parser.add_argument("--quick", action="store_true", help="a smoke run under two minutes")
     parser.add_argument("--scale", action="store_true",
