@@ -16,7 +16,9 @@ turns that off). Each run happens in its own subprocess so its peak memory (RSS)
   (``--epochs``) and after the same wall-clock budget of training (``--budget`` seconds; the
   library then uses its validation-based early stopping with best-weight restore, the example
   keeps its last weights as it does); for the library also with beam search (width 5),
-  which the example does not have;
+  which the example does not have; and, from the same budget run, greedy chrF of each recipe
+  as it stood after ``--snapshots`` seconds (the example's last weights before then, the
+  library's best validation epoch so far);
 * ``--scale``: only the data preparation of *all* pairs of the file, peak RSS of both, in a
   process that imports only what the preparation needs and in one that imports Keras first;
 * ``--speed N``: only samples/s, alternating the recipes (seed, library, seed, ...) so that
