@@ -105,8 +105,9 @@ class EpochTimer:
                 while self.pending and now - self.started > self.pending[0]:
                     self.snapshots[self.pending.pop(0)] = self._kept
                 loss = (logs or {}).get("val_loss", float("inf"))
-                if self.pending and (not keep_best or loss < self._best):
-                    self._best = loss
+                improved = loss < self._best
+                self._best = min(self._best, loss)
+                if self.pending and (improved or not keep_best):
                     self._kept = self.model.get_weights()
 
             def on_train_end(self, logs=None):
@@ -341,7 +342,10 @@ def child(args):
     final_weights = model.get_weights()
     result["snapshots"] = {}
     for time_s, weights in sorted(timer.snapshots.items()):
-        model.set_weights(final_weights if weights is None else weights)
+        if weights is None:  # training had stopped by then: the model just scored
+            result["snapshots"][str(time_s)] = round(result["chrf"], 2)
+            continue
+        model.set_weights(weights)
         scores = score_texts(decode([s for s, _ in test]), [t for _, t in test],
                              metrics=("exact_match", "chrf"))
         result["snapshots"][str(time_s)] = round(scores["chrf"], 2)

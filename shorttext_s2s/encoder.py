@@ -212,9 +212,15 @@ class SentenceToCharVecEncoder:
         if cut:
             logger.warning("cut %d of %d pair(s) longer than maxlen - 1 = %d characters",
                            cut, len(pairs), room)
+        decoder_input = self.encode_sentences(targets, maxlen, startsig=True)
+        # The decoder output is its input shifted one step left, the signal after the (cut)
+        # target: derived here rather than encoding every target a second time.
+        decoder_output = np.full_like(decoder_input, PAD_ID)
+        decoder_output[:, :-1] = decoder_input[:, 1:]
+        lengths = (decoder_input != PAD_ID).sum(axis=1) - 1
+        decoder_output[np.arange(len(targets)), lengths] = self.signal_id
         return (self.encode_sources(sources, maxlen, reverse=reverse_input),
-                self.encode_sentences(targets, maxlen, startsig=True),
-                self.encode_sentences(targets, maxlen, endsig=True))
+                decoder_input, decoder_output)
 
     def onehot(self, ids: np.ndarray) -> np.ndarray:
         """Expand integer ids (any shape) into ``float32`` one-hot vectors on a new last axis.

@@ -274,8 +274,6 @@ def loadSeq2SeqWithKeras(path: PathLike, compact: bool = True) -> Seq2SeqWithKer
     Returns:
         The trained model.
     """
-    from .exceptions import ModelFileError
-
     path = os.fspath(path) if compact else _prefix_path(path)
     contents = read_model_file(path, kind=Seq2SeqWithKeras.__name__)
     try:
