@@ -313,9 +313,14 @@ def child(args):
     keras.utils.set_random_seed(args.seed)
     epochs = args.epochs if args.mode == "epochs" else 10 ** 6
     budget = args.budget if args.mode == "budget" else None
+    if args.mode == "recipe":
+        # The example's recipe as written (its number of epochs, its last weights); the
+        # library is then given the seconds that took (``--budget``, set by the parent).
+        epochs, budget = ((args.recipe_epochs, None) if args.recipe == "seed"
+                          else (10 ** 6, args.budget))
     train = seed_train if args.recipe == "seed" else library_train
     started = time.perf_counter()
-    snapshots = [t for t in args.snapshots if budget is not None and t < budget]
+    snapshots = [t for t in args.snapshots if budget is None or t < budget]
     timer, trained, decode, model = train(args, prep, epochs, budget, snapshots)
     result["train_s"] = time.perf_counter() - started
     result["epochs_run"] = len(timer.epoch_times)
@@ -364,7 +369,9 @@ def run_child(args, recipe, mode, **overrides):
     command = [sys.executable, __file__, "--child", "--recipe", recipe, "--mode", mode,
                "--data", str(args.data), "--pairs", str(overrides.get("pairs", args.pairs)),
                "--latent", str(args.latent), "--batch", str(args.batch),
-               "--epochs", str(args.epochs), "--budget", str(args.budget),
+               "--epochs", str(args.epochs),
+               "--budget", str(overrides.get("budget", args.budget)),
+               "--recipe-epochs", str(args.recipe_epochs),
                "--test", str(args.test), "--patience", str(args.patience),
                "--library-validation", str(args.library_validation),
                "--seed", str(args.seed), "--decoder-noise", str(args.decoder_noise),
@@ -395,6 +402,8 @@ def main(argv=None):
                         help="epochs of the same-epochs comparison")
     parser.add_argument("--budget", type=float, default=600.0,
                         help="seconds of training of the same-budget comparison")
+    parser.add_argument("--recipe-epochs", type=int, default=100,
+                        help="epochs of the example's recipe in the recipe comparison")
     parser.add_argument("--snapshots", default="150,300",
                         type=lambda text: [float(t) for t in text.split(",") if t],
                         help="in the budget run, also score the model as it stood after "
@@ -452,6 +461,12 @@ def main(argv=None):
         results.append(run_child(args, recipes[0], "epochs"))
     else:
         for mode in args.modes.split(","):
+            if mode == "recipe":
+                # The library gets the wall-clock time the example's whole recipe took.
+                example = run_child(args, "seed", mode)
+                results += [example, run_child(args, "library", mode,
+                                               budget=example["train_s"])]
+                continue
             for recipe in recipes:
                 results.append(run_child(args, recipe, mode))
     nan = float("nan")
@@ -468,14 +483,18 @@ def main(argv=None):
               f"{r.get('peak_rss_train_mb', nan):6.0f}  {r.get('epochs_run', 0):6}  "
               f"{r.get('exact_match', nan):.3f} {r.get('chrf', nan):5.1f}  "
               f"{r.get('beam_exact_match', nan):.3f} {r.get('beam_chrf', nan):5.1f}")
-    budget_runs = {r["recipe"]: r for r in results if r["mode"] == "budget"}
-    if len(budget_runs) == 2:
-        seed, library = budget_runs["seed"], budget_runs["library"]
+    for mode in ("budget", "recipe"):
+        runs = {r["recipe"]: r for r in results if r["mode"] == mode}
+        if len(runs) != 2:
+            continue
+        seed, library = runs["seed"], runs["library"]
         points = [(float(t), seed["snapshots"][t], library["snapshots"][t])
-                  for t in seed["snapshots"]]
-        points.append((args.budget, seed["chrf"], library["chrf"]))
-        print("greedy chrF after the same seconds of training (library - seed): " + ", ".join(
-            f"{t:.0f} s: {s:.1f} vs {l:.1f} ({l - s:+.1f})" for t, s, l in points))
+                  for t in seed["snapshots"] if t in library["snapshots"]]
+        points.append((seed["train_s"] if mode == "recipe" else args.budget, seed["chrf"],
+                       library["chrf"]))
+        print(f"{mode} run, greedy chrF after the same seconds of training (seed vs library): "
+              + ", ".join(f"{t:.0f} s: {s:.1f} vs {l:.1f} ({l - s:+.1f})"
+                          for t, s, l in points))
     if args.speed:
         for key, label in (("samples_per_s", "samples/s, median epoch"),
                            ("samples_per_s_best", "samples/s, fastest epoch"),
