@@ -19,6 +19,9 @@ turns that off). Each run happens in its own subprocess so its peak memory (RSS)
   which the example does not have; and, from the same budget run, greedy chrF of each recipe
   as it stood after ``--snapshots`` seconds (the example's last weights before then, the
   library's best validation epoch so far);
+* ``--modes recipe``: the example's whole recipe as it is written (``--recipe-epochs``, 100,
+  keeping its last weights), then the library given the wall-clock seconds that took (with
+  early stopping), both also scored at the ``--snapshots`` times;
 * ``--scale``: only the data preparation of *all* pairs of the file, peak RSS of both, in a
   process that imports only what the preparation needs and in one that imports Keras first;
 * ``--speed N``: only samples/s, alternating the recipes (seed, library, seed, ...) so that
@@ -27,6 +30,7 @@ turns that off). Each run happens in its own subprocess so its peak memory (RSS)
 Usage (from the repository root; nice it on a shared machine)::
 
     nice python benchmarks/train_bench.py              # full comparison (about an hour)
+    nice python benchmarks/train_bench.py --modes recipe --snapshots 150,300,600,1200
     nice python benchmarks/train_bench.py --speed 3 --epochs 4 --test 10   # speed only
     nice python benchmarks/train_bench.py --quick      # a smoke run, under two minutes
     nice python benchmarks/train_bench.py --scale      # memory of preparing all pairs
