@@ -324,7 +324,8 @@ def child(args):
                           else (10 ** 6, args.budget))
     train = seed_train if args.recipe == "seed" else library_train
     started = time.perf_counter()
-    snapshots = [t for t in args.snapshots if budget is None or t < budget]
+    snapshots = ([] if args.mode == "epochs" else
+                 [t for t in args.snapshots if budget is None or t < budget])
     timer, trained, decode, model = train(args, prep, epochs, budget, snapshots)
     result["train_s"] = time.perf_counter() - started
     result["epochs_run"] = len(timer.epoch_times)
