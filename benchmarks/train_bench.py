@@ -411,8 +411,8 @@ def main(argv=None):
                         help="epochs of the example's recipe in the recipe comparison")
     parser.add_argument("--snapshots", default="150,300",
                         type=lambda text: [float(t) for t in text.split(",") if t],
-                        help="in the budget run, also score the model as it stood after "
-                             "these many seconds of training (comma-separated)")
+                        help="in the budget and recipe runs, also score the model as it "
+                             "stood after these many seconds of training (comma-separated)")
     parser.add_argument("--library-validation", type=float, default=0.1,
                         help="share of the library's training pairs it validates on")
     parser.add_argument("--patience", type=int, default=5,
