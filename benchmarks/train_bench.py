@@ -315,13 +315,14 @@ def child(args):
 
     # Seeding imports TensorFlow when installed: done after the preparation is measured.
     keras.utils.set_random_seed(args.seed)
-    epochs = args.epochs if args.mode == "epochs" else 10 ** 6
-    budget = args.budget if args.mode == "budget" else None
-    if args.mode == "recipe":
-        # The example's recipe as written (its number of epochs, its last weights); the
-        # library is then given the seconds that took (``--budget``, set by the parent).
-        epochs, budget = ((args.recipe_epochs, None) if args.recipe == "seed"
-                          else (10 ** 6, args.budget))
+    if args.mode == "epochs":
+        epochs, budget = args.epochs, None
+    elif args.mode == "recipe" and args.recipe == "seed":
+        # The example's recipe as written: its number of epochs, its last weights.
+        epochs, budget = args.recipe_epochs, None
+    else:
+        # A budget; in the recipe run the parent sets it to the seconds the example took.
+        epochs, budget = 10 ** 6, args.budget
     train = seed_train if args.recipe == "seed" else library_train
     started = time.perf_counter()
     snapshots = ([] if args.mode == "epochs" else
@@ -343,11 +344,12 @@ def child(args):
     result["peak_rss_train_mb"] = peak_rss_mb()
     # Test pairs: the example's validation share (the last 20 %), which neither trains on.
     test = read_raw_pairs(args.data, args.pairs - int(args.pairs * 0.2), args.pairs)[:args.test]
+    sources, references = [s for s, _ in test], [t for _, t in test]
     started = time.perf_counter()
-    outputs = decode([s for s, _ in test])
+    outputs = decode(sources)
     result["decode_s"] = time.perf_counter() - started
     from shorttext_s2s.evaluation import score_texts
-    result.update(score_texts(outputs, [t for _, t in test], metrics=("exact_match", "chrf")))
+    result.update(score_texts(outputs, references, metrics=("exact_match", "chrf")))
     result["examples"] = [[s, o] for (s, _), o in list(zip(test, outputs))[:3]]
     final_weights = model.get_weights()
     result["snapshots"] = {}
@@ -356,16 +358,15 @@ def child(args):
             result["snapshots"][str(time_s)] = round(result["chrf"], 2)
             continue
         model.set_weights(weights)
-        scores = score_texts(decode([s for s, _ in test]), [t for _, t in test],
-                             metrics=("exact_match", "chrf"))
+        scores = score_texts(decode(sources), references, metrics=("chrf",))
         result["snapshots"][str(time_s)] = round(scores["chrf"], 2)
     model.set_weights(final_weights)
     if args.recipe == "library":
         # What the library decodes best with; the example has only its greedy loop.
         started = time.perf_counter()
-        outputs = decode([s for s, _ in test], strategy="beam")
+        outputs = decode(sources, strategy="beam")
         result["beam_decode_s"] = time.perf_counter() - started
-        beam = score_texts(outputs, [t for _, t in test], metrics=("exact_match", "chrf"))
+        beam = score_texts(outputs, references, metrics=("exact_match", "chrf"))
         result["beam_exact_match"], result["beam_chrf"] = beam["exact_match"], beam["chrf"]
     print("RESULT " + json.dumps(result))
 
