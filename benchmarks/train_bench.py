@@ -6,7 +6,9 @@ optimizer. The example trains on the first 80 % and validates on the last 20 %
 neither trains on. The library takes its own validation pairs (for early stopping) from the
 end of its 80 % (``--library-validation``, 10 %), so it trains on fewer pairs than the
 example. The library reads its inputs backwards (``reverse_input=True``; ``--forward-input``
-turns that off). Each run happens in its own subprocess so its peak memory (RSS) is its own:
+turns that off) with a bidirectional encoder (``bidirectional=True``; ``--unidirectional``
+turns that off, giving the example's network). Each run happens in its own subprocess so
+its peak memory (RSS) is its own:
 
 * samples/s: training pairs per second of training, steady state (median epoch after the
   first, which includes compilation), and of the fastest epoch; samples per CPU-second of
@@ -282,7 +284,8 @@ def library_train(args, prep, epochs, budget, snapshots=()):
 
     generator = CharBasedSeq2SeqGenerator(prep["encoder"], latent_dim=args.latent,
                                           maxlen=prep["maxlen"],
-                                          reverse_input=not args.forward_input)
+                                          reverse_input=not args.forward_input,
+                                          bidirectional=not args.unidirectional)
     generator.compile(optimizer="rmsprop", jit_compile=True if args.jit else "auto")
     timer = EpochTimer(budget, snapshots, keep_best=True)
     generator.train_pairs(prep["train"], batch_size=args.batch, epochs=epochs,
@@ -384,6 +387,7 @@ def run_child(args, recipe, mode, **overrides):
                "--snapshots", ",".join(str(t) for t in args.snapshots)] + (
                    ["--jit"] if args.jit else []) + (
                    ["--forward-input"] if args.forward_input else []) + (
+                   ["--unidirectional"] if args.unidirectional else []) + (
                    ["--with-keras"] if overrides.get("with_keras") else [])
     env = dict(os.environ, PYTHONPATH=str(REPO), TF_CPP_MIN_LOG_LEVEL="2")
     env.setdefault("KERAS_BACKEND", "tensorflow")
@@ -424,6 +428,9 @@ def main(argv=None):
     parser.add_argument("--jit", action="store_true", help="compile the library with XLA")
     parser.add_argument("--forward-input", action="store_true",
                         help="train the library without reverse_input (as the example does)")
+    parser.add_argument("--unidirectional", action="store_true",
+                        help="train the library with one encoder LSTM, the example's network, "
+                             "instead of a bidirectional encoder")
     parser.add_argument("--decoder-noise", type=float, default=0.0,
                         help="the library's decoder_noise (0 to train without)")
     parser.add_argument("--quick", action="store_true", help="a smoke run under two minutes")

@@ -201,11 +201,12 @@ def test_train_pairs_with_validation_early_stopping_and_plot(pairs_file, tmp_pat
     result = run("train", str(pairs_file), "--output", str(model), "--latent-dim", "8",
                  "--maxlen", "20", "--epochs", "3", "--batch-size", "8",
                  "--validation-split", "0.25", "--early-stopping", "1", "--seed", "0",
-                 "--plot", str(plot), "--final")
+                 "--plot", str(plot), "--final", "--bidirectional")
     assert result.returncode == 0, result.stderr
     assert "validation loss" in result.stdout and str(model) in result.stdout
     loaded = loadCharBasedSeq2SeqGenerator(model)
     assert (loaded.latent_dim, loaded.maxlen) == (8, 20)
+    assert loaded.get_config()["bidirectional"] is True
     assert 1 <= loaded.epochs_trained <= 3
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -284,6 +285,8 @@ def test_file_errors_are_one_line_and_exit_1(case, model_file, pairs_file, tmp_p
     (["decode", "m.h5", "--temperature", "0.5", "Hi."],
      "--temperature applies to --strategy sample"),
     (["train", "pairs.tsv", "-o", "m.h5", "--latent-dim", "0"], "--latent-dim"),
+    (["train", "pairs.tsv", "-o", "m.h5", "--latent-dim", "7", "--bidirectional"],
+     "--bidirectional needs an even --latent-dim"),
     (["train", "pairs.tsv"], "--output"),
     (["evaluate", "m.h5"], "PAIRS"),
 ])

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import importlib
 
+import keras
 import numpy as np
 import pytest
 
 from shorttext_s2s import (CharBasedSeq2SeqGenerator, InputDataError, ModelNotTrainedException,
                            SentenceToCharVecEncoder, loadCharBasedSeq2SeqGenerator)
+from shorttext_s2s.decoding.lstm import DecoderWeights, encode
+from shorttext_s2s.fileformat import read_model_file, write_model_file
 
 
 def test_trained_model_reproduces_its_pairs_under_argmax(trained_generator, tiny_pairs):
@@ -139,3 +142,68 @@ def test_reverse_input_is_saved_with_the_model(tiny_pairs, tmp_path):
 def test_reverse_input_must_be_a_bool(trained_generator):
     with pytest.raises(TypeError, match="reverse_input"):
         CharBasedSeq2SeqGenerator(trained_generator.encoder, 16, 32, reverse_input="yes")
+
+
+# --- bidirectional encoder -------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def bidirectional_generator(tiny_pairs):
+    keras.utils.set_random_seed(1234)
+    encoder = SentenceToCharVecEncoder.from_texts([s + t for s, t in tiny_pairs])
+    generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=32, maxlen=32, bidirectional=True)
+    generator.compile(optimizer=keras.optimizers.Adam(0.02))
+    generator.train_pairs(tiny_pairs, epochs=120, batch_size=8, verbose=0, seed=0)
+    return generator
+
+
+def test_bidirectional_model_learns_its_pairs(bidirectional_generator, tiny_pairs):
+    s2s = bidirectional_generator.s2sgenerator
+    assert [tuple(w.shape) for w in s2s.model.get_layer("encoder_lstm_backward").get_weights()] \
+        == [(len(bidirectional_generator.encoder), 64), (16, 64), (64,)]
+    sources = [source for source, _ in tiny_pairs]
+    assert bidirectional_generator.decode_batch(sources) == [target for _, target in tiny_pairs]
+
+
+def test_bidirectional_compiled_encoder_matches_keras_and_ignores_padding(
+        bidirectional_generator):
+    generator = bidirectional_generator
+    texts = ["Hi.", "Run!", "Who are you?", ""]
+    states = []
+    for maxlen in (20, 32):  # the same texts padded to two lengths
+        ids = generator.encoder.encode_sentences(texts, maxlen, endsig=True).astype(np.int32)
+        onehot = np.eye(len(generator.encoder), dtype=np.float32)[ids]
+        onehot[ids == 0] = 0.0  # padding is all-zero vectors
+        keras_h, keras_c = generator.s2sgenerator.encoder_model.predict_on_batch(onehot)
+        h, c = encode(DecoderWeights.from_model(generator.s2sgenerator.model),
+                      keras.ops.convert_to_tensor(ids))
+        np.testing.assert_allclose(np.asarray(h), keras_h, atol=1e-5)
+        np.testing.assert_allclose(np.asarray(c), keras_c, atol=1e-5)
+        states.append(np.asarray(h))
+    np.testing.assert_allclose(states[0], states[1], atol=1e-6)
+
+
+def test_bidirectional_is_saved_with_the_model(bidirectional_generator, tmp_path):
+    bidirectional_generator.save_compact_model(tmp_path / "bi.h5")
+    loaded = loadCharBasedSeq2SeqGenerator(tmp_path / "bi.h5")
+    assert loaded.get_config()["bidirectional"] is True
+    inputs = ["Hi.", "Run!", "Who?"]
+    assert loaded.decode_batch(inputs) == bidirectional_generator.decode_batch(inputs)
+
+
+def test_files_from_before_bidirectional_load_as_unidirectional(trained_generator, tmp_path):
+    trained_generator.save_compact_model(tmp_path / "new.h5")
+    contents = read_model_file(tmp_path / "new.h5")
+    del contents.config["model"]["bidirectional"]
+    del contents.config["generator"]["bidirectional"]
+    write_model_file(tmp_path / "old.h5", contents)
+    loaded = loadCharBasedSeq2SeqGenerator(tmp_path / "old.h5")
+    assert loaded.s2sgenerator.bidirectional is False
+    inputs = ["Hi.", "Run!"]
+    assert loaded.decode_batch(inputs) == trained_generator.decode_batch(inputs)
+
+
+def test_bidirectional_needs_a_bool_and_an_even_latent_dim(trained_generator):
+    with pytest.raises(TypeError, match="bidirectional"):
+        CharBasedSeq2SeqGenerator(trained_generator.encoder, 16, 32, bidirectional="yes")
+    with pytest.raises(ValueError, match="even"):
+        CharBasedSeq2SeqGenerator(trained_generator.encoder, 15, 32, bidirectional=True)

@@ -148,6 +148,7 @@ def decode_ids(model: keras.Model, input_ids: np.ndarray, strategy: DecodingStra
     weights = DecoderWeights.from_model(model)
     units = int(weights.decoder_recurrent_kernel.shape[0])
     vocab = int(weights.dense_bias.shape[0])
+    bidirectional = weights.encoder_backward_kernel is not None
     per_input = strategy.candidates_per_input()
     chunk_size = _power_of_two(max(1, MAX_ROWS // per_input) + 1) // 2
     results = []
@@ -160,7 +161,7 @@ def decode_ids(model: keras.Model, input_ids: np.ndarray, strategy: DecodingStra
         padded[:, 0] = signal_id  # filler rows decode the empty text; dropped below
         padded[:len(part)] = part[:, :length]
         key = (keras.backend.backend(), backend.TF_JIT_COMPILE, strategy.cache_key(), batch,
-               length, num_steps, signal_id, units, vocab)
+               length, num_steps, signal_id, units, vocab, bidirectional)
         entry = _compiled(strategy, key, num_steps, signal_id)
         arguments = (weights, ops.convert_to_tensor(padded),
                      ops.convert_to_tensor(_seed_pair(seed, chunk, strategy.stochastic)))

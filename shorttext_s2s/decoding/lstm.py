@@ -22,7 +22,11 @@ __all__ = ["DecoderWeights", "encode", "decoder_step", "mask_reserved"]
 
 
 class DecoderWeights(NamedTuple):
-    """The eight weight tensors of the encoder LSTM, decoder LSTM and output layer."""
+    """The weight tensors of the encoder LSTM(s), decoder LSTM and output layer.
+
+    The ``encoder_backward_*`` weights are those of a bidirectional model's backward encoder
+    LSTM, and ``None`` for a unidirectional model.
+    """
 
     encoder_kernel: object
     encoder_recurrent_kernel: object
@@ -32,6 +36,9 @@ class DecoderWeights(NamedTuple):
     decoder_bias: object
     dense_kernel: object
     dense_bias: object
+    encoder_backward_kernel: object = None
+    encoder_backward_recurrent_kernel: object = None
+    encoder_backward_bias: object = None
 
     @classmethod
     def from_model(cls, model) -> "DecoderWeights":
@@ -39,7 +46,8 @@ class DecoderWeights(NamedTuple):
 
         Args:
             model: the training model of :class:`~shorttext_s2s.Seq2SeqWithKeras`, with layers
-                named ``encoder_lstm``, ``decoder_lstm`` and ``decoder_dense``.
+                named ``encoder_lstm``, ``decoder_lstm`` and ``decoder_dense`` (and
+                ``encoder_lstm_backward`` if bidirectional).
 
         Returns:
             The weights as backend tensors (current values, read at this call).
@@ -47,9 +55,12 @@ class DecoderWeights(NamedTuple):
         encoder = model.get_layer("encoder_lstm").cell
         decoder = model.get_layer("decoder_lstm").cell
         dense = model.get_layer("decoder_dense")
-        variables = (encoder.kernel, encoder.recurrent_kernel, encoder.bias,
+        variables = [encoder.kernel, encoder.recurrent_kernel, encoder.bias,
                      decoder.kernel, decoder.recurrent_kernel, decoder.bias,
-                     dense.kernel, dense.bias)
+                     dense.kernel, dense.bias]
+        if any(layer.name == "encoder_lstm_backward" for layer in model.layers):
+            backward = model.get_layer("encoder_lstm_backward").cell
+            variables += [backward.kernel, backward.recurrent_kernel, backward.bias]
         return cls(*(ops.convert_to_tensor(variable) for variable in variables))
 
 
@@ -64,27 +75,42 @@ def _lstm_update(z, c):
 
 
 def encode(weights: DecoderWeights, input_ids) -> Tuple[object, object]:
-    """Run the encoder LSTM over a batch of id sequences; padding ids leave the state as is.
+    """Run the encoder over a batch of id sequences; padding ids leave the state as is.
 
     Args:
         weights: the model's weights.
         input_ids: ``int32`` tensor ``(batch, length)``: text, signal, then :data:`PAD_ID`.
 
     Returns:
-        The final states ``(h, c)``, each ``(batch, latent_dim)``.
+        The final states ``(h, c)``, each ``(batch, latent_dim)``; for a bidirectional
+        model, the forward and backward LSTMs' states side by side.
     """
+    h, c = _encoder_lstm(weights.encoder_kernel, weights.encoder_recurrent_kernel,
+                         weights.encoder_bias, input_ids)
+    if weights.encoder_backward_kernel is None:
+        return h, c
+    # Reversed, the padding comes first and carries the zero state over: the backward LSTM
+    # starts at each row's last real id, as Keras's go_backwards does with a mask.
+    backward_h, backward_c = _encoder_lstm(
+        weights.encoder_backward_kernel, weights.encoder_backward_recurrent_kernel,
+        weights.encoder_backward_bias, ops.flip(input_ids, axis=1))
+    return (ops.concatenate([h, backward_h], axis=-1),
+            ops.concatenate([c, backward_c], axis=-1))
+
+
+def _encoder_lstm(kernel, recurrent_kernel, bias, input_ids) -> Tuple[object, object]:
     batch = ops.shape(input_ids)[0]
-    units = ops.shape(weights.encoder_recurrent_kernel)[0]
+    units = ops.shape(recurrent_kernel)[0]
     # Input projections of all steps at once; time first so the loop indexes axis 0.
-    projected = ops.take(weights.encoder_kernel, ops.transpose(input_ids), axis=0)
+    projected = ops.take(kernel, ops.transpose(input_ids), axis=0)
     keep = ops.expand_dims(ops.transpose(input_ids) != PAD_ID, -1)
-    zeros = ops.zeros((batch, units), dtype=weights.encoder_kernel.dtype)
+    zeros = ops.zeros((batch, units), dtype=kernel.dtype)
 
     def step(t, state):
         h, c = state
         z = ops.take(projected, t, axis=0)
-        z = ops.add(z, ops.matmul(h, weights.encoder_recurrent_kernel))
-        z = ops.add(z, weights.encoder_bias)
+        z = ops.add(z, ops.matmul(h, recurrent_kernel))
+        z = ops.add(z, bias)
         new_h, new_c = _lstm_update(z, c)
         mask = ops.take(keep, t, axis=0)
         # Masked (padding) steps carry the state over, as Keras's Masking layer makes it.
