@@ -70,12 +70,13 @@ def main() -> None:
     print(f"{len(training)} training pairs, {len(held_out)} held out, from {path}")
 
     # 2. The model: one vocabulary for both sides; maxlen fits the longest text and a signal.
-    # Reading the English backwards puts its first words next to the start of the French.
+    # Reading the English backwards puts its first words next to the start of the French; a
+    # bidirectional encoder (two LSTMs of half the units) trains faster at the same quality.
     keras.utils.set_random_seed(0)
     encoder = SentenceToCharVecEncoder.from_texts(s + t for s, t in training)
     maxlen = max(max(len(s), len(t)) for s, t in training) + 1
     generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=args.latent_dim, maxlen=maxlen,
-                                          reverse_input=True)
+                                          reverse_input=True, bidirectional=True)
     generator.compile(optimizer="rmsprop")
 
     # 3. Training, with 20% of the pairs for validation, as in the Keras example.
