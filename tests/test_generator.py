@@ -8,8 +8,9 @@ import keras
 import numpy as np
 import pytest
 
-from shorttext_s2s import (CharBasedSeq2SeqGenerator, InputDataError, ModelNotTrainedException,
-                           SentenceToCharVecEncoder, loadCharBasedSeq2SeqGenerator)
+from shorttext_s2s import (CharBasedSeq2SeqGenerator, InputDataError, ModelFileError,
+                           ModelNotTrainedException, SentenceToCharVecEncoder,
+                           loadCharBasedSeq2SeqGenerator)
 from shorttext_s2s.decoding.lstm import DecoderWeights, encode
 from shorttext_s2s.fileformat import read_model_file, write_model_file
 
@@ -200,6 +201,15 @@ def test_files_from_before_bidirectional_load_as_unidirectional(trained_generato
     assert loaded.s2sgenerator.bidirectional is False
     inputs = ["Hi.", "Run!"]
     assert loaded.decode_batch(inputs) == trained_generator.decode_batch(inputs)
+
+
+def test_a_file_whose_generator_and_model_disagree_is_refused(trained_generator, tmp_path):
+    trained_generator.save_compact_model(tmp_path / "model.h5")
+    contents = read_model_file(tmp_path / "model.h5")
+    contents.config["generator"]["bidirectional"] = True  # the weights are unidirectional
+    write_model_file(tmp_path / "mixed.h5", contents)
+    with pytest.raises(ModelFileError, match="settings do not match"):
+        loadCharBasedSeq2SeqGenerator(tmp_path / "mixed.h5")
 
 
 def test_bidirectional_needs_a_bool_and_an_even_latent_dim(trained_generator):
