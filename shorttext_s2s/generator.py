@@ -531,7 +531,7 @@ def loadCharBasedSeq2SeqGenerator(path: PathLike, compact: bool = True
         raise ModelFileError(path, f"maxlen {generator.maxlen} is above the limit of "
                                    f"{MAX_SEQUENCE_LENGTH} this library loads")
     if generator.s2sgenerator.get_config() != stored_model_config(contents):
-        raise ModelFileError(path, "the vocabulary or the settings do not match the stored "
+        raise ModelFileError(path, "the vocabulary or a setting does not match the stored "
                                    "model")
     generator.s2sgenerator.restore_model_file(contents, path)
     generator.epochs_trained = int(contents.config.get("training", {}).get("epochs_trained", 0))

@@ -208,7 +208,7 @@ def test_a_file_whose_generator_and_model_disagree_is_refused(trained_generator,
     contents = read_model_file(tmp_path / "model.h5")
     contents.config["generator"]["bidirectional"] = True  # the weights are unidirectional
     write_model_file(tmp_path / "mixed.h5", contents)
-    with pytest.raises(ModelFileError, match="settings do not match"):
+    with pytest.raises(ModelFileError, match="a setting does not match"):
         loadCharBasedSeq2SeqGenerator(tmp_path / "mixed.h5")
 
 
