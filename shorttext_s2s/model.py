@@ -87,9 +87,7 @@ class Seq2SeqWithKeras:
 
     def weight_layers(self) -> List[str]:
         """Names of the layers whose weights make the model (what a model file stores)."""
-        encoders = [ENCODER_LSTM, ENCODER_LSTM_BACKWARD] if self.bidirectional \
-            else [ENCODER_LSTM]
-        return encoders + [DECODER_LSTM, DECODER_DENSE]
+        return list(_weight_shapes(self.vecsize, self.latent_dim, self.bidirectional))
 
     def prepare_model(self) -> None:
         """Build the training model and the two inference models (weights are shared)."""
@@ -363,12 +361,12 @@ def _weight_shapes(vecsize: int, latent_dim: int,
         gates = 4 * units  # an LSTM's input, forget, cell and output gates side by side
         return [(vecsize, gates), (units, gates), (gates,)]
 
-    shapes = {DECODER_LSTM: lstm(latent_dim), DECODER_DENSE: [(latent_dim, vecsize), (vecsize,)]}
     if bidirectional:
-        shapes.update({ENCODER_LSTM: lstm(latent_dim // 2),
-                       ENCODER_LSTM_BACKWARD: lstm(latent_dim // 2)})
+        shapes = {ENCODER_LSTM: lstm(latent_dim // 2), ENCODER_LSTM_BACKWARD: lstm(latent_dim // 2)}
     else:
-        shapes[ENCODER_LSTM] = lstm(latent_dim)
+        shapes = {ENCODER_LSTM: lstm(latent_dim)}
+    shapes.update({DECODER_LSTM: lstm(latent_dim),
+                   DECODER_DENSE: [(latent_dim, vecsize), (vecsize,)]})
     return shapes
 
 

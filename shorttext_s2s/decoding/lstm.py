@@ -17,6 +17,7 @@ from typing import NamedTuple, Tuple
 from keras import ops
 
 from ..encoder import PAD_ID, UNK_ID
+from ..model import DECODER_DENSE, DECODER_LSTM, ENCODER_LSTM, ENCODER_LSTM_BACKWARD
 
 __all__ = ["DecoderWeights", "encode", "decoder_step", "mask_reserved"]
 
@@ -52,14 +53,14 @@ class DecoderWeights(NamedTuple):
         Returns:
             The weights as backend tensors (current values, read at this call).
         """
-        encoder = model.get_layer("encoder_lstm").cell
-        decoder = model.get_layer("decoder_lstm").cell
-        dense = model.get_layer("decoder_dense")
+        encoder = model.get_layer(ENCODER_LSTM).cell
+        decoder = model.get_layer(DECODER_LSTM).cell
+        dense = model.get_layer(DECODER_DENSE)
         variables = [encoder.kernel, encoder.recurrent_kernel, encoder.bias,
                      decoder.kernel, decoder.recurrent_kernel, decoder.bias,
                      dense.kernel, dense.bias]
-        if any(layer.name == "encoder_lstm_backward" for layer in model.layers):
-            backward = model.get_layer("encoder_lstm_backward").cell
+        if any(layer.name == ENCODER_LSTM_BACKWARD for layer in model.layers):
+            backward = model.get_layer(ENCODER_LSTM_BACKWARD).cell
             variables += [backward.kernel, backward.recurrent_kernel, backward.bias]
         return cls(*(ops.convert_to_tensor(variable) for variable in variables))
 
