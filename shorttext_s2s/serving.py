@@ -22,7 +22,7 @@ import os
 import socket
 from dataclasses import asdict, dataclass
 from importlib import resources
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Annotated, Any, Callable, Dict, List, Literal, Optional, Sequence, Tuple
 
 from .batching import DynamicBatcher
 from .extras import import_extra
@@ -107,9 +107,10 @@ def _file_sha256(path: str) -> str:
 
 
 def _model_info(generator: Any, path: Optional[str], settings: ServerSettings) -> Dict:
+    import keras
+
     from . import __version__
     from .decoding import STRATEGIES
-    import keras
 
     config = generator.get_config()
     return {
@@ -130,10 +131,8 @@ def _model_info(generator: Any, path: Optional[str], settings: ServerSettings) -
 
 def _request_model(pydantic: Any, settings: ServerSettings, vocabulary: int) -> Any:
     """The JSON body of ``POST /v1/decode``: validates it and is its OpenAPI schema."""
-    from typing import Literal
-
     field = pydantic.Field
-    text = pydantic.constr(max_length=settings.max_chars)
+    text = Annotated[str, pydantic.StringConstraints(max_length=settings.max_chars)]
     return pydantic.create_model(
         "DecodeRequest", __config__=pydantic.ConfigDict(extra="forbid", strict=True),
         texts=(List[text], field(max_length=settings.max_texts,
@@ -152,7 +151,7 @@ def _request_model(pydantic: Any, settings: ServerSettings, vocabulary: int) -> 
                                    description="sample: random seed (repeatable answers)")))
 
 
-def _strategy_of(request: Any) -> Any:
+def _strategy_of(request: Any, max_beam_width: int) -> Any:
     from .decoding import get_strategy
 
     applies = {"temperature": "sample", "top_k": "sample", "beam_width": "beam",
@@ -166,7 +165,10 @@ def _strategy_of(request: Any) -> Any:
             raise _RequestError(422, name, f"{name} applies to strategy {strategy!r}, not "
                                            f"{request.strategy!r}")
         options[name] = value
-    width = options.get("beam_width", 5) if request.strategy == "beam" else 0
+    if request.strategy == "beam":
+        # The library's default width, unless the server allows less.
+        options.setdefault("beam_width", min(get_strategy("beam").beam_width, max_beam_width))
+    width = options.get("beam_width", 0)
     if options.get("num_results", 1) > width + 1:
         raise _RequestError(422, "num_results", f"num_results must be at most beam_width + 1 "
                                                 f"= {width + 1}, got {request.num_results}")
@@ -274,7 +276,7 @@ def create_app(model: Any, settings: Optional[ServerSettings] = None) -> Any:
                 first = exc.errors()[0]
                 name = _field_name(first["loc"])
                 raise _RequestError(422, name, f"{name}: {first['msg']}") from None
-            strategy = _strategy_of(parsed)
+            strategy = _strategy_of(parsed, settings.max_beam_width)
         except _RequestError as exc:
             return error(exc.status, exc.field, exc.message)
         found = await batcher.decode(parsed.texts, strategy, parsed.seed,
@@ -323,15 +325,18 @@ def serve(model: Any, host: str = "127.0.0.1", port: int = 8000,
     """
     uvicorn = import_extra("uvicorn", _EXTRA, _PURPOSE)
     app = create_app(model, settings)
-    family, kind, proto, _, address = socket.getaddrinfo(host, port,
-                                                         type=socket.SOCK_STREAM)[0]
-    sock = socket.socket(family, kind, proto)
+    sock = None
     try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port,
+                                                             type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(family, kind, proto)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
     except OSError as exc:
-        sock.close()
-        raise OSError(exc.errno, f"cannot listen on {host}:{port} ({exc.strerror})") from None
+        if sock is not None:
+            sock.close()
+        raise OSError(exc.errno, f"cannot listen on {host}:{port} "
+                                 f"({exc.strerror or exc})") from None
     bound = sock.getsockname()
     url = f"http://{'[%s]' % bound[0] if family == socket.AF_INET6 else bound[0]}:{bound[1]}"
     echo = echo or (lambda line: print(line, flush=True))

@@ -209,6 +209,9 @@ def test_decode_answers_what_the_library_answers(server, trained_generator, tiny
     assert beam["outputs"] == [found[0][0] for found in nbest]
     assert [[(each["text"], pytest.approx(each["log_prob"], abs=1e-4)) for each in found]
             for found in beam["nbest"]] == nbest
+    # Without a width, the library's default (5) unless the server allows less (4 here).
+    assert decode(server, {"texts": texts[:2], "strategy": "beam"})["outputs"] == \
+        [trained_generator.decode_nbest(text, beam_width=4)[0][0] for text in texts[:2]]
 
 
 @pytest.mark.slow
