@@ -8,8 +8,9 @@ Endpoints: ``POST /v1/decode``, ``GET /v1/model``, ``GET /healthz``, the chat pa
 and FastAPI's OpenAPI pages at ``/docs`` and ``/openapi.json``. Requests that arrive within a
 few milliseconds of each other are decoded together, in one compiled batch per decoding
 setting (:class:`~shorttext_s2s.batching.DynamicBatcher`); decoding runs in a worker
-thread, so the server keeps answering while it decodes. A bad request gets a 4xx answer whose JSON body names the field
-at fault: ``{"error": {"field": "texts[2]", "message": "..."}}``.
+thread, so the server keeps answering while it decodes. A bad request gets a 4xx answer
+whose JSON body names the field at fault: ``{"error": {"field": "texts[2]", "message":
+"..."}}``.
 """
 
 import asyncio
