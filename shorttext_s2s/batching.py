@@ -79,7 +79,7 @@ class DynamicBatcher:
 
     async def decode(self, texts: Sequence[str], strategy: Any, seed: Optional[int] = None,
                      num_results: int = 1) -> Found:
-        """Decode ``texts`` with others that arrive meanwhile; return as ``_decode_texts``.
+        """Decode ``texts`` together with the requests that arrive meanwhile.
 
         Args:
             texts: the input texts.
