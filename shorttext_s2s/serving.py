@@ -333,6 +333,9 @@ def serve(model: Any, host: str = "127.0.0.1", port: int = 8000,
         sock = socket.socket(family, kind, proto)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
+        # Listening now, before uvicorn starts: a client that connects as soon as the ready
+        # line is printed waits in the backlog for a moment instead of being refused.
+        sock.listen(2048)
     except OSError as exc:
         if sock is not None:
             sock.close()
