@@ -186,10 +186,6 @@ def build_parser() -> argparse.ArgumentParser:
                        help="stop after PATIENCE epochs without improvement of the "
                             "validation loss (of the training loss without validation) and "
                             "keep the best weights")
-    hyper.add_argument("--decoder-noise", type=_fraction, default=0.0, metavar="F",
-                       help="replace this share of the decoder's teacher-forced input "
-                            "characters by the unknown symbol while training, a regulariser "
-                            "for small data sets (default: off)")
     hyper.add_argument("--seed", type=_non_negative_int,
                        help="random seed of the initial weights and of the batch order")
     hyper.add_argument("--final", action="store_true",
@@ -350,7 +346,7 @@ def _cmd_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     history = generator.train_pairs(
         pairs, batch_size=args.batch_size, epochs=args.epochs,
         validation_split=args.validation_split, early_stopping=args.early_stopping,
-        seed=args.seed, decoder_noise=args.decoder_noise, verbose=_progress(args.quiet))
+        seed=args.seed, verbose=_progress(args.quiet))
     generator.save_compact_model(args.output, final=args.final)
     losses = history.history.get("loss") or [float("nan")]
     summary = f"trained {len(losses)} epochs, loss {losses[-1]:.4f}"

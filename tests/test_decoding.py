@@ -186,8 +186,8 @@ def test_same_bucket_reuses_the_compiled_function(trained_generator, tiny_pairs)
 def test_decoding_uses_the_current_weights_not_compiled_in_copies():
     encoder = SentenceToCharVecEncoder("ab")
     generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=4, maxlen=6)
-    generator.s2sgenerator.prepare_model()
-    generator.s2sgenerator.trained = True  # weights are set by hand below
+    generator.s2sgenerator.set_weights(generator.s2sgenerator.network.build().model
+                                       .get_weights())  # set by hand below
     dense = generator.s2sgenerator.model.get_layer("decoder_dense")
     kernel, bias = dense.get_weights()
     for char, expected in (("a", "aaaaa"), ("\n", ""), ("b", "bbbbb")):

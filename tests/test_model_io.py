@@ -17,7 +17,8 @@ import pytest
 from shorttext_s2s import (CharBasedSeq2SeqGenerator, ModelFileError, ModelFileNotFoundError,
                            ModelNotTrainedException, Seq2SeqWithKeras, SentenceToCharVecEncoder,
                            loadCharBasedSeq2SeqGenerator, loadSeq2SeqWithKeras)
-from shorttext_s2s.model import MODEL_SUFFIX
+from shorttext_s2s.fileformat import FORMAT_VERSION, read_model_file, write_model_file
+from shorttext_s2s.persistence import MODEL_SUFFIX
 
 from conftest import REPO
 
@@ -40,6 +41,46 @@ def saved_model(trained_generator, tmp_path_factory):
     path = tmp_path_factory.mktemp("models") / "fra.h5"
     trained_generator.save_compact_model(path)
     return path
+
+
+# --- files written by release 0.1.0 ---------------------------------------------------------
+
+V010 = REPO / "tests" / "data"
+V010_OUTPUTS = json.loads((V010 / "v010_outputs.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("name", ["v010_lstm", "v010_bilstm"])
+def test_files_of_release_0_1_0_load_and_decode_as_they_did(name, tmp_path):
+    expected = V010_OUTPUTS[name]
+    inputs = V010_OUTPUTS["inputs"]
+    loaded = loadCharBasedSeq2SeqGenerator(V010 / f"{name}.h5")
+    assert (loaded.s2sgenerator.bidirectional, loaded.reverse_input) == (
+        expected["bidirectional"], expected["reverse_input"])
+    assert loaded.epochs_trained == expected["epochs_trained"]
+    assert loaded.decode_batch(inputs) == expected["greedy"]
+    assert loaded.decode_batch(inputs, strategy="sample", seed=5) == \
+        expected[f"sample_{keras.backend.backend()}"]
+    beam = loaded.decode_nbest("three", beam_width=3, num_results=3)
+    assert [text for text, _ in beam] == [text for text, _ in expected["beam"]]
+    np.testing.assert_allclose([score for _, score in beam],
+                               [score for _, score in expected["beam"]], rtol=1e-4)
+    # Saved again, it is written in the current format, each setting once.
+    loaded.save_compact_model(tmp_path / "again.h5")
+    contents = read_model_file(tmp_path / "again.h5")
+    assert contents.version == FORMAT_VERSION
+    assert set(contents.config["generator"]) == {"maxlen", "reverse_input"}
+    assert "final" not in contents.config
+    assert loadCharBasedSeq2SeqGenerator(tmp_path / "again.h5").decode_batch(inputs) == \
+        expected["greedy"]
+
+
+def test_a_0_1_0_file_whose_generator_and_model_disagree_is_refused(tmp_path):
+    contents = read_model_file(V010 / "v010_lstm.h5")
+    assert contents.version == 1  # and written back as such
+    contents.config["generator"]["bidirectional"] = True  # the weights are unidirectional
+    write_model_file(tmp_path / "mixed.h5", contents)
+    with pytest.raises(ModelFileError, match="a setting does not match"):
+        loadCharBasedSeq2SeqGenerator(tmp_path / "mixed.h5")
 
 
 # --- round trips -------------------------------------------------------------------------

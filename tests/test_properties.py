@@ -104,7 +104,7 @@ def test_vocabulary_round_trips_through_model_file(chars, signal, tmp_path):
 
 
 def test_odd_vocabulary_round_trips_through_generator_file(tmp_path):
-    from tests.fuzz_loader import mark_trained
+    from tools.fuzz_loader import mark_trained
 
     chars = ["\ud83d", "\ude00", "😀", "\udce9", "e", "\u0301", "\t", " ", "\x00", "\u202e"]
     encoder = SentenceToCharVecEncoder(chars)
