@@ -69,11 +69,7 @@ class CharBasedSeq2SeqGenerator(CompactIOMachine):
         self.reverse_input = check_bool(reverse_input, "reverse_input")
         self.s2sgenerator = Seq2SeqWithKeras(len(self.encoder), latent_dim,
                                              bidirectional=bidirectional)
-
-    @property
-    def latent_dim(self) -> int:
-        """Units of the decoder LSTM."""
-        return self.s2sgenerator.latent_dim
+        self.latent_dim = self.s2sgenerator.latent_dim
 
     @property
     def trained(self) -> bool:

@@ -54,27 +54,15 @@ class Seq2SeqWithKeras(CompactIOMachine):
 
     def __init__(self, vecsize: int, latent_dim: int, bidirectional: bool = False) -> None:
         self.network = LSTMNetwork(vecsize, latent_dim, bidirectional)
+        #: The constructor arguments, as checked by the network.
+        self.vecsize, self.latent_dim, self.bidirectional = (
+            self.network.vecsize, self.network.latent_dim, self.network.bidirectional)
         self.model: Optional[keras.Model] = None
         self.encoder_model: Optional[keras.Model] = None
         self.decoder_model: Optional[keras.Model] = None
         self.trained = False
         self.compiled = False
         self.epochs_trained = 0
-
-    @property
-    def vecsize(self) -> int:
-        """Size of the one-hot vectors (the vocabulary size)."""
-        return self.network.vecsize
-
-    @property
-    def latent_dim(self) -> int:
-        """Units of the decoder LSTM."""
-        return self.network.latent_dim
-
-    @property
-    def bidirectional(self) -> bool:
-        """Whether the encoder reads the input in both directions."""
-        return self.network.bidirectional
 
     def get_config(self) -> Dict[str, Any]:
         """Return the constructor arguments, the description the model file stores."""

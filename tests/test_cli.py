@@ -24,6 +24,8 @@ from shorttext_s2s import loadCharBasedSeq2SeqGenerator
 from shorttext_s2s.decoding import get_strategy
 
 REPO = Path(__file__).resolve().parents[1]
+# Every test runs the command as a real subprocess (a Keras import each).
+pytestmark = pytest.mark.slow
 _SCRIPT = shutil.which("shorttext-s2s", path=os.path.dirname(sys.executable))
 # The console script that `pip install` puts beside the interpreter is what users run. Only
 # where the package was put on the path without being installed is there no script; the module

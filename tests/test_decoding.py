@@ -153,9 +153,11 @@ def test_edge_inputs_have_defined_results(trained_generator, greedy_outputs):
 
 @pytest.mark.parametrize("call", [
     lambda g: g.decode(None), lambda g: g.decode(b"Hi."), lambda g: g.decode(["Hi."]),
+    lambda g: g.decode(3), lambda g: g.decode(1.5),
     lambda g: g.decode_batch("Hi."), lambda g: g.decode_batch(["Hi.", 3]),
+    lambda g: g.decode_batch(["ok", None]), lambda g: g.decode_batch(["ok", b"bytes"]),
     lambda g: g.decode_batch(5), lambda g: g.decode_nbest(1.5),
-    lambda g: g.decode("Hi.", seed="7")])
+    lambda g: g.decode("Hi.", seed="7"), lambda g: g.decode("Hi.", seed=1.5)])
 def test_non_text_input_raises_type_error(trained_generator, call):
     with pytest.raises(TypeError):
         call(trained_generator)

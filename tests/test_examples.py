@@ -15,6 +15,7 @@ import pytest
 from shorttext_s2s import loadCharBasedSeq2SeqGenerator
 
 REPO = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow  # each runs a script in a subprocess
 ENV = dict(os.environ, PYTHONPATH=os.pathsep.join(
     [str(REPO)] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else [])))
 

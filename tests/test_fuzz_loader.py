@@ -27,6 +27,7 @@ def originals(tmp_path_factory):
     return fuzz_loader.make_original(str(tmp_path_factory.mktemp("fuzz")))
 
 
+@pytest.mark.slow
 def test_every_damaged_or_hostile_file_is_refused_or_loads_unchanged(originals, tmp_path):
     full, final = originals
     seed = int(os.environ.get("FUZZ_SEED", "0"))

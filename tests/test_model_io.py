@@ -156,6 +156,7 @@ def test_seq2seq_with_keras_round_trip(tmp_path):
         Seq2SeqWithKeras(vecsize=6, latent_dim=5).loadmodel(tmp_path / "s2s")
 
 
+@pytest.mark.slow
 def test_file_written_under_one_backend_loads_under_the_other(trained_generator, tiny_pairs,
                                                               saved_model, tmp_path):
     here = keras.config.backend()

@@ -119,7 +119,10 @@ def _seed_pair(seed: Optional[int], chunk: int, stochastic: bool) -> np.ndarray:
         # The global NumPy generator, so keras.utils.set_random_seed makes this repeatable.
         seed = int(np.random.randint(0, 2 ** 31 - 1))
     else:
-        seed = check_int(seed, "seed", minimum=None)
+        try:
+            seed = check_int(seed, "seed", minimum=None)
+        except ValueError as exc:  # a seed names a random stream: any other type is a TypeError
+            raise TypeError(str(exc)) from None
     low = int(seed) & 0xFFFFFFFF
     # Chunks get disjoint (seed, step) streams: steps stay below 2**16.
     return np.array([low, chunk << 16], dtype=np.uint32).view(np.int32)
