@@ -3,14 +3,12 @@
 Layout (every name below is a constant of this module, so writer and reader cannot drift)::
 
     /                      attrs: format, format_version, kind, has_optimizer, digest
-    /config                uint8: the description as UTF-8 JSON (hyperparameters, vocabulary,
-                           optimizer and loss configs)
+    /config                uint8: the description as UTF-8 JSON (its sections: persistence)
     /weights/<layer>/<i>   the layer's i-th weight array
     /optimizer/<i>         the optimizer's i-th variable (absent when saved with final=True)
 
-What the JSON description holds is :mod:`shorttext_s2s.persistence`'s business; this module
-keeps the container. Version 2 (this release) changed only the description; version 1 files
-(release 0.1.0) are read too, with their version in :attr:`ModelFile.version`.
+Version 2 (this release) changed only the description; version 1 files (release 0.1.0) are
+read too, with their version in :attr:`ModelFile.version`.
 
 Nothing in the file is executable and nothing is unpickled: the reader accepts only numeric
 arrays, stored in the file itself (no links to other files or objects, no virtual datasets,
@@ -21,10 +19,8 @@ every attribute and array (name, dtype, shape, bytes), checked on load, so accid
 signature: it does not tell who wrote the file.
 
 The JSON is encoded with ``surrogatepass``, so vocabularies holding lone surrogates (such as
-``'\\udce9'``, which Python uses for undecodable bytes) round-trip exactly.
-
-Files are written beside the target and renamed over it only once complete and flushed to
-disk, so an interrupted save leaves the previous file as it was.
+``'\\udce9'``, which Python uses for undecodable bytes) round-trip exactly. Files are written
+beside the target and renamed over it once complete: an interrupted save changes nothing.
 """
 
 from __future__ import annotations

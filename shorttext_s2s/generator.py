@@ -8,7 +8,7 @@ import keras
 import numpy as np
 
 from ._checks import check_bool, check_int
-from .data import conversation_pairs, iter_lines
+from .data import check_pairs, conversation_pairs, iter_lines
 from .decoding import BeamSearchStrategy, DecodingStrategy, decode_texts, get_strategy
 from .encoder import MAX_SEQUENCE_LENGTH, SentenceToCharVecEncoder
 from .exceptions import ModelFileError, ModelNotTrainedException, PathLike
@@ -26,10 +26,9 @@ class CharBasedSeq2SeqGenerator(CompactIOMachine):
     """Character-level seq2seq model: learns to answer a text with another text.
 
     Train it on a conversation (:meth:`train`: each line is answered by the next, as in
-    Vinyals & Le, "A Neural Conversational Model") or on explicit pairs such as translations
-    (:meth:`train_pairs`), then :meth:`decode` new text. Save it with
-    :meth:`save_compact_model` (one file) and load it with
-    :func:`loadCharBasedSeq2SeqGenerator`.
+    Vinyals & Le, "A Neural Conversational Model") or on pairs such as translations
+    (:meth:`train_pairs`), :meth:`decode` new text, save it to one file
+    (:meth:`save_compact_model`) and load it (:func:`loadCharBasedSeq2SeqGenerator`).
 
     Args:
         sent2charvec_encoder: the character vocabulary (:class:`SentenceToCharVecEncoder`).
@@ -37,13 +36,11 @@ class CharBasedSeq2SeqGenerator(CompactIOMachine):
         maxlen: longest sequence, in characters, the start/end signal included (2 to
             ``MAX_SEQUENCE_LENGTH``): longer inputs and targets are cut, and decoding stops
             after ``maxlen - 1`` characters.
-        reverse_input: feed each input to the encoder backwards (training and decoding
-            alike), so that its first characters are the last the encoder reads, right
-            before the decoder starts (Sutskever et al., 2014). Defaults to False, the model
-            of shorttext and the Keras example; it is saved with the model.
-        bidirectional: encode each input with two LSTMs of ``latent_dim // 2`` units, one
-            reading it forwards and one backwards (see :class:`Seq2SeqWithKeras`). Defaults to
-            False; it is saved with the model.
+        reverse_input: feed each input to the encoder backwards, so that its first
+            characters are the last the encoder reads (Sutskever et al., 2014). Defaults to
+            False, as in shorttext and the Keras example.
+        bidirectional: encode with two LSTMs of ``latent_dim // 2`` units, forwards and
+            backwards (see :class:`Seq2SeqWithKeras`). Defaults to False.
 
     Attributes:
         s2sgenerator: the underlying :class:`Seq2SeqWithKeras`.
@@ -71,21 +68,15 @@ class CharBasedSeq2SeqGenerator(CompactIOMachine):
                                              bidirectional=bidirectional)
         self.latent_dim = self.s2sgenerator.latent_dim
 
-    @property
-    def trained(self) -> bool:
-        """Whether the model was trained (one epoch at least) or loaded: it can decode and save."""
-        return self.s2sgenerator.trained
-
-    @property
-    def epochs_trained(self) -> int:
-        """Epochs trained so far; saved in the model file, so that training can resume."""
-        return self.s2sgenerator.epochs_trained
+    trained = property(lambda self: self.s2sgenerator.trained,
+                       doc="Whether the model was trained (an epoch at least) or loaded.")
+    epochs_trained = property(lambda self: self.s2sgenerator.epochs_trained,
+                              doc="Epochs trained so far (saved in the model file).")
 
     def get_config(self) -> Dict[str, Any]:
         """Return the constructor's hyperparameters (the encoder is described separately)."""
-        network = {key: value for key, value in self.s2sgenerator.get_config().items()
-                   if key != "vecsize"}  # the vocabulary's size, given by the encoder
-        return {**network, "maxlen": self.maxlen, "reverse_input": self.reverse_input}
+        return {**_without_vecsize(self.s2sgenerator.get_config()), "maxlen": self.maxlen,
+                "reverse_input": self.reverse_input}
 
     def compile(self, optimizer: Any = "rmsprop", loss: Any = "categorical_crossentropy",
                 **kwargs: Any) -> None:
@@ -96,31 +87,15 @@ class CharBasedSeq2SeqGenerator(CompactIOMachine):
 
     def encode_pairs(self, pairs: Pairs, *, name: str = "pairs"
                      ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Encode ``(input, target)`` pairs as ids, cut to this model's ``maxlen``.
-
-        The same as :meth:`SentenceToCharVecEncoder.encode_pairs` with this model's
-        ``maxlen`` and ``reverse_input``: three ``int32`` arrays of shape
-        ``(len(pairs), maxlen)``, the encoder input, decoder input and decoder output.
-
-        Raises:
-            InputDataError: no pairs, or an item that is not a pair of strings (the message
-                calls them ``name``).
-        """
+        """:meth:`SentenceToCharVecEncoder.encode_pairs` with this model's ``maxlen`` and
+        ``reverse_input``: encoder input, decoder input and decoder output ids."""
         return self.encoder.encode_pairs(pairs, self.maxlen, reverse_input=self.reverse_input,
                                          name=name)
 
     def prepare_trainingdata(self, txtseq: Union[str, Sequence[str]]
                              ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Encode a conversation as the three one-hot tensors the seed API returns.
-
-        Args:
-            txtseq: a text (split into lines) or a list of lines; each line is paired with the
-                next.
-
-        Returns:
-            ``(encoder_input, decoder_input, decoder_output)``, each ``float32`` of shape
-            ``(len(lines) - 1, maxlen, len(encoder))``.
-        """
+        """Encode a conversation (a text or a list of lines, each paired with the next) as
+        the seed API's ``(encoder_input, decoder_input, decoder_output)`` one-hot tensors."""
         ids = self.encode_pairs(_conversation(txtseq))
         return tuple(self.encoder.onehot(part) for part in ids)
 
@@ -129,28 +104,15 @@ class CharBasedSeq2SeqGenerator(CompactIOMachine):
     def train(self, txtseq: Union[str, Sequence[str]], batch_size: int = 64, epochs: int = 100,
               optimizer: Any = "rmsprop", loss: Any = "categorical_crossentropy",
               **kwargs: Any) -> keras.callbacks.History:
-        """Train on a conversation: each line learns to be answered by the next one.
-
-        Args:
-            txtseq: a text (split into lines) or a list of lines. Blank lines are skipped and
-                counted in the log.
-            batch_size, epochs, optimizer, loss, **kwargs: as for :meth:`train_pairs`.
-
-        Raises:
-            InputDataError: fewer than two non-blank lines.
-        """
+        """Train on a conversation (a text or a list of lines): each line learns to be
+        answered by the next one; blank lines are skipped. The other arguments are those of
+        :meth:`train_pairs`. Raises ``InputDataError`` for fewer than two non-blank lines."""
         return self.train_pairs(_conversation(txtseq), batch_size=batch_size, epochs=epochs,
                                 optimizer=optimizer, loss=loss, **kwargs)
 
     def train_pairs(self, pairs: Pairs, batch_size: int = 64, epochs: int = 100,
                     optimizer: Any = "rmsprop", loss: Any = "categorical_crossentropy", *,
-                    initial_epoch: int = 0, validation_data: Optional[Pairs] = None,
-                    validation_split: float = 0.0,
-                    callbacks: Optional[Sequence[keras.callbacks.Callback]] = None,
-                    early_stopping: Optional[int] = None, checkpoint: Optional[PathLike] = None,
-                    resume: bool = False, verbose: Any = "auto", distribution: Any = None,
-                    seed: Optional[int] = None,
-                    length_step: Optional[int] = None) -> keras.callbacks.History:
+                    initial_epoch: int = 0, **options: Any) -> keras.callbacks.History:
         """Train on explicit ``(input, target)`` pairs, e.g. translations.
 
         Args:
@@ -162,24 +124,21 @@ class CharBasedSeq2SeqGenerator(CompactIOMachine):
             loss: used when the model is not compiled yet.
             initial_epoch: epoch to start at, for resuming by hand:
                 ``train_pairs(..., initial_epoch=loaded.epochs_trained)``.
-            validation_data, validation_split, callbacks, early_stopping, checkpoint, resume,
-                verbose, distribution, seed, length_step: the options of
-                :class:`~shorttext_s2s.training.Trainer`, which runs the training.
+            **options: the options of :class:`~shorttext_s2s.training.Trainer`, which runs
+                the training: ``validation_data``, ``validation_split``, ``callbacks``,
+                ``early_stopping``, ``checkpoint``, ``resume``, ``verbose``, ``distribution``,
+                ``seed``, ``length_step``.
 
         Returns:
             The Keras ``History`` (``history.history["loss"]``, ...).
 
         Raises:
             InputDataError: no pairs, or an item that is not a pair of strings.
-            ValueError: an invalid option (the message names it).
+            ValueError, TypeError: an invalid or unknown option (the message names it).
         """
-        trainer = Trainer(batch_size, validation_data=validation_data,
-                          validation_split=validation_split, callbacks=callbacks,
-                          early_stopping=early_stopping, checkpoint=checkpoint, resume=resume,
-                          verbose=verbose, distribution=distribution, seed=seed,
-                          length_step=length_step)
-        return trainer.train(self, pairs, epochs=epochs, initial_epoch=initial_epoch,
-                             optimizer=optimizer, loss=loss)
+        return Trainer(batch_size, **options).train(self, pairs, epochs=epochs,
+                                                    initial_epoch=initial_epoch,
+                                                    optimizer=optimizer, loss=loss)
 
     def evaluate(self, pairs: Pairs, strategy: Union[str, DecodingStrategy] = "greedy",
                  batch_size: int = 256,
@@ -189,37 +148,25 @@ class CharBasedSeq2SeqGenerator(CompactIOMachine):
 
         Args:
             pairs: ``(input, expected output)`` tuples the model was not trained on.
-            strategy: decoding strategy passed to :meth:`decode_batch`. Defaults to greedy.
+            strategy: as for :meth:`decode_batch`. Defaults to greedy.
             batch_size: inputs decoded at once. Defaults to 256.
-            metrics: which scores to compute; see :func:`shorttext_s2s.evaluation.score_texts`.
+            metrics: the scores of :func:`shorttext_s2s.evaluation.score_texts` to compute;
                 ``chrf`` and ``bleu`` need the ``metrics`` extra (sacrebleu).
 
         Returns:
-            dict: ``n`` (the number of pairs), ``exact_match`` (share of outputs equal to
-            the target), ``cer`` (character error rate), ``chrf`` and ``bleu`` (0 to 100).
+            dict: ``n`` (pairs), ``exact_match`` (share of outputs equal to the target),
+            ``cer`` (character error rate), ``chrf`` and ``bleu`` (0 to 100).
 
         Raises:
-            ModelNotTrainedException: the model was neither trained nor loaded.
-            InputDataError: no pairs, or an item that is not a pair of strings.
-            MissingExtraError: chrF or BLEU asked for without sacrebleu installed.
-
-        Example (with a trained ``generator``)::
-
-            scores = generator.evaluate(read_pairs("fra.txt")[10000:11000])
-            print(f"exact {scores['exact_match']:.1%}, chrF {scores['chrf']:.1f}")
+            ModelNotTrainedException, InputDataError, MissingExtraError.
         """
-        from .data import check_pairs
         from .evaluation import score_texts
 
         if not self.trained:
             raise ModelNotTrainedException("evaluate() needs a trained or loaded model.")
-        pairs = check_pairs(pairs)
-        batch_size = check_int(batch_size, "batch_size")
-        sources = [source for source, _ in pairs]
-        outputs: List[str] = []
-        for start in range(0, len(sources), batch_size):
-            outputs.extend(self.decode_batch(sources[start:start + batch_size],
-                                             strategy=strategy))
+        pairs, batch_size = check_pairs(pairs), check_int(batch_size, "batch_size")
+        outputs = [output for start in range(0, len(pairs), batch_size) for output in
+                   self.decode_batch([s for s, _ in pairs[start:start + batch_size]], strategy)]
         return score_texts(outputs, [target for _, target in pairs], metrics=metrics)
 
     # --- decoding ------------------------------------------------------------------------
@@ -229,23 +176,20 @@ class CharBasedSeq2SeqGenerator(CompactIOMachine):
                seed: Optional[int] = None) -> str:
         """Answer one text.
 
-        Inputs longer than ``maxlen - 1`` characters are cut to that length, characters
-        outside the vocabulary are read as the unknown id, and the empty text is answered
-        like any other. The answer has at most ``maxlen - 1`` characters.
+        Inputs are cut to ``maxlen - 1`` characters, unseen characters read as the unknown
+        id; the answer has at most ``maxlen - 1`` characters.
 
         Args:
             txtseq: the input text.
             stochastic: sample each character from the softmax (the default, as in
-                shorttext) or take the most likely one (greedy). Ignored if ``strategy`` is
-                given.
+                shorttext) or take the most likely one. Ignored if ``strategy`` is given.
             strategy: ``"greedy"``, ``"sample"``, ``"beam"`` or a strategy object from
                 :mod:`shorttext_s2s.decoding` (e.g. ``get_strategy("sample", top_k=5)``).
-            seed: random seed making sampling repeatable. Defaults to drawing one from NumPy's
+            seed: random seed making sampling repeatable. Defaults to one drawn from NumPy's
                 global generator (repeatable after ``keras.utils.set_random_seed``).
 
         Raises:
-            TypeError: ``txtseq`` is not a ``str``.
-            ModelNotTrainedException: the model was neither trained nor loaded.
+            TypeError (``txtseq`` is not a ``str``), ModelNotTrainedException.
         """
         if not isinstance(txtseq, str):
             raise TypeError(f"decode() takes a str, got {type(txtseq).__name__}; use "
@@ -259,17 +203,11 @@ class CharBasedSeq2SeqGenerator(CompactIOMachine):
                      seed: Optional[int] = None) -> List[str]:
         """Answer several texts at once, decoded together in compiled batches.
 
-        Args:
-            texts: the input texts (see :meth:`decode` for long, empty or unusual ones).
-            strategy: as for :meth:`decode`; defaults to ``"greedy"`` (reproducible).
-            seed: random seed for sampling; see :meth:`decode`.
-
-        Returns:
-            One output text per input, in order.
+        ``strategy`` and ``seed`` are as for :meth:`decode`; the strategy defaults to
+        ``"greedy"`` (reproducible). Returns one output text per input, in order.
 
         Raises:
-            TypeError: ``texts`` is a single ``str`` or contains something else than ``str``.
-            ModelNotTrainedException: the model was neither trained nor loaded.
+            TypeError (a single ``str``, or not all ``str``), ModelNotTrainedException.
 
         Example:
 
@@ -290,15 +228,9 @@ class CharBasedSeq2SeqGenerator(CompactIOMachine):
             length_penalty: answers are ranked by ``log_probability / length **
                 length_penalty`` (length in characters plus the end signal). Defaults to 1.
 
-        Returns:
-            Up to ``num_results`` distinct ``(text, log_probability)`` pairs, best first; the
-            log-probability is that of the text followed by the end signal under the model
-            (the distribution renormalised without the reserved ids).
-
-        Raises:
-            TypeError: ``txtseq`` is not a ``str``.
-            ValueError: an argument is out of range.
-            ModelNotTrainedException: the model was neither trained nor loaded.
+        Returns up to ``num_results`` distinct ``(text, log_probability)`` pairs, best first
+        (of the text and the end signal, renormalised without the reserved ids); raises
+        ``TypeError``, ``ValueError`` and ``ModelNotTrainedException`` as :meth:`decode` does.
         """
         if not isinstance(txtseq, str):
             raise TypeError(f"decode_nbest() takes a str, got {type(txtseq).__name__}.")
@@ -330,11 +262,10 @@ class CharBasedSeq2SeqGenerator(CompactIOMachine):
     def from_model_file(cls, contents: ModelFile, path: str) -> "CharBasedSeq2SeqGenerator":
         """Build the generator a read file describes, with its weights and optimizer state."""
         description = read_description(contents, path)
-        network = {key: value for key, value in description["model"].items()
-                   if key != "vecsize"}
         try:
             encoder = SentenceToCharVecEncoder.from_config(description["encoder"])
-            generator = cls(encoder, **network, **description["generator"])
+            generator = cls(encoder, **_without_vecsize(description["model"]),
+                            **description["generator"])
         except KeyError as exc:
             raise ModelFileError(path, f"invalid model description (no {exc} entry)") from None
         except (TypeError, ValueError) as exc:
@@ -348,20 +279,19 @@ class CharBasedSeq2SeqGenerator(CompactIOMachine):
 
 def loadCharBasedSeq2SeqGenerator(path: PathLike, compact: bool = True
                                   ) -> CharBasedSeq2SeqGenerator:
-    """Load a :class:`CharBasedSeq2SeqGenerator` from file.
-
-    Args:
-        path: the file written by ``save_compact_model`` (``compact=True``, the default) or
-            the prefix given to ``savemodel``.
-        compact: whether ``path`` is a compact file rather than a prefix.
-
-    Returns:
-        The generator, ready to decode (and to train further unless saved as final).
+    """Load a :class:`CharBasedSeq2SeqGenerator`, ready to decode (and to train further
+    unless saved as final), from the file ``save_compact_model`` wrote (or, with
+    ``compact=False``, the prefix given to ``savemodel``).
 
     Raises:
         ModelFileError: the file is missing, damaged or not a generator model file.
     """
     return load_compact(CharBasedSeq2SeqGenerator, path, compact)
+
+
+def _without_vecsize(network_config: Dict[str, Any]) -> Dict[str, Any]:
+    # The vocabulary's size is the encoder's: a generator is made from the rest.
+    return {key: value for key, value in network_config.items() if key != "vecsize"}
 
 
 def _conversation(txtseq: Union[str, Sequence[str]]) -> List[Tuple[str, str]]:
