@@ -102,9 +102,6 @@ def atomic_path(path: PathLike) -> Iterator[str]:
     it holds its previous content or the new one. If the block raises, the temporary file is
     removed; if the process is killed, it may stay behind as ``.<name>.<random>.tmp``.
 
-    Args:
-        path: the file to (re)place.
-
     Yields:
         The temporary path to write.
     """
