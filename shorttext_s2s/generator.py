@@ -32,15 +32,17 @@ class CharBasedSeq2SeqGenerator(CompactIOMachine):
 
     Args:
         sent2charvec_encoder: the character vocabulary (:class:`SentenceToCharVecEncoder`).
-        latent_dim: number of units of the encoder and decoder LSTMs.
+        latent_dim: number of units of the decoder (see the network for the encoder's).
         maxlen: longest sequence, in characters, the start/end signal included (2 to
             ``MAX_SEQUENCE_LENGTH``): longer inputs and targets are cut, and decoding stops
             after ``maxlen - 1`` characters.
         reverse_input: feed each input to the encoder backwards, so that its first
             characters are the last the encoder reads (Sutskever et al., 2014). Defaults to
             False, as in shorttext and the Keras example.
-        bidirectional: encode with two LSTMs of ``latent_dim // 2`` units, forwards and
-            backwards (see :class:`Seq2SeqWithKeras`). Defaults to False.
+        network: ``"lstm"`` (the default, the network of shorttext and the Keras example) or
+            ``"attention"``; see :class:`Seq2SeqWithKeras`.
+        **network_options: the network's own options, e.g. ``bidirectional=True`` for
+            ``"lstm"``, ``dropout=0.3`` for ``"attention"``.
 
     Attributes:
         s2sgenerator: the underlying :class:`Seq2SeqWithKeras`.
@@ -55,8 +57,8 @@ class CharBasedSeq2SeqGenerator(CompactIOMachine):
     """
 
     def __init__(self, sent2charvec_encoder: SentenceToCharVecEncoder, latent_dim: int,
-                 maxlen: int, *, reverse_input: bool = False,
-                 bidirectional: bool = False) -> None:
+                 maxlen: int, *, reverse_input: bool = False, network: str = "lstm",
+                 **network_options: Any) -> None:
         if not isinstance(sent2charvec_encoder, SentenceToCharVecEncoder):
             raise TypeError(f"`sent2charvec_encoder` must be a SentenceToCharVecEncoder, got "
                             f"{type(sent2charvec_encoder).__name__}; build one with "
@@ -64,8 +66,8 @@ class CharBasedSeq2SeqGenerator(CompactIOMachine):
         self.encoder = sent2charvec_encoder
         self.maxlen = check_int(maxlen, "maxlen", 2, MAX_SEQUENCE_LENGTH)
         self.reverse_input = check_bool(reverse_input, "reverse_input")
-        self.s2sgenerator = Seq2SeqWithKeras(len(self.encoder), latent_dim,
-                                             bidirectional=bidirectional)
+        self.s2sgenerator = Seq2SeqWithKeras(len(self.encoder), latent_dim, network=network,
+                                             **network_options)
         self.latent_dim = self.s2sgenerator.latent_dim
 
     trained = property(lambda self: self.s2sgenerator.trained,

@@ -10,7 +10,7 @@ import numpy as np
 from .batches import PairBatches, as_fit_input
 from .exceptions import ModelFileError, ModelNotTrainedException, PathLike
 from .fileformat import ModelFile
-from .networks import LSTMNetwork
+from .networks import get_network
 from .persistence import (CompactIOMachine, builtin_loss, builtin_optimizer_config, load_compact,
                           read_description)
 
@@ -23,24 +23,28 @@ class Seq2SeqWithKeras(CompactIOMachine):
     The encoder reads the input sequence and the decoder is trained with teacher forcing to
     predict the next vector of the target sequence through a softmax. All-zero input vectors
     are padding, placed after the real vectors of a sequence (as the encoders of this library
-    place them): they change neither the encoding nor the loss. The network is
-    :class:`~shorttext_s2s.networks.LSTMNetwork`: an encoder LSTM whose final states start
-    the decoder LSTM, as in the Keras example and shorttext.
+    place them): they change neither the encoding nor the loss. The network is chosen by
+    name (:data:`~shorttext_s2s.networks.NETWORKS`).
 
     Args:
         vecsize: size of the one-hot vectors (the vocabulary size), a positive integer.
-        latent_dim: number of units of the decoder LSTM (and of a unidirectional encoder), a
-            positive integer; even if ``bidirectional``.
-        bidirectional: read the input with two LSTMs of ``latent_dim // 2`` units, one
-            forwards and one backwards, whose final states are put side by side; an encoder
-            step costs about half the arithmetic (see the training guide for its speed).
-            Defaults to False, the model of shorttext and the Keras example.
+        latent_dim: number of units of the decoder, a positive integer.
+        network: ``"lstm"`` (the default: :class:`~shorttext_s2s.networks.LSTMNetwork`, an
+            encoder LSTM whose final states start the decoder LSTM, as in the Keras example
+            and shorttext) or ``"attention"``
+            (:class:`~shorttext_s2s.networks.AttentionNetwork`: a bidirectional encoder and
+            a decoder attending to all its outputs).
+        **options: the network's own options: ``bidirectional`` for ``"lstm"`` (two encoder
+            LSTMs of ``latent_dim // 2`` units, forwards and backwards; default False);
+            ``embedding_dim``, ``layers`` and ``dropout`` for ``"attention"``.
 
     Attributes:
         network: the :class:`~shorttext_s2s.networks.Network` the models are built from.
         model: the training model, ``[encoder_input, decoder_input] -> decoder_output``.
-        encoder_model: inference model, ``encoder_input -> [h, c]``.
-        decoder_model: inference model, ``[decoder_input, h, c] -> [output, h, c]``.
+        encoder_model: the LSTM network's inference model, ``encoder_input -> [h, c]``
+            (``None`` for networks without one).
+        decoder_model: the LSTM network's inference model, ``[decoder_input, h, c] ->
+            [output, h, c]`` (``None`` for networks without one).
         trained: whether the weights come from training (one epoch at least) or from a file.
         epochs_trained: epochs trained so far (saved in the model file, for resuming).
 
@@ -52,11 +56,11 @@ class Seq2SeqWithKeras(CompactIOMachine):
     [(8, 10), (10,)]
     """
 
-    def __init__(self, vecsize: int, latent_dim: int, bidirectional: bool = False) -> None:
-        self.network = LSTMNetwork(vecsize, latent_dim, bidirectional)
-        #: The constructor arguments, as checked by the network.
-        self.vecsize, self.latent_dim, self.bidirectional = (
-            self.network.vecsize, self.network.latent_dim, self.network.bidirectional)
+    def __init__(self, vecsize: int, latent_dim: int, *, network: str = "lstm",
+                 **options: Any) -> None:
+        self.network = get_network(network, vecsize, latent_dim, **options)
+        #: The sizes, as checked by the network.
+        self.vecsize, self.latent_dim = self.network.vecsize, self.network.latent_dim
         self.model: Optional[keras.Model] = None
         self.encoder_model: Optional[keras.Model] = None
         self.decoder_model: Optional[keras.Model] = None
@@ -66,7 +70,7 @@ class Seq2SeqWithKeras(CompactIOMachine):
 
     def get_config(self) -> Dict[str, Any]:
         """Return the constructor arguments, the description the model file stores."""
-        return self.network.get_config()
+        return {"network": self.network.name, **self.network.get_config()}
 
     def weight_layers(self) -> List[str]:
         """Names of the layers whose weights make the model (what a model file stores)."""

@@ -26,7 +26,7 @@ MODEL_SUFFIX = ".s2s.h5"
 
 #: The sections of a model file's JSON description and what each holds: the one schema.
 SECTIONS = {
-    "model": "the network's constructor arguments (Seq2SeqWithKeras.get_config())",
+    "model": "the network's name and constructor arguments (Seq2SeqWithKeras.get_config())",
     "optimizer": "the optimizer as keras.optimizers.serialize() gives it (if compiled)",
     "loss": "the loss: a built-in name or a serialised built-in loss (if compiled)",
     "training": "epochs_trained: the epochs trained so far, for resuming",
@@ -58,6 +58,7 @@ def read_description(contents: ModelFile, path: PathLike) -> Dict[str, Any]:
         config.pop("final", None)
         generator = dict(config.get("generator") or {})
         model = config.get("model") if isinstance(config.get("model"), dict) else {}
+        config["model"] = {"network": "lstm", **model}  # the only network of 0.1.0
         for key, default in (("latent_dim", None), ("bidirectional", False)):
             if key in generator and generator.pop(key) != model.get(key, default):
                 raise ModelFileError(path, "the vocabulary or a setting does not match the "
