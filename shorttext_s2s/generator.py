@@ -80,8 +80,7 @@ class CharBasedSeq2SeqGenerator(CompactIOMachine):
         return {**_without_vecsize(self.s2sgenerator.get_config()), "maxlen": self.maxlen,
                 "reverse_input": self.reverse_input}
 
-    def compile(self, optimizer: Any = "rmsprop", loss: Any = "categorical_crossentropy",
-                **kwargs: Any) -> None:
+    def compile(self, optimizer: Any = None, loss: Any = None, **kwargs: Any) -> None:
         """Build and compile the Keras model; see :meth:`Seq2SeqWithKeras.compile`."""
         self.s2sgenerator.compile(optimizer=optimizer, loss=loss, **kwargs)
 
@@ -104,7 +103,7 @@ class CharBasedSeq2SeqGenerator(CompactIOMachine):
     # --- training ------------------------------------------------------------------------
 
     def train(self, txtseq: Union[str, Sequence[str]], batch_size: int = 64, epochs: int = 100,
-              optimizer: Any = "rmsprop", loss: Any = "categorical_crossentropy",
+              optimizer: Any = None, loss: Any = None,
               **kwargs: Any) -> keras.callbacks.History:
         """Train on a conversation (a text or a list of lines): each line learns to be
         answered by the next one; blank lines are skipped. The other arguments are those of
@@ -113,7 +112,7 @@ class CharBasedSeq2SeqGenerator(CompactIOMachine):
                                 optimizer=optimizer, loss=loss, **kwargs)
 
     def train_pairs(self, pairs: Pairs, batch_size: int = 64, epochs: int = 100,
-                    optimizer: Any = "rmsprop", loss: Any = "categorical_crossentropy", *,
+                    optimizer: Any = None, loss: Any = None, *,
                     initial_epoch: int = 0, **options: Any) -> keras.callbacks.History:
         """Train on explicit ``(input, target)`` pairs, e.g. translations.
 
@@ -122,14 +121,13 @@ class CharBasedSeq2SeqGenerator(CompactIOMachine):
             batch_size: pairs per gradient step. Defaults to 64.
             epochs: index of the last epoch to run, as in Keras: with ``initial_epoch=10`` and
                 ``epochs=15``, five epochs run. Defaults to 100.
-            optimizer: used when the model is not compiled yet. Defaults to ``"rmsprop"``.
-            loss: used when the model is not compiled yet.
+            optimizer, loss: used when the model is not compiled yet. Default: the recipe's.
             initial_epoch: epoch to start at, for resuming by hand:
                 ``train_pairs(..., initial_epoch=loaded.epochs_trained)``.
             **options: the options of :class:`~shorttext_s2s.training.Trainer`, which runs
                 the training: ``validation_data``, ``validation_split``, ``callbacks``,
                 ``early_stopping``, ``checkpoint``, ``resume``, ``verbose``, ``distribution``,
-                ``seed``, ``length_step``.
+                ``seed``, ``length_step``, ``recipe``, ``validation_every``.
 
         Returns:
             The Keras ``History`` (``history.history["loss"]``, ...).

@@ -13,6 +13,7 @@ from .fileformat import ModelFile
 from .networks import get_network
 from .persistence import (CompactIOMachine, builtin_loss, builtin_optimizer_config, load_compact,
                           read_description)
+from .recipes import default_loss, default_optimizer
 
 __all__ = ["Seq2SeqWithKeras", "loadSeq2SeqWithKeras"]
 
@@ -67,6 +68,8 @@ class Seq2SeqWithKeras(CompactIOMachine):
         self.trained = False
         self.compiled = False
         self.epochs_trained = 0
+        #: The epoch whose weights the model holds (the best one after early stopping).
+        self.weights_epoch = 0
 
     def get_config(self) -> Dict[str, Any]:
         """Return the constructor arguments, the description the model file stores."""
@@ -81,8 +84,7 @@ class Seq2SeqWithKeras(CompactIOMachine):
         self.model, self.encoder_model, self.decoder_model = self.network.build()
         self.compiled = False
 
-    def compile(self, optimizer: Any = "rmsprop", loss: Any = "categorical_crossentropy",
-                **kwargs: Any) -> None:
+    def compile(self, optimizer: Any = None, loss: Any = None, **kwargs: Any) -> None:
         """Compile the training model (building it first if needed).
 
         The loss and the metrics skip padding: the decoder's padding mask reaches the output,
@@ -90,25 +92,30 @@ class Seq2SeqWithKeras(CompactIOMachine):
         padded to different lengths give the same loss.
 
         Args:
-            optimizer: a Keras optimizer name or instance. Defaults to ``"rmsprop"``.
-            loss: a Keras loss name or instance. Defaults to ``"categorical_crossentropy"``.
+            optimizer: a Keras optimizer name or instance. Defaults to the network's recipe's
+                (:mod:`shorttext_s2s.recipes`): ``"rmsprop"`` for ``"lstm"``.
+            loss: a Keras loss name or instance. Defaults to the recipe's:
+                ``"categorical_crossentropy"`` for ``"lstm"``.
             **kwargs: passed on to ``keras.Model.compile``. ``metrics`` defaults to the
                 masked per-character accuracy, reported as ``char_accuracy``.
         """
         if self.model is None:
             self.prepare_model()
+        if optimizer is None:
+            optimizer = default_optimizer(self.network.recipe)
+        if loss is None:
+            loss = default_loss(self.network.recipe)
         kwargs.setdefault("metrics", [keras.metrics.CategoricalAccuracy(name="char_accuracy")])
         self.model.compile(optimizer=optimizer, loss=loss, **kwargs)
         self.compiled = True
 
-    def rebuild(self, optimizer: Any = "rmsprop",
-                loss: Any = "categorical_crossentropy") -> None:
+    def rebuild(self, optimizer: Any = None, loss: Any = None) -> None:
         """Build and compile the models again in the current scope, keeping the weights.
 
         Variables are mirrored across devices only if created under a distribution's scope:
         training calls this inside it. A compiled model keeps its optimizer's settings and
         loss (the optimizer's state starts afresh); ``optimizer`` and ``loss`` are used
-        otherwise.
+        otherwise (defaults: the recipe's).
         """
         weights = self.model.get_weights() if (self.model is not None and self.trained) else None
         if self.compiled and self.model.optimizer is not None:
@@ -304,4 +311,4 @@ class _EpochsTrained(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: Optional[dict] = None) -> None:
         self.s2s.trained = True
-        self.s2s.epochs_trained = epoch + 1
+        self.s2s.epochs_trained = self.s2s.weights_epoch = epoch + 1

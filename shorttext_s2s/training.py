@@ -18,10 +18,11 @@ import numpy as np
 
 from ._checks import check_bool, check_int, check_number, check_optional_int
 from .batches import PairBatches
+from .callbacks import CompactCheckpoint
 from .exceptions import PathLike
+from .recipes import check_recipe, default_loss, default_optimizer, recipe_callbacks
 
-__all__ = ["Trainer", "CompactCheckpoint", "early_stopping_callback", "distribution_scope",
-           "replica_count"]
+__all__ = ["Trainer", "distribution_scope", "replica_count"]
 
 logger = logging.getLogger(__name__)
 
@@ -40,13 +41,20 @@ class Trainer:
         batch_size: pairs per gradient step. Defaults to 64.
         validation_data: held-out ``(input, target)`` pairs; their loss and accuracy are
             reported each epoch as ``val_loss`` and ``val_char_accuracy``.
-        validation_split: fraction (0 to 1) of the pairs, taken from the end as Keras does,
-            held out for validation instead. Ignored when ``validation_data`` is given.
-            Defaults to 0.
+        validation_split: fraction (0 to 1) of the pairs held out for validation instead,
+            drawn at random (with ``seed``, or 0 without: the same pairs when training
+            resumes). Ignored when ``validation_data`` is given. Defaults to 0.
         callbacks: further Keras callbacks.
-        early_stopping: a patience in epochs: stop when ``val_loss`` (``loss`` without
-            validation data) has not improved for that many epochs, and restore the weights of
-            the best epoch when training ends. Defaults to None (off).
+        early_stopping: a patience in epochs: stop when the recipe's measure has not improved
+            for that many epochs, and restore the weights of the best epoch when training
+            ends. The measure is the validation chrF (``"small-data"``) or loss
+            (``"keras-example"``), the training loss without validation pairs. Defaults to
+            None (off).
+        recipe: the training recipe (:mod:`shorttext_s2s.recipes`): ``"keras-example"`` or
+            ``"small-data"``. Defaults to the network's (``"keras-example"`` for
+            ``"lstm"``).
+        validation_every: with the ``"small-data"`` recipe, decode and score the validation
+            pairs every this many epochs. Defaults to 2.
         checkpoint: a file written at the end of every epoch in the library's format
             (atomically, with the optimizer state and the number of epochs trained).
         resume: if true and ``checkpoint`` exists, load it into the generator first and
@@ -71,7 +79,8 @@ class Trainer:
                  callbacks: Optional[Sequence[keras.callbacks.Callback]] = None,
                  early_stopping: Optional[int] = None, checkpoint: Optional[PathLike] = None,
                  resume: bool = False, verbose: Any = "auto", distribution: Any = None,
-                 seed: Optional[int] = None, length_step: Optional[int] = None) -> None:
+                 seed: Optional[int] = None, length_step: Optional[int] = None,
+                 recipe: Optional[str] = None, validation_every: int = 2) -> None:
         self.batch_size = check_int(batch_size, "batch_size")
         self.validation_data = validation_data
         self.validation_split = check_number(validation_split, "validation_split", below=1.0)
@@ -86,10 +95,11 @@ class Trainer:
         if length_step is None:
             length_step = 1 if keras.backend.backend() == "tensorflow" else 4
         self.length_step = check_int(length_step, "length_step")
+        self.recipe = None if recipe is None else check_recipe(recipe)
+        self.validation_every = check_int(validation_every, "validation_every")
 
     def train(self, generator: Any, pairs: Pairs, epochs: int = 100, initial_epoch: int = 0,
-              optimizer: Any = "rmsprop",
-              loss: Any = "categorical_crossentropy") -> keras.callbacks.History:
+              optimizer: Any = None, loss: Any = None) -> keras.callbacks.History:
         """Train ``generator`` on ``pairs`` up to epoch ``epochs`` (Keras's meaning).
 
         Args:
@@ -98,11 +108,12 @@ class Trainer:
             epochs: index of the last epoch to run, as in Keras: with ``initial_epoch=10`` and
                 ``epochs=15``, five epochs run. Defaults to 100.
             initial_epoch: epoch to start at, for resuming by hand. Defaults to 0.
-            optimizer: used when the model is not compiled yet. Defaults to ``"rmsprop"``.
-            loss: used when the model is not compiled yet.
+            optimizer: used when the model is not compiled yet. Defaults to the recipe's.
+            loss: used when the model is not compiled yet. Defaults to the recipe's.
 
         Returns:
-            The Keras ``History``.
+            The Keras ``History``. The model's ``weights_epoch`` says which epoch's weights it
+            ended with (logged too).
 
         Raises:
             InputDataError: no pairs, or an item that is not a pair of strings.
@@ -125,11 +136,18 @@ class Trainer:
                 raise ValueError(f"Received an invalid value for argument `validation_split`, "
                                  f"{self.validation_split!r} of {count} pairs leaves no "
                                  f"training or no validation pairs.")
-            ids, validation_ids = ([part[:-held] for part in ids], [part[-held:] for part in ids])
+            # At random: pairs files are often sorted (fra.txt by length), so their tail is
+            # no sample of the rest.
+            order = np.random.default_rng(self.seed or 0).permutation(count)
+            ids, validation_ids = ([part[order[held:]] for part in ids],
+                                   [part[order[:held]] for part in ids])
             logger.info("validation_split: %d pair(s) for training, %d held out",
                         count - held, held)
 
         s2s = generator.s2sgenerator
+        recipe = self.recipe or s2s.network.recipe
+        optimizer = default_optimizer(recipe) if optimizer is None else optimizer
+        loss = default_loss(recipe) if loss is None else loss
         with distribution_scope(self.distribution):
             if self.distribution is not None:
                 s2s.rebuild(optimizer, loss)
@@ -139,56 +157,26 @@ class Trainer:
             batches.set_epoch(initial_epoch)
             validation = (None if validation_ids is None else
                           self._batches(validation_ids, len(generator.encoder), shuffle=False))
-            callbacks = list(self.callbacks)
+            callbacks = list(self.callbacks) + recipe_callbacks(
+                recipe, generator, validation_ids, self.early_stopping, self.validation_every)
             if self.checkpoint is not None:
                 callbacks.append(CompactCheckpoint(generator, self.checkpoint))
-            if self.early_stopping is not None:
-                monitor = "val_loss" if validation is not None else "loss"
-                callbacks.append(early_stopping_callback(self.early_stopping, monitor))
-            return s2s.fit_batches(batches, epochs=epochs, validation=validation,
-                                   callbacks=callbacks, initial_epoch=initial_epoch,
-                                   verbose=self.verbose)
+            history = s2s.fit_batches(batches, epochs=epochs, validation=validation,
+                                      callbacks=callbacks, initial_epoch=initial_epoch,
+                                      verbose=self.verbose)
+        for callback in callbacks:
+            if isinstance(callback, keras.callbacks.EarlyStopping) and \
+                    callback.best_weights is not None:
+                s2s.weights_epoch = callback.best_epoch + 1  # it restored them
+        if history.epoch:
+            logger.info("training ended after epoch %d with the weights of epoch %d",
+                        history.epoch[-1] + 1, s2s.weights_epoch)
+        return history
 
     def _batches(self, ids: Sequence[np.ndarray], vocab_size: int, shuffle: bool) -> PairBatches:
         return PairBatches(*ids, vocab_size, batch_size=self.batch_size, shuffle=shuffle,
                            seed=self.seed if shuffle else None, length_step=self.length_step,
                            multiple_of=self.replicas)
-
-
-class CompactCheckpoint(keras.callbacks.Callback):
-    """Save a model to one file in the library's format at the end of every epoch.
-
-    The file is replaced atomically (an interrupted save keeps the previous epoch's file) and
-    records the number of epochs trained, with the optimizer state, so that training can resume:
-    load it with :func:`~shorttext_s2s.loadCharBasedSeq2SeqGenerator` and train on with
-    ``initial_epoch=generator.epochs_trained`` (or ``train_pairs(..., resume=True)``).
-
-    Args:
-        generator: the model being trained: anything with ``save_compact_model`` (a
-            :class:`~shorttext_s2s.CharBasedSeq2SeqGenerator` or
-            :class:`~shorttext_s2s.Seq2SeqWithKeras`).
-        path: the file to write.
-    """
-
-    def __init__(self, generator: Any, path: PathLike) -> None:
-        super().__init__()
-        self.generator = generator
-        self.path = os.fspath(path)
-
-    def on_epoch_end(self, epoch: int, logs: Optional[dict] = None) -> None:
-        self.generator.save_compact_model(self.path)
-        logger.debug("epoch %d: checkpoint written to %s", epoch + 1, self.path)
-
-
-def early_stopping_callback(patience: int, monitor: str) -> keras.callbacks.EarlyStopping:
-    """Early stopping on ``monitor`` after ``patience`` epochs without improvement.
-
-    The weights of the best epoch are restored when training ends, whether it stopped early
-    or ran all its epochs.
-    """
-    patience = check_int(patience, "early_stopping", minimum=0)
-    return keras.callbacks.EarlyStopping(monitor=monitor, patience=patience,
-                                         restore_best_weights=True)
 
 
 def replica_count(distribution: Any) -> int:

@@ -44,9 +44,13 @@ class Network:
 
     Attributes:
         name: the name the network is known by in files and on the command line.
+        recipe: the training recipe it is trained with by default.
     """
 
     name: ClassVar[str] = "base"
+    #: The training recipe this network is trained with by default (see
+    #: :class:`~shorttext_s2s.training.Trainer`): ``"keras-example"`` or ``"small-data"``.
+    recipe: ClassVar[str] = "small-data"
 
     def get_config(self) -> Dict[str, Any]:
         """Return the constructor arguments (what a model file stores)."""

@@ -69,6 +69,7 @@ class LSTMNetwork(Network):
     """
 
     name = "lstm"
+    recipe = "keras-example"
 
     def __init__(self, vecsize: int, latent_dim: int, bidirectional: bool = False) -> None:
         self.vecsize = check_int(vecsize, "vecsize")
