@@ -70,6 +70,8 @@ class CharBasedSeq2SeqGenerator(CompactIOMachine):
                                              **network_options)
         self.latent_dim = self.s2sgenerator.latent_dim
 
+    network = property(lambda self: self.s2sgenerator.network.name,
+                       doc="The name of the network: ``\"lstm\"``, ``\"attention\"``...")
     trained = property(lambda self: self.s2sgenerator.trained,
                        doc="Whether the model was trained (an epoch at least) or loaded.")
     epochs_trained = property(lambda self: self.s2sgenerator.epochs_trained,
@@ -83,8 +85,6 @@ class CharBasedSeq2SeqGenerator(CompactIOMachine):
     def compile(self, optimizer: Any = None, loss: Any = None, **kwargs: Any) -> None:
         """Build and compile the Keras model; see :meth:`Seq2SeqWithKeras.compile`."""
         self.s2sgenerator.compile(optimizer=optimizer, loss=loss, **kwargs)
-
-    # --- data ----------------------------------------------------------------------------
 
     def encode_pairs(self, pairs: Pairs, *, name: str = "pairs"
                      ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -100,14 +100,12 @@ class CharBasedSeq2SeqGenerator(CompactIOMachine):
         ids = self.encode_pairs(_conversation(txtseq))
         return tuple(self.encoder.onehot(part) for part in ids)
 
-    # --- training ------------------------------------------------------------------------
-
     def train(self, txtseq: Union[str, Sequence[str]], batch_size: int = 64, epochs: int = 100,
               optimizer: Any = None, loss: Any = None,
               **kwargs: Any) -> keras.callbacks.History:
-        """Train on a conversation (a text or a list of lines): each line learns to be
-        answered by the next one; blank lines are skipped. The other arguments are those of
-        :meth:`train_pairs`. Raises ``InputDataError`` for fewer than two non-blank lines."""
+        """Train on a conversation (a text or lines): each line learns to be answered by the
+        next (blank lines skipped; ``InputDataError`` for fewer than two). The other arguments
+        are :meth:`train_pairs`'s."""
         return self.train_pairs(_conversation(txtseq), batch_size=batch_size, epochs=epochs,
                                 optimizer=optimizer, loss=loss, **kwargs)
 
