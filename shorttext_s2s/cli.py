@@ -1,4 +1,4 @@
-"""The ``shorttext-s2s`` command line: demo, train, decode, chat and evaluate.
+"""The ``shorttext-s2s`` command line: demo, train, decode, chat, evaluate and serve.
 
 Run ``shorttext-s2s --help`` (or ``python -m shorttext_s2s --help``) for the subcommands and
 ``shorttext-s2s COMMAND --help`` for their options. Every command exits with 0 on success, 1
@@ -88,6 +88,24 @@ def _maxlen(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected an integer >= 2 (one character and the "
                                          f"end signal), got {text!r}")
     return value
+
+
+def _port(text: str) -> int:
+    value = _non_negative_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, got {text!r}")
+    return value
+
+
+def _strategy_list(text: str) -> tuple:
+    if text == "none":
+        return ()
+    names = tuple(name.strip() for name in text.split(","))
+    unknown = [name for name in names if name not in STRATEGIES]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"expected 'none' or names among "
+                                         f"{', '.join(STRATEGIES)}, got {text!r}")
+    return names
 
 
 # --- the parser -------------------------------------------------------------------------------
@@ -230,6 +248,44 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true", help="print the scores as JSON")
     _add_strategy_options(evaluate, default="greedy")
     evaluate.set_defaults(func=_cmd_evaluate, subparser=evaluate)
+
+    serve = commands.add_parser(
+        "serve", help="serve a trained model over HTTP (JSON API and chat page)",
+        description="Serve a model over HTTP until Ctrl-C: POST /v1/decode, GET /v1/model, "
+                    "GET /healthz, a chat page at / and the API documentation at /docs. "
+                    "Concurrent requests are decoded together. Needs the 'serve' extra.")
+    serve.add_argument("model", metavar="MODEL", help="a model file written by 'train'")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on; 0.0.0.0 for every interface (default: "
+                            "%(default)s, this machine only)")
+    serve.add_argument("--port", type=_port, default=8000,
+                       help="port to listen on; 0 picks a free one (default: %(default)s)")
+    limits = serve.add_argument_group("batching and limits")
+    limits.add_argument("--max-delay-ms", type=_number(float, 0, True, "a number >= 0"),
+                        default=5.0, metavar="MS",
+                        help="longest a request waits for others to be decoded with it "
+                             "(default: %(default)s)")
+    limits.add_argument("--max-batch", type=_positive_int, default=256, metavar="N",
+                        help="most texts decoded together (default: %(default)s)")
+    limits.add_argument("--no-batching", action="store_true",
+                        help="decode each request alone (to measure what batching gains)")
+    limits.add_argument("--max-texts", type=_positive_int, default=64, metavar="N",
+                        help="most texts in one request (default: %(default)s)")
+    limits.add_argument("--max-chars", type=_positive_int, default=1000, metavar="N",
+                        help="most characters in one text (default: %(default)s)")
+    limits.add_argument("--max-body-bytes", type=_positive_int, default=1 << 20, metavar="N",
+                        help="largest request body (default: %(default)s)")
+    limits.add_argument("--max-beam-width", type=_positive_int, default=16, metavar="N",
+                        help="largest beam_width a request may ask for (default: "
+                             "%(default)s)")
+    limits.add_argument("--warmup", type=_strategy_list, default=("greedy",),
+                        metavar="STRATEGIES",
+                        help="strategies compiled at start-up, comma-separated, or 'none' "
+                             "(default: greedy; others compile on first use)")
+    serve.add_argument("--log-level", default="info",
+                       choices=("critical", "error", "warning", "info", "debug"),
+                       help="server log level (default: %(default)s)")
+    serve.set_defaults(func=_cmd_serve, subparser=serve)
     return parser
 
 
@@ -428,6 +484,19 @@ def _cmd_evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         for key, value in scores.items():
             label = SCORE_LABELS.get(key, key)
             _say(f"{label + ':':<13}{value if key == 'n' else format(value, '.4f')}")
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from .serving import ServerSettings, serve
+
+    settings = ServerSettings(
+        max_delay_ms=args.max_delay_ms, max_batch=args.max_batch,
+        batching=not args.no_batching, max_texts=args.max_texts, max_chars=args.max_chars,
+        max_body_bytes=args.max_body_bytes, max_beam_width=args.max_beam_width,
+        warmup=args.warmup)
+    serve(args.model, host=args.host, port=args.port, settings=settings,
+          log_level=args.log_level, echo=_say)
     return 0
 
 

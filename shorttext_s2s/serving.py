@@ -1,0 +1,354 @@
+"""Serve a model over HTTP: a JSON API with dynamic batching, and a chat page.
+
+``shorttext-s2s serve MODEL`` runs it from the command line; :func:`serve` from Python, or
+:func:`create_app` to mount the application in an ASGI server of your own. It needs the
+``serve`` extra (FastAPI and uvicorn): ``pip install "shorttext-s2s[serve]"``.
+
+Endpoints: ``POST /v1/decode``, ``GET /v1/model``, ``GET /healthz``, the chat page at ``/``
+and FastAPI's OpenAPI pages at ``/docs`` and ``/openapi.json``. Requests that arrive within a
+few milliseconds of each other are decoded together, in one compiled batch per decoding
+setting (:class:`~shorttext_s2s.batching.DynamicBatcher`); decoding runs in a worker
+thread, so the server keeps answering while it decodes. A bad request gets a 4xx answer
+whose JSON body names the field at fault: ``{"error": {"field": "texts[2]", "message":
+"..."}}``.
+"""
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import math
+import os
+import socket
+from dataclasses import asdict, dataclass
+from importlib import resources
+from typing import Annotated, Any, Callable, Dict, List, Literal, Optional, Sequence, Tuple
+
+from .batching import DynamicBatcher
+from .extras import import_extra
+
+__all__ = ["ServerSettings", "create_app", "serve"]
+
+logger = logging.getLogger(__name__)
+
+_EXTRA = "serve"
+_PURPOSE = "serving a model"
+# Highest sampling temperature a request may ask for: far above it the output is noise.
+_MAX_TEMPERATURE = 10.0
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """How the server batches and what it accepts.
+
+    Args:
+        max_delay_ms: the longest a request waits for others to be decoded with it, in
+            milliseconds (a number >= 0). Defaults to 5.
+        max_batch: most texts decoded in one compiled call. Defaults to 256.
+        batching: gather concurrent requests (True, the default) or decode each one alone.
+        max_texts: most texts in one request. Defaults to 64.
+        max_chars: most characters in one text. Defaults to 1000.
+        max_body_bytes: largest request body, in bytes. Defaults to 1 MiB.
+        max_beam_width: largest ``beam_width`` a request may ask for. Defaults to 16.
+        warmup: strategies (``"greedy"``, ``"sample"``, ``"beam"``, with their default
+            options) compiled at start-up for every batch size and length bucket the server
+            can meet. Defaults to ``("greedy",)``; other settings compile on first use.
+
+    Raises:
+        ValueError: a setting is out of range (the message names it).
+
+    Example:
+
+    >>> ServerSettings(max_texts=8).max_texts
+    8
+    """
+
+    max_delay_ms: float = 5.0
+    max_batch: int = 256
+    batching: bool = True
+    max_texts: int = 64
+    max_chars: int = 1000
+    max_body_bytes: int = 1 << 20
+    max_beam_width: int = 16
+    warmup: Tuple[str, ...] = ("greedy",)
+
+    def __post_init__(self) -> None:
+        from .decoding import STRATEGIES
+
+        delay = self.max_delay_ms
+        if isinstance(delay, bool) or not isinstance(delay, (int, float)) \
+                or not math.isfinite(delay) or delay < 0:
+            raise ValueError(f"Received an invalid value for argument `max_delay_ms`, "
+                             f"expected a finite number >= 0, got {delay!r}.")
+        for name in ("max_batch", "max_texts", "max_chars", "max_body_bytes",
+                     "max_beam_width"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"Received an invalid value for argument `{name}`, "
+                                 f"expected a positive integer, got {value!r}.")
+        if isinstance(self.warmup, str) or any(name not in STRATEGIES for name in self.warmup):
+            raise ValueError(f"Received an invalid value for argument `warmup`, expected "
+                             f"names among {sorted(STRATEGIES)}, got {self.warmup!r}.")
+        object.__setattr__(self, "warmup", tuple(self.warmup))
+
+
+class _RequestError(Exception):
+    def __init__(self, status: int, field: Optional[str], message: str) -> None:
+        super().__init__(message)
+        self.status, self.field, self.message = status, field, message
+
+
+def _file_sha256(path: str) -> str:
+    sha = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            sha.update(block)
+    return sha.hexdigest()
+
+
+def _model_info(generator: Any, path: Optional[str], settings: ServerSettings) -> Dict:
+    import keras
+
+    from . import __version__
+    from .decoding import STRATEGIES
+
+    config = generator.get_config()
+    return {
+        "network": getattr(generator, "network", "lstm"),
+        "bidirectional": bool(config.get("bidirectional", False)),
+        "latent_dim": generator.latent_dim,
+        "vocabulary_size": len(generator.encoder),
+        "maxlen": generator.maxlen,
+        "reverse_input": generator.reverse_input,
+        "file": None if path is None else os.path.basename(path),
+        "sha256": None if path is None else _file_sha256(path),
+        "library_version": __version__,
+        "backend": keras.backend.backend(),
+        "strategies": sorted(STRATEGIES),
+        "limits": asdict(settings),
+    }
+
+
+def _request_model(pydantic: Any, settings: ServerSettings, vocabulary: int) -> Any:
+    """The JSON body of ``POST /v1/decode``: validates it and is its OpenAPI schema."""
+    field = pydantic.Field
+    text = Annotated[str, pydantic.StringConstraints(max_length=settings.max_chars)]
+    return pydantic.create_model(
+        "DecodeRequest", __config__=pydantic.ConfigDict(extra="forbid", strict=True),
+        texts=(List[text], field(max_length=settings.max_texts,
+                                 description="the input texts")),
+        strategy=(Literal["greedy", "sample", "beam"], field("greedy")),
+        temperature=(Optional[float], field(None, ge=0, le=_MAX_TEMPERATURE,
+                                            allow_inf_nan=False,
+                                            description="sample: softmax temperature")),
+        top_k=(Optional[int], field(None, ge=1, le=vocabulary,
+                                    description="sample: draw among the k most likely")),
+        beam_width=(Optional[int], field(None, ge=1, le=settings.max_beam_width,
+                                         description="beam: hypotheses kept")),
+        num_results=(Optional[int], field(None, ge=1, description="beam: answer the n best "
+                                                                  "with their scores")),
+        seed=(Optional[int], field(None, ge=0, le=2 ** 32 - 1,
+                                   description="sample: random seed (repeatable answers)")))
+
+
+def _strategy_of(request: Any, max_beam_width: int) -> Any:
+    from .decoding import get_strategy
+
+    applies = {"temperature": "sample", "top_k": "sample", "beam_width": "beam",
+               "num_results": "beam"}
+    options = {}
+    for name, strategy in applies.items():
+        value = getattr(request, name)
+        if value is None:
+            continue
+        if request.strategy != strategy:
+            raise _RequestError(422, name, f"{name} applies to strategy {strategy!r}, not "
+                                           f"{request.strategy!r}")
+        options[name] = value
+    if request.strategy == "beam":
+        # The library's default width, unless the server allows less.
+        options.setdefault("beam_width", min(get_strategy("beam").beam_width, max_beam_width))
+    width = options.get("beam_width", 0)
+    if options.get("num_results", 1) > width + 1:
+        raise _RequestError(422, "num_results", f"num_results must be at most beam_width + 1 "
+                                                f"= {width + 1}, got {request.num_results}")
+    return get_strategy(request.strategy, **options)
+
+
+async def _read_json(request: Any, limit: int) -> Any:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _RequestError(413, "body", f"the body has {declared} bytes, more than the "
+                                         f"limit of {limit}")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise _RequestError(413, "body", f"the body is larger than the limit of {limit} "
+                                             f"bytes")
+
+    def no_constants(name: str) -> None:
+        raise ValueError(f"{name} is not valid JSON")
+
+    try:
+        return json.loads(bytes(body).decode("utf-8"), parse_constant=no_constants)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise _RequestError(400, "body", f"malformed JSON: {exc}") from None
+
+
+def _field_name(location: Sequence[Any]) -> str:
+    name = ""
+    for part in location:
+        name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
+    return name or "body"
+
+
+def create_app(model: Any, settings: Optional[ServerSettings] = None) -> Any:
+    """Build the FastAPI application serving a model.
+
+    Args:
+        model: a model file path, or a trained
+            :class:`~shorttext_s2s.CharBasedSeq2SeqGenerator`.
+        settings: batching and limits. Defaults to :class:`ServerSettings` ``()``.
+
+    Returns:
+        The ``fastapi.FastAPI`` application (start-up warms the compiled decoder).
+
+    Raises:
+        MissingExtraError: FastAPI is not installed (the ``serve`` extra).
+        ModelFileError: the model file is missing or unusable.
+    """
+    fastapi = import_extra("fastapi", _EXTRA, _PURPOSE)
+    responses = import_extra("fastapi.responses", _EXTRA, _PURPOSE)
+    pydantic = import_extra("pydantic", _EXTRA, _PURPOSE)
+    from starlette.exceptions import HTTPException
+
+    from .decoding import get_strategy
+    from .generator import loadCharBasedSeq2SeqGenerator
+
+    settings = settings or ServerSettings()
+    path = os.fspath(model) if isinstance(model, (str, os.PathLike)) else None
+    generator = loadCharBasedSeq2SeqGenerator(path) if path is not None else model
+    info = _model_info(generator, path, settings)
+    body_model = _request_model(pydantic, settings, len(generator.encoder))
+    batcher = DynamicBatcher(generator, settings.max_delay_ms / 1000.0, settings.max_batch,
+                             settings.batching)
+    page = resources.files(__package__).joinpath("static", "chat.html").read_text("utf-8")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Any):
+        strategies = [get_strategy(name) for name in settings.warmup]
+        shapes = await asyncio.to_thread(batcher.warm_up, strategies)
+        logger.info("warmed up %d decoding shapes", shapes)
+        for callback in app.state.on_ready:
+            callback()
+        yield
+        await batcher.close()
+
+    app = fastapi.FastAPI(title="shorttext-s2s", version=info["library_version"],
+                          lifespan=lifespan)
+    app.state.on_ready = []
+    app.state.batcher = batcher
+
+    def error(status: int, field: Optional[str], message: str) -> Any:
+        return responses.JSONResponse({"error": {"field": field, "message": message}},
+                                      status_code=status)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request, exc):
+        return error(exc.status_code, None, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def internal_error(request, exc):
+        logger.exception("unexpected error answering %s", request.url.path)
+        return error(500, None, "internal error; the server log has the details")
+
+    @app.post("/v1/decode", summary="Decode texts", openapi_extra={"requestBody": {
+        "required": True, "content": {"application/json": {
+            "schema": body_model.model_json_schema()}}}})
+    async def decode(request: fastapi.Request):
+        """Answer each text; with ``num_results`` (beam), also the n best with scores."""
+        try:
+            payload = await _read_json(request, settings.max_body_bytes)
+            try:
+                parsed = body_model.model_validate(payload)
+            except pydantic.ValidationError as exc:
+                first = exc.errors()[0]
+                name = _field_name(first["loc"])
+                raise _RequestError(422, name, f"{name}: {first['msg']}") from None
+            strategy = _strategy_of(parsed, settings.max_beam_width)
+        except _RequestError as exc:
+            return error(exc.status, exc.field, exc.message)
+        found = await batcher.decode(parsed.texts, strategy, parsed.seed,
+                                     parsed.num_results or 1)
+        answer: Dict[str, Any] = {"outputs": [each[0][0] for each in found]}
+        if parsed.num_results is not None:
+            answer["nbest"] = [[{"text": text, "log_prob": score} for text, score in each]
+                               for each in found]
+        return answer
+
+    @app.get("/v1/model", summary="The model served and the server's limits")
+    async def model_info():
+        """Network, sizes, file digest (SHA-256 of the file's bytes), version, limits."""
+        return info
+
+    @app.get("/healthz", summary="Liveness, with the request and batch counts")
+    async def health():
+        """``{"status": "ok", "requests": ..., "batches": ...}``."""
+        return {"status": "ok", "requests": batcher.requests, "batches": batcher.batches}
+
+    @app.get("/", include_in_schema=False)
+    async def chat_page():
+        return responses.HTMLResponse(page)
+
+    return app
+
+
+def serve(model: Any, host: str = "127.0.0.1", port: int = 8000,
+          settings: Optional[ServerSettings] = None, *, log_level: str = "info",
+          echo: Optional[Callable[[str], None]] = None) -> None:
+    """Serve a model until interrupted (Ctrl-C or SIGTERM end it cleanly).
+
+    Args:
+        model: a model file path or a trained generator (see :func:`create_app`).
+        host: the address to listen on. Defaults to ``127.0.0.1`` (this machine only).
+        port: the port; 0 picks a free one. Defaults to 8000.
+        settings: batching and limits. Defaults to :class:`ServerSettings` ``()``.
+        log_level: uvicorn's log level. Defaults to ``"info"``.
+        echo: called with one line (the URL) once the server is ready. Defaults to
+            printing it.
+
+    Raises:
+        MissingExtraError: FastAPI or uvicorn is not installed (the ``serve`` extra).
+        ModelFileError: the model file is missing or unusable.
+        OSError: the address cannot be listened on.
+    """
+    uvicorn = import_extra("uvicorn", _EXTRA, _PURPOSE)
+    app = create_app(model, settings)
+    sock = None
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port,
+                                                             type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(family, kind, proto)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        # Listening now, before uvicorn starts: a client that connects as soon as the ready
+        # line is printed waits in the backlog for a moment instead of being refused.
+        sock.listen(2048)
+    except OSError as exc:
+        if sock is not None:
+            sock.close()
+        raise OSError(exc.errno, f"cannot listen on {host}:{port} "
+                                 f"({exc.strerror or exc})") from None
+    bound = sock.getsockname()
+    url = f"http://{'[%s]' % bound[0] if family == socket.AF_INET6 else bound[0]}:{bound[1]}"
+    echo = echo or (lambda line: print(line, flush=True))
+    app.state.on_ready.append(lambda: echo(
+        f"serving on {url} (chat page {url}/, API docs {url}/docs)"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level=log_level,
+                                           timeout_graceful_shutdown=5))
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()

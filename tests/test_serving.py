@@ -1,0 +1,430 @@
+"""Serving a model: the dynamic batcher in-process, then the real server and its chat page.
+
+The server tests start ``shorttext-s2s serve`` as users do, on a free loopback port chosen at
+run time, and talk to it over HTTP; the browser test drives the chat page in headless
+Chromium. Those are marked ``slow``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import queue
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Dict, Iterator, Optional, Tuple
+
+import keras
+import pytest
+
+import shorttext_s2s
+from shorttext_s2s.batching import DynamicBatcher
+from shorttext_s2s.decoding import get_strategy, trace_count
+
+REPO = Path(__file__).resolve().parents[1]
+ENV = dict(os.environ, PYTHONPATH=os.pathsep.join(
+    [str(REPO)] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else [])))
+COMMAND = [sys.executable, "-m", "shorttext_s2s"]
+#: The limits the test server runs with (small, so that tests can cross them cheaply).
+MAX_TEXTS, MAX_CHARS, MAX_BODY = 8, 100, 4096
+#: Bounds on waiting for the server, so that a broken one fails the test instead of hanging.
+START_TIMEOUT, REQUEST_TIMEOUT = 300, 120
+
+
+def sources(pairs, count=None):
+    return [source for source, _ in pairs[:count]]
+
+
+# --- the batcher, in-process ----------------------------------------------------------------
+
+def gather(batcher: DynamicBatcher, calls) -> list:
+    """Submit every call in the same event-loop turn, so all wait when the batcher looks."""
+    async def main():
+        try:
+            return await asyncio.gather(*(batcher.decode(*call) for call in calls))
+        finally:
+            await batcher.close()
+    return asyncio.run(main())
+
+
+def test_concurrent_requests_are_decoded_in_one_batch_and_answered_separately(
+        trained_generator, tiny_pairs):
+    texts = sources(tiny_pairs, 12)
+    requests = [texts[i:i + 3] for i in range(0, 12, 3)] + [[texts[0]], []]
+    batcher = DynamicBatcher(trained_generator, max_delay=0.05)
+    found = gather(batcher, [(request, get_strategy("greedy")) for request in requests])
+    assert [[each[0][0] for each in answer] for answer in found] == \
+        [trained_generator.decode_batch(request) for request in requests]
+    assert (batcher.requests, batcher.batches) == (5, 1)  # the empty request needs no decoding
+
+
+def test_each_setting_is_its_own_batch_and_seeded_samples_repeat(trained_generator,
+                                                                 tiny_pairs):
+    texts = sources(tiny_pairs, 6)
+    beam = get_strategy("beam", beam_width=3, num_results=2)
+    sample = get_strategy("sample", temperature=2.0)
+    calls = [(texts[:2], get_strategy("greedy")), (texts[2:4], beam, None, 2),
+             (texts[4:], get_strategy("greedy")), (texts[:3], sample, 9), (texts[3:], sample, 9),
+             (texts, sample), (texts[:1], beam, 123, 1)]
+    batcher = DynamicBatcher(trained_generator)
+    found = gather(batcher, calls)
+    # greedy (2 requests), beam (2: the seed of a deterministic strategy is ignored), the
+    # unseeded sample, and each seeded sample alone.
+    assert batcher.batches == 5
+    assert [each[0][0] for each in found[0] + found[2]] == \
+        trained_generator.decode_batch(texts[:2] + texts[4:])
+    assert found[1] == [trained_generator.decode_nbest(text, beam_width=3, num_results=2)
+                        for text in texts[2:4]]
+    # A seeded sample answers what decode_batch answers with that seed, whatever runs beside.
+    for answer, part in ((found[3], texts[:3]), (found[4], texts[3:])):
+        assert [each[0][0] for each in answer] == \
+            trained_generator.decode_batch(part, strategy=sample, seed=9)
+    assert len(found[5]) == len(texts) and all(len(each) == 1 for each in found[5])
+
+
+def test_batch_limit_and_batching_off(trained_generator, tiny_pairs):
+    texts = sources(tiny_pairs, 6)
+    calls = [(texts[i:i + 2], get_strategy("greedy")) for i in range(0, 6, 2)]
+    limited = DynamicBatcher(trained_generator, max_batch=4)
+    alone = DynamicBatcher(trained_generator, enabled=False)
+    assert gather(limited, calls) == gather(alone, calls)
+    assert (limited.batches, alone.batches) == (2, 3)
+
+
+def test_warm_up_compiles_every_shape_a_request_meets(tmp_path):
+    from shorttext_s2s import CharBasedSeq2SeqGenerator, SentenceToCharVecEncoder
+    from tests.fuzz_loader import mark_trained
+
+    # Sizes no other test uses, so that nothing is compiled before the warm-up.
+    keras.utils.set_random_seed(5)
+    generator = CharBasedSeq2SeqGenerator(SentenceToCharVecEncoder("abcdefg"), latent_dim=14,
+                                          maxlen=20)
+    generator.compile()
+    mark_trained(generator)
+    batcher = DynamicBatcher(generator, max_batch=4)
+    assert batcher.warm_up([get_strategy("greedy")]) == 2 * 3  # lengths 16, 20; sizes 1, 2, 4
+    before = trace_count()
+    texts = ["", "a", "abc" * 5, "g" * 16, "fed" * 20]
+    gather(batcher, [(texts[:n], get_strategy("greedy")) for n in (1, 2, 3, 4)])
+    assert trace_count() == before
+
+
+# --- the real server ------------------------------------------------------------------------
+
+class Server:
+    """A ``shorttext-s2s serve`` process and the URL it announced."""
+
+    def __init__(self, model: Path, *options: str) -> None:
+        self.process = subprocess.Popen(
+            COMMAND + ["serve", str(model), "--port", "0", "--log-level", "warning",
+                       *options],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+        lines: "queue.Queue[Optional[str]]" = queue.Queue()
+
+        def read():
+            for line in self.process.stdout:
+                lines.put(line)
+            lines.put(None)
+
+        threading.Thread(target=read, daemon=True).start()
+        try:
+            line = lines.get(timeout=START_TIMEOUT)
+        except queue.Empty:
+            line = None
+        found = re.search(r"serving on (http://127\.0\.0\.1:\d+)", line or "")
+        if not found:
+            self.stop()
+            pytest.fail(f"the server did not start: {line!r}; stderr: "
+                        f"{self.process.stderr.read()[-3000:]}")
+        self.url = found.group(1)
+
+    def stop(self) -> int:
+        self.process.terminate()
+        try:
+            return self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait()
+
+
+def call(url: str, method: str = "GET", body: Any = None, raw: Optional[bytes] = None,
+         headers: Optional[Dict[str, str]] = None) -> Tuple[int, Dict[str, str], bytes]:
+    data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
+    request = urllib.request.Request(url, data=data, method=method,
+                                     headers={"Content-Type": "application/json",
+                                              **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+def decode(server: Server, body: Any) -> Dict:
+    status, _, content = call(server.url + "/v1/decode", "POST", body)
+    assert status == 200, content
+    return json.loads(content)
+
+
+@pytest.fixture(scope="module")
+def model_file(trained_generator, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("serve") / "tiny.h5"
+    trained_generator.save_compact_model(path, final=True)
+    return path
+
+
+@pytest.fixture(scope="module")
+def server(model_file) -> Iterator[Server]:
+    running = Server(model_file, "--max-texts", str(MAX_TEXTS), "--max-chars", str(MAX_CHARS),
+                     "--max-body-bytes", str(MAX_BODY), "--max-batch", "8",
+                     "--max-beam-width", "4")
+    yield running
+    running.stop()
+
+
+@pytest.mark.slow
+def test_decode_answers_what_the_library_answers(server, trained_generator, tiny_pairs):
+    texts = sources(tiny_pairs, MAX_TEXTS)
+    assert decode(server, {"texts": texts}) == \
+        {"outputs": trained_generator.decode_batch(texts)}
+    assert decode(server, {"texts": []}) == {"outputs": []}
+    sample = {"texts": texts, "strategy": "sample", "temperature": 1.5, "top_k": 3, "seed": 7}
+    expected = trained_generator.decode_batch(
+        texts, strategy=get_strategy("sample", temperature=1.5, top_k=3), seed=7)
+    assert decode(server, sample)["outputs"] == expected
+    assert decode(server, sample)["outputs"] == expected  # repeatable
+    beam = decode(server, {"texts": texts[:3], "strategy": "beam", "beam_width": 3,
+                           "num_results": 2})
+    nbest = [trained_generator.decode_nbest(text, beam_width=3, num_results=2)
+             for text in texts[:3]]
+    assert beam["outputs"] == [found[0][0] for found in nbest]
+    assert [[(each["text"], pytest.approx(each["log_prob"], abs=1e-4)) for each in found]
+            for found in beam["nbest"]] == nbest
+    # Without a width, the library's default (5) unless the server allows less (4 here).
+    assert decode(server, {"texts": texts[:2], "strategy": "beam"})["outputs"] == \
+        [trained_generator.decode_nbest(text, beam_width=4)[0][0] for text in texts[:2]]
+
+
+@pytest.mark.slow
+def test_concurrent_clients_each_get_their_own_answer(server, trained_generator, tiny_pairs):
+    texts = sources(tiny_pairs)
+    requests = [texts[i % len(texts):i % len(texts) + 1 + i % 3] for i in range(24)]
+    with ThreadPoolExecutor(12) as pool:
+        answers = list(pool.map(lambda part: decode(server, {"texts": part}), requests))
+    assert [answer["outputs"] for answer in answers] == \
+        [trained_generator.decode_batch(part) for part in requests]
+
+
+@pytest.mark.slow
+def test_model_health_and_openapi_pages(server, model_file, trained_generator):
+    status, _, content = call(server.url + "/v1/model")
+    info = json.loads(content)
+    assert status == 200
+    assert info["network"] == "lstm" and info["bidirectional"] is False
+    assert (info["vocabulary_size"], info["maxlen"], info["latent_dim"]) == \
+        (len(trained_generator.encoder), trained_generator.maxlen, trained_generator.latent_dim)
+    assert info["sha256"] == hashlib.sha256(model_file.read_bytes()).hexdigest()
+    assert info["library_version"] == shorttext_s2s.__version__
+    assert info["backend"] == keras.backend.backend()
+    assert info["limits"]["max_chars"] == MAX_CHARS
+
+    health = json.loads(call(server.url + "/healthz")[2])
+    decode(server, {"texts": ["Go."]})
+    after = json.loads(call(server.url + "/healthz")[2])
+    assert health["status"] == after["status"] == "ok"
+    assert after["requests"] == health["requests"] + 1
+
+    status, _, content = call(server.url + "/openapi.json")
+    schema = json.loads(content)["paths"]["/v1/decode"]["post"]["requestBody"]
+    assert status == 200
+    assert schema["content"]["application/json"]["schema"]["properties"]["texts"]["maxItems"] \
+        == MAX_TEXTS
+    status, headers, content = call(server.url + "/docs")
+    assert status == 200 and b"openapi.json" in content
+
+
+@pytest.mark.slow
+def test_chat_page_is_one_self_contained_file(server):
+    status, headers, content = call(server.url + "/")
+    page = content.decode("utf-8")
+    assert status == 200 and headers["content-type"].startswith("text/html")
+    assert 'id="message"' in page and 'id="strategy"' in page
+    # Works offline: nothing is fetched from another host.
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
+    assert not re.search(r"""(fetch\(|@import|url\()\s*["']?(https?:)?//""", page)
+
+
+BAD_REQUESTS = [
+    # (what, raw body, status, field named)
+    ("malformed JSON", b'{"texts": ["Go."', 400, "body"),
+    ("not UTF-8", b'{"texts": ["\xff"]}', 400, "body"),
+    ("NaN is not JSON", b'{"texts": ["Go."], "strategy": "sample", "temperature": NaN}', 400,
+     "body"),
+    ("not an object", b'["Go."]', 422, "body"),
+    ("no texts", b'{}', 422, "texts"),
+    ("texts not a list", b'{"texts": "Go."}', 422, "texts"),
+    ("a text not a string", b'{"texts": ["Go.", 3]}', 422, "texts[1]"),
+    ("too many texts", json.dumps({"texts": ["a"] * (MAX_TEXTS + 1)}).encode(), 422, "texts"),
+    ("text too long", json.dumps({"texts": ["a" * (MAX_CHARS + 1)]}).encode(), 422, "texts[0]"),
+    ("body too large", json.dumps({"texts": ["a" * MAX_BODY]}).encode(), 413, "body"),
+    ("unknown strategy", b'{"texts": ["Go."], "strategy": "nucleus"}', 422, "strategy"),
+    ("negative temperature", b'{"texts": ["Go."], "strategy": "sample", "temperature": -1}',
+     422, "temperature"),
+    ("temperature a string", b'{"texts": ["Go."], "strategy": "sample", "temperature": "hot"}',
+     422, "temperature"),
+    ("top_k 0", b'{"texts": ["Go."], "strategy": "sample", "top_k": 0}', 422, "top_k"),
+    ("top_k a bool", b'{"texts": ["Go."], "strategy": "sample", "top_k": true}', 422, "top_k"),
+    ("beam too wide", b'{"texts": ["Go."], "strategy": "beam", "beam_width": 5}', 422,
+     "beam_width"),
+    ("more results than beams", b'{"texts": ["Go."], "strategy": "beam", "beam_width": 2, '
+                                b'"num_results": 4}', 422, "num_results"),
+    ("option of another strategy", b'{"texts": ["Go."], "temperature": 0.5}', 422,
+     "temperature"),
+    ("n-best without beam", b'{"texts": ["Go."], "strategy": "sample", "num_results": 2}', 422,
+     "num_results"),
+    ("negative seed", b'{"texts": ["Go."], "strategy": "sample", "seed": -1}', 422, "seed"),
+    ("fractional seed", b'{"texts": ["Go."], "seed": 1.5}', 422, "seed"),
+    ("unknown field", b'{"texts": ["Go."], "text": "Go."}', 422, "text"),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("what, raw, status, field", BAD_REQUESTS,
+                         ids=[case[0] for case in BAD_REQUESTS])
+def test_bad_request_gets_a_4xx_naming_the_field_and_the_server_goes_on(
+        server, what, raw, status, field):
+    got, headers, content = call(server.url + "/v1/decode", "POST", raw=raw)
+    assert got == status, content
+    assert headers["content-type"] == "application/json"
+    error = json.loads(content)["error"]
+    assert error["field"] == field
+    assert field in error["message"] or field == "body"
+    assert "Traceback" not in content.decode("utf-8", "replace")
+    assert decode(server, {"texts": ["Go."]})["outputs"]
+
+
+@pytest.mark.slow
+def test_body_limit_holds_without_a_declared_length(server):
+    # Chunked transfer: the server counts what arrives instead of trusting a header.
+    chunks = iter([b'{"texts": ["', b"a" * MAX_BODY, b'"]}'])
+    request = urllib.request.Request(server.url + "/v1/decode", data=chunks, method="POST",
+                                     headers={"Content-Type": "application/json",
+                                              "Transfer-Encoding": "chunked"})
+    with pytest.raises(urllib.error.HTTPError) as raised:
+        urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT)
+    assert raised.value.code == 413
+    assert json.loads(raised.value.read())["error"]["field"] == "body"
+    for path, method in (("/v1/nothing", "GET"), ("/v1/decode", "GET")):
+        status, headers, content = call(server.url + path, method)
+        assert status in (404, 405) and "error" in json.loads(content)
+    assert decode(server, {"texts": ["Go."]})["outputs"]
+
+
+# --- the command's own errors -----------------------------------------------------------------
+
+def run_serve(*args: str, prelude: str = "") -> subprocess.CompletedProcess:
+    code = f"import sys\n{prelude}\nfrom shorttext_s2s.cli import main\nsys.exit(main())"
+    return subprocess.run([sys.executable, "-c", code, "serve", *args], capture_output=True,
+                          text=True, env=ENV, timeout=START_TIMEOUT)
+
+
+def one_line_error(result: subprocess.CompletedProcess) -> str:
+    lines = [line for line in result.stderr.splitlines()
+             if line.startswith("shorttext-s2s")]
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr and len(lines) == 1, result.stderr
+    return lines[0]
+
+
+@pytest.mark.skipif(keras.backend.backend() != "jax",
+                    reason="command plumbing only; tested under the JAX backend")
+def test_serve_start_up_errors_are_one_line(tmp_path, model_file):
+    missing = one_line_error(run_serve(str(tmp_path / "missing.h5")))
+    assert "missing.h5: no such model file" in missing
+    damaged = tmp_path / "damaged.h5"
+    damaged.write_bytes(model_file.read_bytes()[:5000])
+    assert "damaged.h5" in one_line_error(run_serve(str(damaged)))
+    # Without the extra installed: the message says what to install.
+    blocked = "sys.modules['fastapi'] = sys.modules['uvicorn'] = None"
+    no_extra = one_line_error(run_serve(str(model_file), prelude=blocked))
+    assert "pip install 'shorttext-s2s[serve]'" in no_extra
+    bad_port = run_serve(str(model_file), "--port", "70000")
+    assert bad_port.returncode == 2 and "--port" in bad_port.stderr
+
+
+# --- the chat page in a real browser ----------------------------------------------------------
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+
+
+@pytest.fixture
+def browser(tmp_path):
+    if not (CHROMIUM and CHROMEDRIVER):
+        pytest.skip("chromium and chromedriver are not installed (Debian: apt-get install "
+                    "chromium chromium-driver)")
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync",
+                 f"--user-data-dir={tmp_path / 'profile'}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path=CHROMEDRIVER),
+                              options=options)
+    driver.set_page_load_timeout(REQUEST_TIMEOUT)
+    yield driver
+    driver.quit()
+
+
+@pytest.mark.slow
+def test_chat_page_in_a_browser(server, browser, trained_generator):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    wait = WebDriverWait(browser, REQUEST_TIMEOUT)
+    browser.get(server.url + "/")
+    wait.until(lambda driver: "units" in driver.find_element(By.ID, "model").text)
+
+    def send(text: str) -> None:
+        box = browser.find_element(By.ID, "message")
+        box.clear()
+        box.send_keys(text)
+        browser.find_element(By.ID, "send").click()
+
+    def replies():
+        return browser.find_elements(By.CSS_SELECTOR, ".turn.reply")
+
+    send("Happy Holiday!")
+    wait.until(lambda driver: len(replies()) == 1)
+    expected = trained_generator.decode_batch(["Happy Holiday!"])[0]
+    assert replies()[0].text.startswith("model " + expected)
+    assert replies()[0].get_attribute("data-strategy") == "greedy"
+
+    for strategy in ("sample", "beam"):
+        Select(browser.find_element(By.ID, "strategy")).select_by_value(strategy)
+        count = len(replies())
+        send("Happy Holiday!")
+        wait.until(lambda driver: len(replies()) == count + 1)
+        assert replies()[-1].get_attribute("data-strategy") == strategy
+
+    count = len(replies())
+    send("x" * (MAX_CHARS + 1))
+    error = browser.find_element(By.ID, "error")
+    wait.until(lambda driver: error.is_displayed())
+    assert "too long" in error.text and str(MAX_CHARS) in error.text
+    assert len(replies()) == count
+
+    send("Go.")  # the error goes away with the next good message
+    wait.until(lambda driver: len(replies()) == count + 1)
+    assert not error.is_displayed()
