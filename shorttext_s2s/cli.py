@@ -15,6 +15,7 @@ import os
 import shlex
 import signal
 import sys
+import threading
 from typing import Any, Iterable, Iterator, List, Optional, Sequence, TextIO
 
 from .exceptions import ShorttextS2SError
@@ -377,6 +378,8 @@ class _StopRequest:
         self._previous: dict = {}
 
     def __enter__(self) -> "_StopRequest":
+        if threading.current_thread() is not threading.main_thread():
+            return self  # only the main thread may handle signals (main() called from a thread)
         for signum in STOP_SIGNALS:
             self._previous[signum] = signal.signal(signum, self._handle)
         return self
