@@ -439,9 +439,11 @@ def _training_guard(request: _StopRequest, monitor: str) -> Any:
 # --- subcommands ------------------------------------------------------------------------------
 
 def _cmd_demo(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from .corpus import corpus_dir
     from .demo import run_demo
 
     _check_writable(args.output, "--output")
+    corpus_dir()  # a missing 'demo' extra is reported before Keras is imported
     run_demo(output=args.output, epochs=args.epochs, latent_dim=args.latent_dim,
              quick=args.quick, seed=args.seed, verbose=_progress(False), echo=_say,
              command=_invocation())
