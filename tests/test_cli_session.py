@@ -213,3 +213,11 @@ def test_decode_at_a_terminal_answers_each_line_as_it_is_typed(model_file, tiny_
             process.kill()
     assert process.returncode == 0, stderr
     assert "> " in stderr  # the prompt, on standard error: standard output is the answers
+
+
+def test_demo_without_its_extra_names_it(in_process, monkeypatch, tmp_path, capsys):
+    monkeypatch.setitem(sys.modules, "chatterbot_corpus", None)  # as if not installed
+    assert in_process(["demo", "--quick", "--output", str(tmp_path / "bot.h5")]) == 1
+    error = capsys.readouterr().err.strip()
+    assert "\n" not in error and "pip install 'shorttext-s2s[demo]'" in error
+    assert not (tmp_path / "bot.h5").exists()
