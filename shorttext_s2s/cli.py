@@ -3,14 +3,19 @@
 Run ``shorttext-s2s --help`` (or ``python -m shorttext_s2s --help``) for the subcommands and
 ``shorttext-s2s COMMAND --help`` for their options. Every command exits with 0 on success, 1
 with a one-line message on standard error when a file is missing or unusable, 2 for invalid
-options, and 130 when interrupted.
+options, and 128 + the signal number when interrupted (130 for Ctrl-C, 143 for SIGTERM).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import logging
 import os
+import shlex
+import signal
 import sys
+import threading
 from typing import Any, Iterable, Iterator, List, Optional, Sequence, TextIO
 
 from .exceptions import ShorttextS2SError
@@ -33,7 +38,9 @@ EXIT_ERROR = 1
 #: Exit status of argparse for invalid options.
 EXIT_USAGE = 2
 #: Conventional exit status after Ctrl-C (128 + SIGINT).
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = 128 + signal.SIGINT
+#: The signals after which ``train`` stops at the end of the current batch and saves its work.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class CommandError(Exception):
@@ -83,10 +90,16 @@ def _fraction(text: str) -> float:
 
 
 def _maxlen(text: str) -> int:
+    # The loader's own limit: a model trained above it could be saved but never loaded again.
+    from .fileformat import MAX_SEQUENCE_LENGTH
+
     value = _positive_int(text)
     if value < 2:
         raise argparse.ArgumentTypeError(f"expected an integer >= 2 (one character and the "
                                          f"end signal), got {text!r}")
+    if value > MAX_SEQUENCE_LENGTH:
+        raise argparse.ArgumentTypeError(f"expected at most {MAX_SEQUENCE_LENGTH}, the longest "
+                                         f"maxlen a model file may have, got {text!r}")
     return value
 
 
@@ -127,6 +140,12 @@ def _add_strategy_options(parser: argparse.ArgumentParser, default: str) -> None
                        help="random seed, for reproducible sampling")
 
 
+def _add_verbose_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--verbose", "-v", action="store_true",
+                        help="also show the log of the backend (TensorFlow, XLA) and the "
+                             "library's informational messages")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser of the ``shorttext-s2s`` command.
 
@@ -160,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=_non_negative_int, default=0,
                       help="random seed of the initial weights and of sampling "
                            "(default: %(default)s)")
+    _add_verbose_option(demo)
     demo.set_defaults(func=_cmd_demo, subparser=demo)
 
     train = commands.add_parser(
@@ -206,19 +226,29 @@ def build_parser() -> argparse.ArgumentParser:
                             "keep the best weights")
     hyper.add_argument("--seed", type=_non_negative_int,
                        help="random seed of the initial weights and of the batch order")
+    hyper.add_argument("--checkpoint", metavar="FILE",
+                       help="save the model to FILE at the end of every epoch, with the "
+                            "optimizer state, so that an interrupted run can go on with "
+                            "--resume")
+    hyper.add_argument("--resume", action="store_true",
+                       help="if the --checkpoint file exists, continue from the epoch it "
+                            "holds, up to --epochs")
     hyper.add_argument("--final", action="store_true",
                        help="save without the optimizer state: a smaller file for inference "
                             "only")
     hyper.add_argument("--plot", metavar="FILE.png",
                        help="also save the loss and accuracy curves (needs the 'plot' extra)")
-    hyper.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
+    hyper.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+    _add_verbose_option(train)
     train.set_defaults(func=_cmd_train, subparser=train)
 
     decode = commands.add_parser(
         "decode", help="answer sentences with a trained model",
         description="Decode sentences with a trained model: those given as arguments, else "
                     "the lines of --input FILE, else the lines of standard input. Prints one "
-                    "line per input line, in order.")
+                    "line per input line, in order. Typed at a terminal, each line is "
+                    "answered as soon as it is entered; from a file or a pipe, lines are "
+                    "decoded in batches.")
     decode.add_argument("model", metavar="MODEL", help="a model file written by 'train'")
     decode.add_argument("sentences", nargs="*", metavar="SENTENCE",
                         help="sentences to decode")
@@ -227,6 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     decode.add_argument("--batch-size", type=_positive_int, default=256, metavar="N",
                         help="sentences decoded together (default: %(default)s)")
     _add_strategy_options(decode, default="greedy")
+    _add_verbose_option(decode)
     decode.set_defaults(func=_cmd_decode, subparser=decode)
 
     chat = commands.add_parser(
@@ -235,18 +266,21 @@ def build_parser() -> argparse.ArgumentParser:
                     "Ctrl-C.")
     chat.add_argument("model", metavar="MODEL", help="a model file written by 'train'")
     _add_strategy_options(chat, default="greedy")
+    _add_verbose_option(chat)
     chat.set_defaults(func=_cmd_chat, subparser=chat)
 
     evaluate = commands.add_parser(
         "evaluate", help="score a trained model on a pairs file",
         description="Decode the sources of a pairs file and compare with the targets: exact "
-                    "match rate, character error rate (CER) and chrF.")
+                    "match rate, character error rate (CER) and, with the 'metrics' extra, "
+                    "chrF and BLEU.")
     evaluate.add_argument("model", metavar="MODEL", help="a model file written by 'train'")
     evaluate.add_argument("pairs", metavar="PAIRS", help="tab-separated pairs file")
     evaluate.add_argument("--limit", type=_positive_int, metavar="N",
                           help="score the first N pairs only")
     evaluate.add_argument("--json", action="store_true", help="print the scores as JSON")
     _add_strategy_options(evaluate, default="greedy")
+    _add_verbose_option(evaluate)
     evaluate.set_defaults(func=_cmd_evaluate, subparser=evaluate)
 
     serve = commands.add_parser(
@@ -292,7 +326,11 @@ def build_parser() -> argparse.ArgumentParser:
 # --- helpers ----------------------------------------------------------------------------------
 
 def _strategy(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Any:
-    """The decoding strategy the options ask for, or a usage error for misplaced options."""
+    """The decoding strategy the options ask for, or a usage error for misplaced options.
+
+    The options are checked first; the model file is checked before the strategies (and with
+    them Keras) are imported.
+    """
     applies = {"temperature": "sample", "top_k": "sample", "beam_width": "beam"}
     options = {}
     for name, strategy in applies.items():
@@ -303,9 +341,20 @@ def _strategy(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Any:
             parser.error(f"--{name.replace('_', '-')} applies to --strategy {strategy}, not "
                          f"{args.strategy}")
         options[name] = value
+    _check_model_path(args.model)
     from .decoding import get_strategy
 
     return get_strategy(args.strategy, **options)
+
+
+def _check_model_path(path: str) -> None:
+    """A missing model file is reported before Keras is imported (seconds) to load it."""
+    from .exceptions import ModelFileError, ModelFileNotFoundError
+
+    if not os.path.exists(path):
+        raise ModelFileNotFoundError(path)
+    if os.path.isdir(path):
+        raise ModelFileError(path, "is a directory, expected a model file")
 
 
 def _load(path: str) -> Any:
@@ -326,10 +375,33 @@ def _batches(items: Iterable[str], size: int) -> Iterator[List[str]]:
 
 
 def _progress(quiet: bool) -> Any:
-    """Keras ``verbose``: progress bars on a terminal, one line per epoch in a log file."""
+    """Keras ``verbose``: progress bars on a terminal, one line per epoch in a log file.
+
+    A progress bar redraws itself with terminal escapes, which a log file would keep.
+    """
     if quiet:
         return 0
-    return "auto" if sys.stdout.isatty() else 2
+    return 1 if sys.stdout.isatty() else 2
+
+
+def _quiet_backend(verbose: bool) -> None:
+    """Silence the backend's start-up log unless asked for; must run before Keras is imported.
+
+    TensorFlow's C++ runtime (and XLA's, which JAX shares) logs half a dozen lines on import
+    and on each compilation (CPU features, the absl notice, the oneDNN notice, "Compiled
+    cluster using XLA"), mixed with the command's output. Level 2 hides its information and
+    warnings and keeps its errors. The oneDNN notice goes with them, so ``TF_ENABLE_ONEDNN_OPTS``
+    (which would change the numerics) is left alone. A value the user set is kept.
+    """
+    if verbose:
+        logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        from absl import logging as absl_logging
+    except ImportError:  # absl comes with TensorFlow; without it there is nothing to silence
+        return
+    absl_logging.set_verbosity(absl_logging.ERROR)
 
 
 def _invocation() -> str:
@@ -344,12 +416,86 @@ def _say(message: str = "", stream: Optional[TextIO] = None) -> None:
     print(message, file=stream or sys.stdout, flush=True)
 
 
+class _StopRequest:
+    """Turns the first SIGINT or SIGTERM during training into a request to stop.
+
+    The handler only records the signal: the training loop checks it after each batch (see
+    ``_training_guard``), so that the stop never lands inside the backend's data pipeline and
+    the epoch being trained is not counted as done. A second signal acts as usual (Ctrl-C
+    raises ``KeyboardInterrupt`` at once).
+    """
+
+    def __init__(self) -> None:
+        self.signum: Optional[int] = None
+        self._previous: dict = {}
+
+    def __enter__(self) -> "_StopRequest":
+        if threading.current_thread() is not threading.main_thread():
+            return self  # only the main thread may handle signals (main() called from a thread)
+        for signum in STOP_SIGNALS:
+            self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self._restore()
+
+    def _restore(self) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        self._previous = {}
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.signum = signum
+        self._restore()
+        _say(f"\n{PROG}: {signal.Signals(signum).name} received: stopping at the end of this "
+             f"batch (press Ctrl-C again to stop at once)", sys.stderr)
+
+
+class _Stopped(Exception):
+    """Raised by the training guard to leave Keras's training loop after a stop request."""
+
+
+def _training_guard(request: _StopRequest, monitor: str) -> Any:
+    """A Keras callback that keeps the best weights so far and stops on ``request``.
+
+    It raises :class:`_Stopped` at the end of the batch after a signal, so the weights of the
+    unfinished epoch are never mistaken for an epoch's; the weights it keeps are those of the
+    completed epoch with the lowest ``monitor``.
+    """
+    import keras
+
+    class Guard(keras.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.best: Optional[tuple] = None  # (value, epochs done, weights)
+            self.epochs_done: Optional[int] = None
+
+        def on_train_batch_end(self, batch: int, logs: Optional[dict] = None) -> None:
+            if request.signum is not None:
+                raise _Stopped()
+
+        def on_epoch_end(self, epoch: int, logs: Optional[dict] = None) -> None:
+            self.epochs_done = epoch + 1
+            value = (logs or {}).get(monitor)
+            if value is not None and (self.best is None or value < self.best[0]):
+                self.best = (float(value), epoch + 1, self.model.get_weights())
+
+        def on_epoch_begin(self, epoch: int, logs: Optional[dict] = None) -> None:
+            # A signal during validation lets the epoch (and its checkpoint) finish first.
+            if request.signum is not None:
+                raise _Stopped()
+
+    return Guard()
+
+
 # --- subcommands ------------------------------------------------------------------------------
 
 def _cmd_demo(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from .corpus import corpus_dir
     from .demo import run_demo
 
     _check_writable(args.output, "--output")
+    corpus_dir()  # a missing 'demo' extra is reported before Keras is imported
     run_demo(output=args.output, epochs=args.epochs, latent_dim=args.latent_dim,
              quick=args.quick, seed=args.seed, verbose=_progress(False), echo=_say,
              command=_invocation())
@@ -363,7 +509,13 @@ def _cmd_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     if args.bidirectional and args.latent_dim % 2:
         parser.error(f"--bidirectional needs an even --latent-dim (each direction has half "
                      f"the units), got {args.latent_dim}")
+    if args.resume and not args.checkpoint:
+        parser.error("--resume needs --checkpoint FILE, the file to continue from")
     _check_writable(args.output, "--output")
+    if args.checkpoint:
+        _check_writable(args.checkpoint, "--checkpoint")
+        if args.resume and os.path.exists(args.checkpoint):
+            _check_model_path(args.checkpoint)
     if args.plot:
         _check_writable(args.plot, "--plot")
         _pyplot()
@@ -399,13 +551,26 @@ def _cmd_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     if args.learning_rate is not None:
         optimizer.learning_rate = args.learning_rate
     generator.compile(optimizer=optimizer)
-    history = generator.train_pairs(
-        pairs, batch_size=args.batch_size, epochs=args.epochs,
-        validation_split=args.validation_split, early_stopping=args.early_stopping,
-        seed=args.seed, verbose=_progress(args.quiet))
+    monitor = "val_loss" if args.validation_split else "loss"
+    with _StopRequest() as request:
+        guard = _training_guard(request, monitor)
+        try:
+            history = generator.train_pairs(
+                pairs, batch_size=args.batch_size, epochs=args.epochs,
+                validation_split=args.validation_split, early_stopping=args.early_stopping,
+                seed=args.seed,
+                verbose=_progress(args.quiet), callbacks=[guard],
+                checkpoint=args.checkpoint, resume=args.resume)
+        except _Stopped:
+            return _save_stopped(args, generator, guard, monitor, request.signum)
+        except KeyboardInterrupt:
+            if args.checkpoint and os.path.exists(args.checkpoint):
+                _say(f"{PROG}: the last complete epoch is in {args.checkpoint}; go on with: "
+                     f"{_resume_command(args)}", sys.stderr)
+            raise
     generator.save_compact_model(args.output, final=args.final)
     losses = history.history.get("loss") or [float("nan")]
-    summary = f"trained {len(losses)} epochs, loss {losses[-1]:.4f}"
+    summary = f"trained to epoch {generator.epochs_trained}, loss {losses[-1]:.4f}"
     if history.history.get("val_loss"):
         summary += f", validation loss {history.history['val_loss'][-1]:.4f}"
     _say(f"{summary}; model saved to {args.output}")
@@ -415,16 +580,62 @@ def _cmd_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     return 0
 
 
+def _resume_command(args: argparse.Namespace) -> str:
+    """The command that continues an interrupted ``train`` run."""
+    argv = list(args.argv)
+    if not args.checkpoint:
+        # The output file was saved with the optimizer state: it serves as the checkpoint.
+        argv += ["--checkpoint", args.output]
+    if not args.resume:
+        argv.append("--resume")
+    return f"{_invocation()} {shlex.join(argv)}"
+
+
+def _save_stopped(args: argparse.Namespace, generator: Any, guard: Any, monitor: str,
+                  signum: Optional[int]) -> int:
+    """After a stop request: save the best completed epoch and say how to go on."""
+    status = 128 + (signum or signal.SIGINT)
+    if guard.best is None:
+        _say(f"{PROG}: stopped before the first epoch ended; nothing was saved", sys.stderr)
+        if args.checkpoint and os.path.exists(args.checkpoint):
+            _say(f"{PROG}: {args.checkpoint} still holds the run so far; go on with: "
+                 f"{_resume_command(args)}", sys.stderr)
+        return status
+    value, epoch, weights = guard.best
+    guard.model.set_weights(weights)
+    # Training left by an exception did not mark the model trained; its epochs are complete.
+    generator.s2sgenerator.trained = True
+    # The saved weights are those of `epoch`: resuming from this file starts after it.
+    generator.epochs_trained = epoch
+    final = args.final and bool(args.checkpoint)  # without a checkpoint, keep what resumes
+    generator.save_compact_model(args.output, final=final)
+    _say(f"{PROG}: stopped during epoch {guard.epochs_done + 1}; the model of epoch {epoch} "
+         f"({monitor.replace('val_', 'validation ')} {value:.4f}, the best so far) is saved "
+         f"to {args.output}", sys.stderr)
+    if args.checkpoint:
+        _say(f"{PROG}: {args.checkpoint} holds epoch {guard.epochs_done}; go on with: "
+             f"{_resume_command(args)}", sys.stderr)
+    else:
+        _say(f"{PROG}: go on from it with: {_resume_command(args)}", sys.stderr)
+    return status
+
+
 def _cmd_decode(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from .data import iter_lines
 
     if args.sentences and args.input:
         parser.error("give sentences as arguments or --input FILE, not both")
-    strategy = _strategy(args, parser)
+    lines: Optional[Iterable[str]] = None
     if args.sentences:
-        lines: Iterable[str] = args.sentences
+        lines = args.sentences
     elif args.input and args.input != "-":
-        lines = iter_lines(args.input)
+        lines = _checked_lines(args.input)  # a missing file is reported before Keras loads
+    strategy = _strategy(args, parser)
+    if lines is not None:
+        pass
+    elif sys.stdin.isatty():
+        # Someone typing: answer each line at once, as `chat` does, not after 256 lines.
+        return _decode_typed_lines(args, strategy)
     else:
         lines = iter_lines(sys.stdin)
     generator = _load(args.model)
@@ -437,6 +648,37 @@ def _cmd_decode(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
             # A different but reproducible stream for each batch.
             seed += 1
     return 0
+
+
+def _checked_lines(path: str) -> Iterator[str]:
+    """The lines of ``path``, its first line read now: a bad file fails before Keras loads."""
+    import itertools
+
+    from .data import iter_lines
+
+    lines = iter_lines(path)
+    first = next(lines, None)
+    return itertools.chain([] if first is None else [first], lines)
+
+
+def _decode_typed_lines(args: argparse.Namespace, strategy: Any) -> int:
+    """``decode`` at a terminal: one output line per typed line, as soon as it is typed."""
+    generator = _load(args.model)
+    _say(f"Decoding each line as you type it with {args.model}; Ctrl-D or Ctrl-C to end.",
+         sys.stderr)
+    seed = args.seed
+    try:
+        while True:
+            # The prompt goes to standard error: standard output holds only the outputs.
+            sys.stderr.write("> ")
+            sys.stderr.flush()
+            line = input()
+            _say(generator.decode_batch([line], strategy=strategy, seed=seed)[0])
+            if seed is not None:
+                seed += 1
+    except (EOFError, KeyboardInterrupt):
+        _say("", sys.stderr)
+        return 0
 
 
 def _cmd_chat(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -472,10 +714,17 @@ def _cmd_chat(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 def _cmd_evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from .data import read_pairs
 
-    strategy = _strategy(args, parser)
+    _check_model_path(args.model)
     pairs = read_pairs(args.pairs, limit=args.limit)
+    strategy = _strategy(args, parser)
+    metrics = ["exact_match", "cer"]
+    if importlib.util.find_spec("sacrebleu") is not None:
+        metrics += ["chrf", "bleu"]
+    else:
+        _say(f'{PROG}: chrF and BLEU left out: they need sacrebleu, installed with: '
+             f'pip install "shorttext-s2s[metrics]"', sys.stderr)
     generator = _load(args.model)
-    scores = generator.evaluate(pairs, strategy=strategy)
+    scores = generator.evaluate(pairs, strategy=strategy, metrics=metrics)
     if args.json:
         import json
 
@@ -572,7 +821,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         # Sentences after options (`decode MODEL --strategy sample "Hi."`) are left over by a
         # plain parse; the subcommand's own parser can take positionals anywhere.
         args = args.subparser.parse_intermixed_args(argv[argv.index(args.command) + 1:])
+    args.argv = argv
+    _quiet_backend(args.verbose)
     try:
+        from .extras import check_backend
+
+        check_backend()
         return args.func(args, args.subparser)
     except KeyboardInterrupt:
         _say("", sys.stderr)
