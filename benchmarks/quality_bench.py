@@ -237,6 +237,12 @@ def train_library(network: str, train_pairs: Sequence[Pair], valid_pairs: Sequen
         return []
     import keras
 
+    if getattr(options, "threads", None) and keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        if tf.config.threading.get_intra_op_parallelism_threads() != options.threads:
+            tf.config.threading.set_intra_op_parallelism_threads(options.threads)
+            tf.config.threading.set_inter_op_parallelism_threads(options.threads)
     from shorttext_s2s import CharBasedSeq2SeqGenerator, SentenceToCharVecEncoder
     from shorttext_s2s.decoding import get_strategy
     from train_bench import EpochTimer
@@ -244,7 +250,8 @@ def train_library(network: str, train_pairs: Sequence[Pair], valid_pairs: Sequen
     keras.utils.set_random_seed(options.seed)
     encoder = SentenceToCharVecEncoder.from_texts(
         text for pair in list(train_pairs) + list(valid_pairs) for text in pair)
-    maxlen = max(len(text) for pair in train_pairs for text in pair) + 1
+    maxlen = max(len(text) for pair in list(train_pairs) + list(valid_pairs)
+                 for text in pair) + 1
     generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=options.latent, maxlen=maxlen,
                                           reverse_input=True, bidirectional=True, **selection)
     timer = EpochTimer(budget)
@@ -264,7 +271,9 @@ def train_library(network: str, train_pairs: Sequence[Pair], valid_pairs: Sequen
                        sources[start:start + options.decode_batch], strategy=strategy)]
         return outputs, time.perf_counter() - started
 
-    generator.decode_batch(sources[:2])  # compile the decoder before timing it
+    # The decoder compiles a function per batch shape on first use: compile them all before
+    # timing (one untimed greedy and beam decoding of the test inputs).
+    decode("greedy"), decode(beam)
     rows = []
     for time_s in sorted(keeper.kept):
         weights, label, samples_per_s = keeper.kept[time_s]
@@ -351,6 +360,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="peer: validate and save a checkpoint every N steps (200)")
     parser.add_argument("--keep-peer-files", action="store_true",
                         help="peer: keep its data, checkpoints and logs (printed path)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="CPU threads of each system (default: each system's own, every "
+                             "core); 1 keeps a check usable on a machine busy with other work, "
+                             "where threads that wait for each other slow down many times")
     parser.add_argument("--json", type=Path, default=None, help="write all rows to this file")
     args = parser.parse_args(argv)
     if not args.snapshots or args.snapshots[-1] > args.budget:
@@ -362,6 +375,9 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if args.threads:
+        # PyTorch (the peer, a subprocess) reads this; TensorFlow is told in train_library.
+        os.environ["OMP_NUM_THREADS"] = str(args.threads)
     from shorttext_s2s.data import read_pairs
 
     split = split_pairs(read_pairs(args.data), seed=args.seed)

@@ -10,7 +10,8 @@ OpenNMT-py configuration (:func:`config_text`), builds the vocabularies with
 The network: a 2-layer bidirectional LSTM encoder (``encoder_type: brnn``, 256 units, 128 a
 direction), a 2-layer LSTM decoder of 256 units with Luong's general attention and input
 feeding, 128-dimensional character embeddings, dropout 0.3, Adam with learning rate 0.001,
-batches of 64 sentences; OpenNMT-py's other defaults (gradient norm clipped at 5, uniform
+batches of 64 sentences, a bucket of the whole training set (see :func:`config_text`);
+OpenNMT-py's other defaults (gradient norm clipped at 5, uniform
 initialisation in +-0.1). The library's LSTM has 256 units (two of 128 in its bidirectional
 encoder), one-hot inputs and no attention.
 
@@ -24,10 +25,16 @@ written by ``t``, what ``-early_stopping`` would keep. Validating and writing ch
 count against the budget, as the library's validation does.
 
 Decoding: ``onmt_translate`` on the CPU, batches of ``decode_batch`` sentences, greedy
-(``-beam_size 1``, arg-max) and beam search (``-beam_size 5``, OpenNMT-py's default length
-penalty), outputs at most as long as the longest training target plus one, as the library's
-``maxlen``. Decoding speed is the translation time OpenNMT-py reports (``-report_time``),
-which leaves out starting Python and loading the model. Threads: PyTorch's defaults.
+(``-beam_size 1 -random_sampling_topk 1``: with beam size 1 and its defaults OpenNMT-py
+samples) and beam search (``-beam_size 5``, its default length penalty, ``avg``). Outputs
+are at most as long as the longest training or validation text, as the library's
+``maxlen`` (``-max_length``); OpenNMT-py's default limit relative to the input,
+``-max_length_ratio 1.25`` of the longest input of the batch, would cut French outputs
+short and is turned off. Decoding speed is the translation time OpenNMT-py reports
+(``-report_time``), which leaves out starting Python and loading the model.
+
+Threads: PyTorch's defaults (every core), and OpenNMT-py's 2 data-loading processes, unless
+the caller sets ``OMP_NUM_THREADS``.
 
 Used by ``benchmarks/quality_bench.py --systems peer``, which scores the outputs.
 """
@@ -99,14 +106,22 @@ def peer_bin() -> Path:
     return Path(done.stdout.strip().splitlines()[-1])
 
 
-def config_text(work: Path, batch_size: int, checkpoint_steps: int, seed: int) -> str:
-    """The OpenNMT-py YAML configuration of the peer (paths inside ``work``)."""
+def config_text(work: Path, batch_size: int, checkpoint_steps: int, seed: int,
+                bucket_size: int) -> str:
+    """The OpenNMT-py YAML configuration of the peer (paths inside ``work``).
+
+    ``bucket_size`` should be the number of training pairs: OpenNMT-py fills a bucket of
+    examples (by default 262,144), sorts it by length and cuts it into shuffled batches; from
+    a smaller corpus it fills the bucket by reading the corpus again and again (26 times for
+    10,000 pairs) before the first step, and its batches then hold copies of the same pairs.
+    A bucket of the whole corpus makes a bucket one epoch.
+    """
     settings = {
         "save_data": work / "data", "src_vocab": work / "vocab.src",
         "tgt_vocab": work / "vocab.tgt", "overwrite": "true",
         "save_model": work / "checkpoints" / "model",
         "save_checkpoint_steps": checkpoint_steps, "keep_checkpoint": -1,
-        "valid_steps": checkpoint_steps, "train_steps": 10 ** 7, "report_every": 50,
+        "valid_steps": checkpoint_steps, "train_steps": 10 ** 7, "report_every": 10,
         "seed": seed,
         # The network.
         "encoder_type": "brnn", "decoder_type": "rnn", "rnn_type": "LSTM", "layers": 2,
@@ -114,7 +129,7 @@ def config_text(work: Path, batch_size: int, checkpoint_steps: int, seed: int) -
         "input_feed": 1, "dropout": "[0.3]",
         # The optimisation.
         "optim": "adam", "learning_rate": 0.001, "batch_size": batch_size,
-        "batch_type": "sents", "valid_batch_size": batch_size,
+        "batch_type": "sents", "valid_batch_size": batch_size, "bucket_size": bucket_size,
     }
     lines = [f"{key}: {value}" for key, value in settings.items()]
     lines += ["data:"]
@@ -224,7 +239,7 @@ def translate(bin_dir: Path, model: str, src: Path, out: Path, beam_size: int, b
     command = [str(bin_dir / "onmt_translate"), "-model", model, "-src", str(src),
                "-output", str(out), "-beam_size", str(beam_size), "-batch_size", str(batch),
                "-batch_type", "sents", "-max_length", str(max_length), "-gpu", "-1",
-               "-report_time", "-seed", "1"]
+               "-max_length_ratio", "0", "-report_time", "-seed", "1"]
     if beam_size == 1:
         command += ["-random_sampling_topk", "1"]  # arg-max, whatever the defaults
     started = time.perf_counter()
@@ -262,14 +277,17 @@ def train_peer(train_pairs: Sequence[Pair], valid_pairs: Sequence[Pair],
             write_tokens(work / f"{prefix}.tgt", [target for _, target in pairs])
         write_tokens(work / "test.src", test_sources)
         config = work / "config.yaml"
-        config.write_text(config_text(work, batch_size, checkpoint_steps, seed))
+        config.write_text(config_text(work, batch_size, checkpoint_steps, seed,
+                                       bucket_size=len(train_pairs)))
         subprocess.run([str(bin_dir / "onmt_build_vocab"), "-config", str(config),
                         "-n_sample", "-1"], check=True, env=env, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)
         started, lines = run_for_budget([str(bin_dir / "onmt_train"), "-config", str(config)],
                                          budget, work / "train.log", env)
         found = checkpoints(lines, started, batch_size)
-        max_length = max(len(target) for _, target in train_pairs) + 1
+        # The library stops after maxlen - 1 characters, the longest training text.
+        max_length = max(len(text) for pair in list(train_pairs) + list(valid_pairs)
+                         for text in pair)
         decoded: Dict[str, dict] = {}
         results = []
         for snapshot_s in snapshots:
