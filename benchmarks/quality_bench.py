@@ -43,7 +43,7 @@ The systems:
 Usage (from the repository root; on a machine doing nothing else, the budgets are wall-clock
 time)::
 
-    nice python benchmarks/quality_bench.py --json quality.json        # about 2 hours
+    nice python benchmarks/quality_bench.py --json quality.json  # ~25 min a system and set
     nice python benchmarks/quality_bench.py --sets 10k --systems library --networks lstm
     nice python benchmarks/quality_bench.py --budget 60 --snapshots 30,60 \\
         --train-limit 2000 --test-limit 200 --sets 10k      # a check of the pipeline
@@ -60,7 +60,7 @@ import sys
 import time
 from collections import OrderedDict
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "fra-eng" / "fra.txt"
@@ -183,7 +183,7 @@ class SnapshotKeeper:
                 return time.perf_counter() - timer.started
 
             def _keep(self, time_s):
-                loss, weights, label = self.best
+                _, weights, label = self.best
                 if weights is None:
                     weights, label = self.model.get_weights(), f"{self.batches} batches"
                 samples = self.epochs * train_size + self.batches * batch_size
@@ -213,13 +213,23 @@ class SnapshotKeeper:
         return _Keeper()
 
 
+#: Constructor arguments of each library network besides the vocabulary, ``latent_dim`` and
+#: ``maxlen``: the settings the library's guide recommends for it.
+NETWORK_SETTINGS = {"lstm": {"reverse_input": True, "bidirectional": True}}
+
+
 def library_network_kwargs(network: str) -> Optional[dict]:
-    """The constructor arguments selecting ``network``, or None if the library lacks it."""
+    """The constructor arguments selecting ``network``, or None if the library lacks it.
+
+    ``network=NAME`` is passed only when the constructor takes a ``network`` argument;
+    without it the library has only the LSTM network.
+    """
     from shorttext_s2s import CharBasedSeq2SeqGenerator
 
+    settings = dict(NETWORK_SETTINGS.get(network, {}))
     if "network" in inspect.signature(CharBasedSeq2SeqGenerator).parameters:
-        return {"network": network}
-    return {} if network == "lstm" else None
+        return dict(settings, network=network)
+    return settings if network == "lstm" else None
 
 
 def train_library(network: str, train_pairs: Sequence[Pair], valid_pairs: Sequence[Pair],
@@ -253,7 +263,7 @@ def train_library(network: str, train_pairs: Sequence[Pair], valid_pairs: Sequen
     maxlen = max(len(text) for pair in list(train_pairs) + list(valid_pairs)
                  for text in pair) + 1
     generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=options.latent, maxlen=maxlen,
-                                          reverse_input=True, bidirectional=True, **selection)
+                                          **selection)
     timer = EpochTimer(budget)
     keeper = SnapshotKeeper(timer, snapshots, len(train_pairs), options.batch)
     generator.train_pairs(train_pairs, batch_size=options.batch, epochs=10 ** 6,
@@ -295,7 +305,8 @@ def train_peer_rows(train_pairs, valid_pairs, test_pairs, budget, snapshots, opt
                          budget, snapshots, batch_size=options.batch,
                          checkpoint_steps=options.peer_checkpoint_steps,
                          beam_width=options.beam_width, decode_batch=options.decode_batch,
-                         seed=options.seed, keep_files=options.keep_peer_files)
+                         seed=options.seed, num_workers=options.peer_num_workers,
+                         keep_files=options.keep_peer_files)
     return [snapshot_row("OpenNMT-py", "lstm+attention", r["snapshot_s"], r["selected"],
                          r["samples_per_s"], references, r["greedy"], r["greedy_s"],
                          r["beam"], r["beam_s"]) for r in results]
@@ -304,8 +315,8 @@ def train_peer_rows(train_pairs, valid_pairs, test_pairs, budget, snapshots, opt
 # --- the table -----------------------------------------------------------------------------
 
 def markdown_table(rows: Sequence[dict]) -> str:
-    lines = ["| system | network | snapshot s | model | greedy chrF | beam-5 chrF | "
-             "exact % (greedy) | BLEU (greedy) | train samples/s | decode sent/s |",
+    lines = [("| system | network | snapshot s | model | greedy chrF | beam-5 chrF | "
+              "exact % (greedy) | BLEU (greedy) | train samples/s | decode sent/s |"),
              "|---|---|---:|---|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         lines.append(f"| {r['system']} | {r['network']} | {r['snapshot_s']:.0f} | "
@@ -358,6 +369,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="inputs decoded at once, both systems (default 256)")
     parser.add_argument("--peer-checkpoint-steps", type=int, default=200,
                         help="peer: validate and save a checkpoint every N steps (200)")
+    parser.add_argument("--peer-num-workers", type=int, default=None,
+                        help="peer: data-loading processes (default: OpenNMT-py's, 2)")
     parser.add_argument("--keep-peer-files", action="store_true",
                         help="peer: keep its data, checkpoints and logs (printed path)")
     parser.add_argument("--threads", type=int, default=None,

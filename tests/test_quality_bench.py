@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parents[1]
 FRA_PATH = REPO.parent / "shared" / "data" / "fra-eng" / "fra.txt"
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from quality_bench import split_pairs, split_validation  # noqa: E402
+from quality_bench import split_pairs, split_validation
 
 pytestmark = pytest.mark.slow
 
