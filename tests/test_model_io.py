@@ -54,7 +54,7 @@ def test_files_of_release_0_1_0_load_and_decode_as_they_did(name, tmp_path):
     expected = V010_OUTPUTS[name]
     inputs = V010_OUTPUTS["inputs"]
     loaded = loadCharBasedSeq2SeqGenerator(V010 / f"{name}.h5")
-    assert (loaded.s2sgenerator.bidirectional, loaded.reverse_input) == (
+    assert (loaded.get_config()["bidirectional"], loaded.reverse_input) == (
         expected["bidirectional"], expected["reverse_input"])
     assert loaded.epochs_trained == expected["epochs_trained"]
     assert loaded.decode_batch(inputs) == expected["greedy"]
