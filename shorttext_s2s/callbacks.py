@@ -69,6 +69,8 @@ class ValidationScore(keras.callbacks.Callback):
     best-scoring epoch are restored, and ``weights_epoch`` of the model says which epoch that
     was.
 
+    The last epoch is always scored, also when another callback stops training.
+
     Args:
         generator: the :class:`~shorttext_s2s.CharBasedSeq2SeqGenerator` being trained.
         encoder_ids: the validation inputs, encoded as the model reads them
@@ -96,6 +98,7 @@ class ValidationScore(keras.callbacks.Callback):
         self.best = -math.inf
         self.best_epoch: Optional[int] = None
         self.best_weights: Optional[List[np.ndarray]] = None
+        self._unscored: Optional[int] = None  # the last epoch ended, if not scored
 
     def score(self) -> float:
         """Decode the validation inputs greedily and return the metric."""
@@ -111,19 +114,27 @@ class ValidationScore(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: Optional[dict] = None) -> None:
         last = epoch + 1 >= self.params.get("epochs", epoch + 1)
         if (epoch + 1) % self.every and not last:
+            self._unscored = epoch + 1
             return
-        value = self.score()
+        self._unscored = None
+        value = self._judge(epoch + 1)
         if logs is not None:
             logs[f"val_{self.metric}"] = value
-        if self.sign * value > self.best:
-            self.best, self.best_epoch = self.sign * value, epoch + 1
-            self.best_weights = self.model.get_weights()
-        elif self.patience is not None and epoch + 1 - self.best_epoch >= self.patience:
+        if self.patience is not None and epoch + 1 - self.best_epoch >= self.patience:
             self.model.stop_training = True
-        logger.info("epoch %d: validation %s %.2f (best %.2f at epoch %d)", epoch + 1,
+
+    def _judge(self, epoch: int) -> float:
+        value = self.score()
+        if self.sign * value > self.best:
+            self.best, self.best_epoch = self.sign * value, epoch
+            self.best_weights = self.model.get_weights()
+        logger.info("epoch %d: validation %s %.2f (best %.2f at epoch %d)", epoch,
                     self.metric, value, self.sign * self.best, self.best_epoch)
+        return value
 
     def on_train_end(self, logs: Optional[dict] = None) -> None:
+        if self._unscored is not None:  # stopped by another callback between two scorings
+            self._judge(self._unscored)
         if self.best_weights is not None:
             self.model.set_weights(self.best_weights)
             self.generator.s2sgenerator.weights_epoch = self.best_epoch
