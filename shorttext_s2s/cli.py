@@ -19,11 +19,11 @@ import threading
 from typing import Any, Iterable, Iterator, List, Optional, Sequence, TextIO
 
 from .exceptions import ShorttextS2SError
+from .strategy_options import STRATEGY_OPTIONS, MisplacedOption, strategy_options
 
 __all__ = ["main", "build_parser"]
 
 PROG = "shorttext-s2s"
-STRATEGIES = ("greedy", "sample", "beam")
 #: History keys of the accuracy metric, in order of preference: the library's masked metric,
 #: then Keras's own when a model is compiled with ``metrics=["accuracy"]``.
 ACCURACY_KEYS = ("char_accuracy", "accuracy")
@@ -114,10 +114,10 @@ def _strategy_list(text: str) -> tuple:
     if text == "none":
         return ()
     names = tuple(name.strip() for name in text.split(","))
-    unknown = [name for name in names if name not in STRATEGIES]
+    unknown = [name for name in names if name not in STRATEGY_OPTIONS]
     if unknown:
         raise argparse.ArgumentTypeError(f"expected 'none' or names among "
-                                         f"{', '.join(STRATEGIES)}, got {text!r}")
+                                         f"{', '.join(STRATEGY_OPTIONS)}, got {text!r}")
     return names
 
 
@@ -125,7 +125,7 @@ def _strategy_list(text: str) -> tuple:
 
 def _add_strategy_options(parser: argparse.ArgumentParser, default: str) -> None:
     group = parser.add_argument_group("decoding strategy")
-    group.add_argument("--strategy", choices=STRATEGIES, default=default,
+    group.add_argument("--strategy", choices=STRATEGY_OPTIONS, default=default,
                        help=f"how each next character is chosen: the most likely one "
                             f"(greedy), drawn from the predicted distribution (sample), or "
                             f"the best of several hypotheses (beam) (default: {default})")
@@ -331,16 +331,12 @@ def _strategy(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Any:
     The options are checked first; the model file is checked before the strategies (and with
     them Keras) are imported.
     """
-    applies = {"temperature": "sample", "top_k": "sample", "beam_width": "beam"}
-    options = {}
-    for name, strategy in applies.items():
-        value = getattr(args, name)
-        if value is None:
-            continue
-        if args.strategy != strategy:
-            parser.error(f"--{name.replace('_', '-')} applies to --strategy {strategy}, not "
-                         f"{args.strategy}")
-        options[name] = value
+    given = {name: getattr(args, name) for name in ("temperature", "top_k", "beam_width")}
+    try:
+        options = strategy_options(args.strategy, given)
+    except MisplacedOption as error:
+        parser.error(f"--{error.option.replace('_', '-')} applies to --strategy {error.owner}, "
+                     f"not {args.strategy}")
     _check_model_path(args.model)
     from .decoding import get_strategy
 

@@ -225,3 +225,11 @@ def test_get_strategy_names_options_and_errors():
     for bad in ({"beam_width": 0}, {"length_penalty": -0.5}, {"beam_width": 2, "num_results": 4}):
         with pytest.raises(ValueError):
             BeamSearchStrategy(**bad)
+
+
+def test_the_keras_free_strategy_list_matches_the_classes():
+    from shorttext_s2s.decoding import STRATEGIES
+    from shorttext_s2s.strategy_options import STRATEGY_OPTIONS
+
+    assert {name: tuple(cls().get_config()) for name, cls in STRATEGIES.items()} == \
+        STRATEGY_OPTIONS
