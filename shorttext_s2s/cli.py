@@ -91,7 +91,7 @@ def _fraction(text: str) -> float:
 
 def _maxlen(text: str) -> int:
     # The loader's own limit: a model trained above it could be saved but never loaded again.
-    from .fileformat import MAX_SEQUENCE_LENGTH
+    from .encoder import MAX_SEQUENCE_LENGTH
 
     value = _positive_int(text)
     if value < 2:

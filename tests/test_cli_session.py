@@ -21,7 +21,7 @@ import pytest
 
 from shorttext_s2s import loadCharBasedSeq2SeqGenerator
 from shorttext_s2s.cli import main
-from shorttext_s2s.fileformat import MAX_SEQUENCE_LENGTH
+from shorttext_s2s.encoder import MAX_SEQUENCE_LENGTH
 
 REPO = Path(__file__).resolve().parents[1]
 # As in test_cli.py: the installed console script if there is one, run on this checkout.
