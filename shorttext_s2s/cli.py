@@ -195,14 +195,26 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--output", "-o", required=True, metavar="MODEL",
                        help="the model file to write")
     hyper = train.add_argument_group("model and training")
+    hyper.add_argument("--network", choices=("lstm", "attention"), default=None,
+                       help="the network (default: lstm; see the networks page)")
     hyper.add_argument("--latent-dim", type=_positive_int, default=256, metavar="N",
-                       help="LSTM units (default: %(default)s)")
+                       help="the decoder's units (default: %(default)s)")
     hyper.add_argument("--reverse-input", action="store_true",
                        help="feed inputs to the encoder backwards (often better for "
                             "translation; saved with the model)")
     hyper.add_argument("--bidirectional", action="store_true",
-                       help="encode inputs with a forward and a backward LSTM of half the "
-                            "units each (trains faster on a CPU; saved with the model)")
+                       help="lstm network: encode inputs with a forward and a backward LSTM "
+                            "of half the units each (trains faster on a CPU)")
+    hyper.add_argument("--embedding-dim", type=_positive_int, metavar="N",
+                       help="attention network: size of the character embeddings "
+                            "(default: 64)")
+    hyper.add_argument("--layers", type=_positive_int, metavar="N",
+                       help="attention network: stacked LSTM layers (default: 1)")
+    hyper.add_argument("--dropout", type=_fraction, metavar="F",
+                       help="attention network: dropout rate (default: 0.2)")
+    hyper.add_argument("--recipe", choices=("keras-example", "small-data"),
+                       help="training recipe (default: the network's: small-data for "
+                            "attention, keras-example for lstm)")
     hyper.add_argument("--maxlen", type=_maxlen, metavar="N",
                        help="longest sequence in characters, the signal included; longer "
                             "texts are cut (default: the longest text of the data + 1)")
@@ -210,16 +222,16 @@ def build_parser() -> argparse.ArgumentParser:
                        help="passes over the data (default: %(default)s)")
     hyper.add_argument("--batch-size", type=_positive_int, default=64, metavar="N",
                        help="pairs per gradient step (default: %(default)s)")
-    hyper.add_argument("--optimizer", default="rmsprop",
-                       help="Keras optimizer name: rmsprop, adam, sgd... (default: "
-                            "%(default)s)")
+    hyper.add_argument("--optimizer",
+                       help="Keras optimizer name: rmsprop, adam, sgd... (default: the "
+                            "recipe's)")
     hyper.add_argument("--learning-rate", type=_positive_float, metavar="LR",
                        help="learning rate of the optimizer (default: the optimizer's)")
     hyper.add_argument("--limit", type=_positive_int, metavar="N",
                        help="train on the first N pairs only")
     hyper.add_argument("--validation-split", type=_fraction, default=0.0, metavar="F",
-                       help="hold out this fraction of the pairs, taken from the end of "
-                            "the file, to report the validation loss (default: none)")
+                       help="hold out this fraction of the pairs, drawn at random, for "
+                            "validation and model selection (default: none)")
     hyper.add_argument("--early-stopping", type=_positive_int, metavar="PATIENCE",
                        help="stop after PATIENCE epochs without improvement of the "
                             "validation loss (of the training loss without validation) and "
@@ -537,16 +549,25 @@ def _cmd_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     encoder = SentenceToCharVecEncoder.from_texts(s + t for s, t in pairs)
     _say(f"{len(pairs)} pairs, {len(encoder.characters)} distinct characters, maxlen {maxlen}"
          f"{' (derived from the data)' if not args.maxlen else ''}")
-    generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=args.latent_dim, maxlen=maxlen,
-                                          reverse_input=args.reverse_input,
-                                          bidirectional=args.bidirectional)
+    network = {"network": args.network, "bidirectional": args.bidirectional or None,
+               "embedding_dim": args.embedding_dim, "layers": args.layers,
+               "dropout": args.dropout}
     try:
-        optimizer = keras.optimizers.get(args.optimizer)
+        generator = CharBasedSeq2SeqGenerator(
+            encoder, latent_dim=args.latent_dim, maxlen=maxlen, reverse_input=args.reverse_input,
+            **{key: value for key, value in network.items() if value is not None})
+    except (TypeError, ValueError) as error:  # an option of another network
+        parser.error(_one_line(error))
+    from .recipes import default_loss, default_optimizer
+
+    recipe = args.recipe or generator.s2sgenerator.network.recipe
+    try:
+        optimizer = keras.optimizers.get(args.optimizer or default_optimizer(recipe))
     except ValueError:
         parser.error(f"--optimizer: unknown Keras optimizer {args.optimizer!r}")
     if args.learning_rate is not None:
         optimizer.learning_rate = args.learning_rate
-    generator.compile(optimizer=optimizer)
+    generator.compile(optimizer=optimizer, loss=default_loss(recipe))
     monitor = "val_loss" if args.validation_split else "loss"
     with _StopRequest() as request:
         guard = _training_guard(request, monitor)
@@ -554,7 +575,7 @@ def _cmd_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
             history = generator.train_pairs(
                 pairs, batch_size=args.batch_size, epochs=args.epochs,
                 validation_split=args.validation_split, early_stopping=args.early_stopping,
-                seed=args.seed,
+                seed=args.seed, recipe=recipe,
                 verbose=_progress(args.quiet), callbacks=[guard],
                 checkpoint=args.checkpoint, resume=args.resume)
         except _Stopped:
@@ -566,7 +587,8 @@ def _cmd_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
             raise
     generator.save_compact_model(args.output, final=args.final)
     losses = history.history.get("loss") or [float("nan")]
-    summary = f"trained to epoch {generator.epochs_trained}, loss {losses[-1]:.4f}"
+    summary = (f"trained to epoch {generator.epochs_trained} (weights of epoch "
+               f"{generator.s2sgenerator.weights_epoch}), loss {losses[-1]:.4f}")
     if history.history.get("val_loss"):
         summary += f", validation loss {history.history['val_loss'][-1]:.4f}"
     _say(f"{summary}; model saved to {args.output}")
