@@ -145,7 +145,8 @@ def test_seq2seq_with_keras_round_trip(tmp_path):
     s2s.fit(data[0], data[1], data[2], batch_size=5, epochs=1, verbose=0)
     s2s.savemodel(tmp_path / "s2s")
     restored = loadSeq2SeqWithKeras(tmp_path / "s2s", compact=False)
-    assert restored.get_config() == {"vecsize": 6, "latent_dim": 4, "bidirectional": False}
+    assert restored.get_config() == {"network": "lstm", "vecsize": 6, "latent_dim": 4,
+                                     "bidirectional": False}
     for a, b in zip(s2s.model.get_weights(), restored.model.get_weights()):
         assert np.array_equal(a, b)
     other = Seq2SeqWithKeras(vecsize=6, latent_dim=4)

@@ -113,7 +113,8 @@ def test_early_stopping_restores_the_best_weights(tiny_pairs):
     # The run over-fits (validation loss rises after its best epoch) and stops early ...
     assert len(val_loss) < 40 and int(np.argmin(val_loss)) < len(val_loss) - 1
     # ... and the weights left in the model are those of the best epoch, not the last.
-    batches = generator._batches(validation, 8, False, None, 32, 1)
+    batches = PairBatches(*generator.encode_pairs(validation), len(generator.encoder),
+                          batch_size=8, shuffle=False, length_step=32)
     scores = generator.s2sgenerator.model.evaluate(batches, verbose=0, return_dict=True)
     assert scores["loss"] == pytest.approx(min(val_loss), rel=1e-4)
 
