@@ -262,8 +262,12 @@ def train_library(network: str, train_pairs: Sequence[Pair], valid_pairs: Sequen
         text for pair in list(train_pairs) + list(valid_pairs) for text in pair)
     maxlen = max(len(text) for pair in list(train_pairs) + list(valid_pairs)
                  for text in pair) + 1
-    generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=options.latent, maxlen=maxlen,
-                                          **selection)
+    try:
+        generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=options.latent,
+                                              maxlen=maxlen, **selection)
+    except ValueError as exc:  # a name the constructor's `network` argument refuses
+        print(f"this library has no network {network} ({exc}): skipped", flush=True)
+        return []
     timer = EpochTimer(budget)
     keeper = SnapshotKeeper(timer, snapshots, len(train_pairs), options.batch)
     generator.train_pairs(train_pairs, batch_size=options.batch, epochs=10 ** 6,
@@ -344,7 +348,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="training sets, comma-separated (default: 10k,all)")
     parser.add_argument("--systems", type=names(SYSTEMS), default=list(SYSTEMS),
                         help="library, peer or both (default)")
-    parser.add_argument("--networks", type=names(NETWORKS), default=list(NETWORKS),
+    parser.add_argument("--networks", default=list(NETWORKS),
+                        type=lambda text: [name for name in text.split(",") if name],
                         help="the library's networks (default: lstm,attention,transformer; "
                              "those the library lacks are skipped)")
     parser.add_argument("--budget", type=float, default=900.0,
