@@ -26,16 +26,18 @@ the lowest validation loss of those evaluated by then (the library validates aft
 epoch; OpenNMT-py every ``--peer-checkpoint-steps`` steps, where it also writes a
 checkpoint), what early stopping with restore would give; before the first validation, the
 current weights. Each system keeps its default threading (TensorFlow and PyTorch both use
-every core), and the systems run one after another, never at once.
+every core; OpenNMT-py also starts 2 data-loading processes), and the systems run one after
+another, never at once.
 
 The systems:
 
 * ``library``: a :class:`~shorttext_s2s.CharBasedSeq2SeqGenerator` per ``--networks`` name
   (``lstm``, ``attention``, ``transformer``), trained with ``train_pairs`` (RMSprop, the
-  library's default; batch 64; latent 256; reversed, bidirectionally encoded inputs;
-  early-stopping patience ``--patience``). A name is passed as ``network=NAME`` only when the
-  constructor takes a ``network`` argument; otherwise ``lstm`` is today's network and other
-  names are skipped with a message. See :func:`train_library`.
+  library's default; batch 64; latent 256; the settings of ``NETWORK_SETTINGS``, for
+  ``lstm`` reversed, bidirectionally encoded inputs; early-stopping patience
+  ``--patience``). A name is passed as ``network=NAME`` only when the constructor takes a
+  ``network`` argument; otherwise ``lstm`` is today's network and other names are skipped
+  with a message. See :func:`train_library`.
 * ``peer``: OpenNMT-py 3.5.1, a character-level 2-layer bidirectional LSTM encoder and 2-layer
   LSTM decoder with Luong (general) attention, in its own cached virtual environment
   (``benchmarks/peer/setup.sh``); see ``benchmarks/peer/opennmt_peer.py``.
@@ -47,6 +49,10 @@ time)::
     nice python benchmarks/quality_bench.py --sets 10k --systems library --networks lstm
     nice python benchmarks/quality_bench.py --budget 60 --snapshots 30,60 \\
         --train-limit 2000 --test-limit 200 --sets 10k      # a check of the pipeline
+
+On a machine busy with other work, threads that wait for each other make both systems many
+times slower; a check there can pass ``--threads 1 --peer-num-workers 0``, whose figures
+say nothing about either system's speed.
 """
 
 from __future__ import annotations
