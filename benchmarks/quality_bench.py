@@ -297,7 +297,7 @@ def train_library(network: str, train_pairs: Sequence[Pair], valid_pairs: Sequen
     rows = []
     for time_s in sorted(keeper.kept):
         weights, label, samples_per_s = keeper.kept[time_s]
-        generator.s2sgenerator.model.set_weights(weights)
+        keeper.model.set_weights(weights)  # the Keras model train_pairs fitted
         rows.append(snapshot_row("library", network, time_s, label, samples_per_s,
                                  references, *decode("greedy"), *decode(beam)))
     return rows
