@@ -21,11 +21,13 @@ The split (:func:`split_pairs`, seed ``--seed``, the same for every system):
 * validation, for model selection: ``--validation`` pairs (500) taken out of each training
   set the same grouped way (``Random(seed + 2)``), never out of the test pairs.
 
-Model selection: at each snapshot a system is scored as it stood with the weights that had
-the lowest validation loss of those evaluated by then (the library validates after each
-epoch; OpenNMT-py every ``--peer-checkpoint-steps`` steps, where it also writes a
-checkpoint), what early stopping with restore would give; before the first validation, the
-current weights. Each system keeps its default threading (TensorFlow and PyTorch both use
+Model selection: at each snapshot a system is scored as it stood with the weights that
+had the best validation figure of those evaluated by then, what early stopping with restore
+would give; before the first validation, the current weights. The library validates after
+each epoch and is judged by its recipe's validation score where the recipe computes one
+(chrF), else by its validation loss (:class:`SnapshotKeeper`); OpenNMT-py validates every
+``--peer-checkpoint-steps`` steps, where it also writes a checkpoint, and is judged by its
+validation perplexity. Each system keeps its default threading (TensorFlow and PyTorch both use
 every core; OpenNMT-py also starts 2 data-loading processes), and the systems run one after
 another, never at once.
 
@@ -162,15 +164,23 @@ def snapshot_row(system: str, network: str, snapshot_s: float, selected: str,
 
 # --- the library ---------------------------------------------------------------------------
 
+#: What an epoch is judged by, in order of preference: the validation score a library recipe
+#: computes (chrF, or the character error rate without sacrebleu), else the validation loss.
+#: ``True``: higher is better.
+MONITORS = (("val_chrf", True), ("val_cer", False), ("val_loss", False))
+
+
 class SnapshotKeeper:
     """Keras callback keeping, at each snapshot time, the weights a user would have then.
 
-    The weights of the epoch with the lowest ``val_loss`` among those ended before the
-    snapshot time (the current weights if none has ended). The clock is ``timer.started``
-    of the budget timer (:class:`train_bench.EpochTimer`), so both count the same seconds.
-    Snapshots still pending when training ends (early stopping) get the weights as it left
-    them. ``kept`` maps each snapshot time to ``(weights, description, training samples/s
-    by then)``.
+    The weights of the best epoch among those ended before the snapshot time, judged by the
+    first of :data:`MONITORS` that training reports (the current weights if no epoch has
+    been judged yet). An epoch is judged when the next begins, so that the callbacks after
+    this one (a recipe's validation score) have added their figures to its logs. The clock
+    is ``timer.started`` of the budget timer (:class:`train_bench.EpochTimer`), so both
+    count the same seconds. Snapshots still pending when training ends (early stopping) get
+    the best weights by then. ``kept`` maps each snapshot time to ``(weights, description,
+    training samples/s by then)``.
     """
 
     def __new__(cls, timer, snapshots: Sequence[float], train_size: int, batch_size: int):
@@ -181,21 +191,40 @@ class SnapshotKeeper:
                 super().__init__()
                 self.pending = sorted(snapshots)
                 self.kept = {}
-                self.best = (float("inf"), None, "no epoch")
+                self.last = None  # (logs, weights, label) of the epoch just ended
+                self.best = None  # (rank of its monitor, score, weights, label)
                 self.epochs = 0
                 self.batches = 0
 
             def _elapsed(self):
                 return time.perf_counter() - timer.started
 
+            def _settle(self):
+                if self.last is None:
+                    return
+                logs, weights, label = self.last
+                self.last = None
+                for rank, (key, higher) in enumerate(MONITORS):
+                    if key in logs:
+                        score = float(logs[key]) * (1 if higher else -1)
+                        break
+                else:
+                    return  # not validated: not judged
+                if (self.best is None or rank < self.best[0]
+                        or (rank == self.best[0] and score > self.best[1])):
+                    self.best = (rank, score, weights, label)
+
             def _keep(self, time_s):
-                _, weights, label = self.best
-                if weights is None:
+                self._settle()
+                if self.best is None:
                     weights, label = self.model.get_weights(), f"{self.batches} batches"
+                else:
+                    weights, label = self.best[2], self.best[3]
                 samples = self.epochs * train_size + self.batches * batch_size
                 self.kept[time_s] = (weights, label, samples / self._elapsed())
 
             def on_epoch_begin(self, epoch, logs=None):
+                self._settle()
                 self.batches = 0
 
             def on_train_batch_end(self, batch, logs=None):
@@ -207,9 +236,9 @@ class SnapshotKeeper:
                 while self.pending and self._elapsed() >= self.pending[0]:
                     self._keep(self.pending.pop(0))
                 self.epochs, self.batches = self.epochs + 1, 0
-                loss = (logs or {}).get("val_loss", float("inf"))
-                if loss < self.best[0] or self.best[1] is None:
-                    self.best = (loss, self.model.get_weights(), f"epoch {epoch + 1}")
+                # The same dictionary the later callbacks add their figures to.
+                logs = logs if logs is not None else {}
+                self.last = (logs, self.model.get_weights(), f"epoch {epoch + 1}")
 
             def on_train_end(self, logs=None):
                 for time_s in self.pending:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -98,3 +99,37 @@ def test_peer_snapshot_is_the_best_validated_checkpoint_written_by_then(tmp_path
     assert select(found, 5.0) is None
     assert select(found, 15.0)["step"] == 10
     assert select(found, 30.0)["step"] == 20
+
+
+def test_library_snapshot_is_the_best_judged_epoch_ended_by_then():
+    from quality_bench import SnapshotKeeper
+
+    class Timer:
+        started = 0.0
+
+    class Model:
+        step = 0
+
+        def get_weights(self):
+            return [Model.step]
+
+    def at(seconds):  # make the keeper's clock read `seconds` of training
+        Timer.started = time.perf_counter() - seconds
+
+    keeper = SnapshotKeeper(Timer, [10.0, 20.0, 30.0], train_size=128, batch_size=64)
+    keeper.set_model(Model())
+    logs = [{"val_loss": 2.0}, {"val_loss": 1.0}, {"val_loss": 3.0}]
+    for epoch, (seconds, epoch_logs) in enumerate(zip((4.0, 12.0, 25.0), logs)):
+        at(seconds - 1)
+        keeper.on_epoch_begin(epoch)
+        Model.step += 1
+        keeper.on_train_batch_end(0)
+        at(seconds)
+        keeper.on_epoch_end(epoch, epoch_logs)
+    # A recipe's validation score, added to the last epoch's logs by a later callback,
+    # outranks the validation loss.
+    logs[2]["val_chrf"] = 40.0
+    keeper.on_train_end()
+    assert keeper.kept[10.0][:2] == ([1], "epoch 1")
+    assert keeper.kept[20.0][:2] == ([2], "epoch 2")  # epoch 3 ended after 20 s
+    assert keeper.kept[30.0][:2] == ([3], "epoch 3")
