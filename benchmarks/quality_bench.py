@@ -453,8 +453,9 @@ def main(argv=None) -> None:
             row.update({"set": name, "train_pairs": len(train), "test_pairs": len(test),
                         "budget_s": args.budget})
         all_rows += rows
+        table = markdown_table(rows) if rows else "(no system ran)"
         print(f"\nTraining set {name} ({len(train)} pairs), {len(test)} test pairs, "
-              f"budget {args.budget:.0f} s\n\n{markdown_table(rows)}\n", flush=True)
+              f"budget {args.budget:.0f} s\n\n{table}\n", flush=True)
         if args.json:
             args.json.write_text(json.dumps(all_rows, indent=1, ensure_ascii=False))
 
