@@ -21,21 +21,25 @@ The split (:func:`split_pairs`, seed ``--seed``, the same for every system):
 * validation, for model selection: ``--validation`` pairs (500) taken out of each training
   set the same grouped way (``Random(seed + 2)``), never out of the test pairs.
 
-Model selection: at each snapshot a system is scored as it stood with the weights that had
-the lowest validation loss of those evaluated by then (the library validates after each
-epoch; OpenNMT-py every ``--peer-checkpoint-steps`` steps, where it also writes a
-checkpoint), what early stopping with restore would give; before the first validation, the
-current weights. Each system keeps its default threading (TensorFlow and PyTorch both use
-every core), and the systems run one after another, never at once.
+Model selection: at each snapshot a system is scored as it stood with the weights that
+had the best validation figure of those evaluated by then, what early stopping with restore
+would give; before the first validation, the current weights. The library validates after
+each epoch and is judged by its recipe's validation score where the recipe computes one
+(chrF), else by its validation loss (:class:`SnapshotKeeper`); OpenNMT-py validates every
+``--peer-checkpoint-steps`` steps, where it also writes a checkpoint, and is judged by its
+validation perplexity. Each system keeps its default threading (TensorFlow and PyTorch both use
+every core; OpenNMT-py also starts 2 data-loading processes), and the systems run one after
+another, never at once.
 
 The systems:
 
 * ``library``: a :class:`~shorttext_s2s.CharBasedSeq2SeqGenerator` per ``--networks`` name
   (``lstm``, ``attention``, ``transformer``), trained with ``train_pairs`` (RMSprop, the
-  library's default; batch 64; latent 256; reversed, bidirectionally encoded inputs;
-  early-stopping patience ``--patience``). A name is passed as ``network=NAME`` only when the
-  constructor takes a ``network`` argument; otherwise ``lstm`` is today's network and other
-  names are skipped with a message. See :func:`train_library`.
+  library's default; batch 64; latent 256; the settings of ``NETWORK_SETTINGS``, for
+  ``lstm`` reversed, bidirectionally encoded inputs; early-stopping patience
+  ``--patience``). A name is passed as ``network=NAME`` only when the constructor takes a
+  ``network`` argument; otherwise ``lstm`` is today's network and other names are skipped
+  with a message. See :func:`train_library`.
 * ``peer``: OpenNMT-py 3.5.1, a character-level 2-layer bidirectional LSTM encoder and 2-layer
   LSTM decoder with Luong (general) attention, in its own cached virtual environment
   (``benchmarks/peer/setup.sh``); see ``benchmarks/peer/opennmt_peer.py``.
@@ -47,6 +51,10 @@ time)::
     nice python benchmarks/quality_bench.py --sets 10k --systems library --networks lstm
     nice python benchmarks/quality_bench.py --budget 60 --snapshots 30,60 \\
         --train-limit 2000 --test-limit 200 --sets 10k      # a check of the pipeline
+
+On a machine busy with other work, threads that wait for each other make both systems many
+times slower; a check there can pass ``--threads 1 --peer-num-workers 0``, whose figures
+say nothing about either system's speed.
 """
 
 from __future__ import annotations
@@ -156,15 +164,23 @@ def snapshot_row(system: str, network: str, snapshot_s: float, selected: str,
 
 # --- the library ---------------------------------------------------------------------------
 
+#: What an epoch is judged by, in order of preference: the validation score a library recipe
+#: computes (chrF, or the character error rate without sacrebleu), else the validation loss.
+#: ``True``: higher is better.
+MONITORS = (("val_chrf", True), ("val_cer", False), ("val_loss", False))
+
+
 class SnapshotKeeper:
     """Keras callback keeping, at each snapshot time, the weights a user would have then.
 
-    The weights of the epoch with the lowest ``val_loss`` among those ended before the
-    snapshot time (the current weights if none has ended). The clock is ``timer.started``
-    of the budget timer (:class:`train_bench.EpochTimer`), so both count the same seconds.
-    Snapshots still pending when training ends (early stopping) get the weights as it left
-    them. ``kept`` maps each snapshot time to ``(weights, description, training samples/s
-    by then)``.
+    The weights of the best epoch among those ended before the snapshot time, judged by the
+    first of :data:`MONITORS` that training reports (the current weights if no epoch has
+    been judged yet). An epoch is judged when the next begins, so that the callbacks after
+    this one (a recipe's validation score) have added their figures to its logs. The clock
+    is ``timer.started`` of the budget timer (:class:`train_bench.EpochTimer`), so both
+    count the same seconds. Snapshots still pending when training ends (early stopping) get
+    the best weights by then. ``kept`` maps each snapshot time to ``(weights, description,
+    training samples/s by then)``.
     """
 
     def __new__(cls, timer, snapshots: Sequence[float], train_size: int, batch_size: int):
@@ -175,21 +191,40 @@ class SnapshotKeeper:
                 super().__init__()
                 self.pending = sorted(snapshots)
                 self.kept = {}
-                self.best = (float("inf"), None, "no epoch")
+                self.last = None  # (logs, weights, label) of the epoch just ended
+                self.best = None  # (rank of its monitor, score, weights, label)
                 self.epochs = 0
                 self.batches = 0
 
             def _elapsed(self):
                 return time.perf_counter() - timer.started
 
+            def _settle(self):
+                if self.last is None:
+                    return
+                logs, weights, label = self.last
+                self.last = None
+                for rank, (key, higher) in enumerate(MONITORS):
+                    if key in logs:
+                        score = float(logs[key]) * (1 if higher else -1)
+                        break
+                else:
+                    return  # not validated: not judged
+                if (self.best is None or rank < self.best[0]
+                        or (rank == self.best[0] and score > self.best[1])):
+                    self.best = (rank, score, weights, label)
+
             def _keep(self, time_s):
-                _, weights, label = self.best
-                if weights is None:
+                self._settle()
+                if self.best is None:
                     weights, label = self.model.get_weights(), f"{self.batches} batches"
+                else:
+                    weights, label = self.best[2], self.best[3]
                 samples = self.epochs * train_size + self.batches * batch_size
                 self.kept[time_s] = (weights, label, samples / self._elapsed())
 
             def on_epoch_begin(self, epoch, logs=None):
+                self._settle()
                 self.batches = 0
 
             def on_train_batch_end(self, batch, logs=None):
@@ -201,9 +236,9 @@ class SnapshotKeeper:
                 while self.pending and self._elapsed() >= self.pending[0]:
                     self._keep(self.pending.pop(0))
                 self.epochs, self.batches = self.epochs + 1, 0
-                loss = (logs or {}).get("val_loss", float("inf"))
-                if loss < self.best[0] or self.best[1] is None:
-                    self.best = (loss, self.model.get_weights(), f"epoch {epoch + 1}")
+                # The same dictionary the later callbacks add their figures to.
+                logs = logs if logs is not None else {}
+                self.last = (logs, self.model.get_weights(), f"epoch {epoch + 1}")
 
             def on_train_end(self, logs=None):
                 for time_s in self.pending:
@@ -262,8 +297,12 @@ def train_library(network: str, train_pairs: Sequence[Pair], valid_pairs: Sequen
         text for pair in list(train_pairs) + list(valid_pairs) for text in pair)
     maxlen = max(len(text) for pair in list(train_pairs) + list(valid_pairs)
                  for text in pair) + 1
-    generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=options.latent, maxlen=maxlen,
-                                          **selection)
+    try:
+        generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=options.latent,
+                                              maxlen=maxlen, **selection)
+    except ValueError as exc:  # a name the constructor's `network` argument refuses
+        print(f"this library has no network {network} ({exc}): skipped", flush=True)
+        return []
     timer = EpochTimer(budget)
     keeper = SnapshotKeeper(timer, snapshots, len(train_pairs), options.batch)
     generator.train_pairs(train_pairs, batch_size=options.batch, epochs=10 ** 6,
@@ -287,7 +326,7 @@ def train_library(network: str, train_pairs: Sequence[Pair], valid_pairs: Sequen
     rows = []
     for time_s in sorted(keeper.kept):
         weights, label, samples_per_s = keeper.kept[time_s]
-        generator.s2sgenerator.model.set_weights(weights)
+        keeper.model.set_weights(weights)  # the Keras model train_pairs fitted
         rows.append(snapshot_row("library", network, time_s, label, samples_per_s,
                                  references, *decode("greedy"), *decode(beam)))
     return rows
@@ -344,7 +383,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="training sets, comma-separated (default: 10k,all)")
     parser.add_argument("--systems", type=names(SYSTEMS), default=list(SYSTEMS),
                         help="library, peer or both (default)")
-    parser.add_argument("--networks", type=names(NETWORKS), default=list(NETWORKS),
+    parser.add_argument("--networks", default=list(NETWORKS),
+                        type=lambda text: [name for name in text.split(",") if name],
                         help="the library's networks (default: lstm,attention,transformer; "
                              "those the library lacks are skipped)")
     parser.add_argument("--budget", type=float, default=900.0,
@@ -413,8 +453,9 @@ def main(argv=None) -> None:
             row.update({"set": name, "train_pairs": len(train), "test_pairs": len(test),
                         "budget_s": args.budget})
         all_rows += rows
+        table = markdown_table(rows) if rows else "(no system ran)"
         print(f"\nTraining set {name} ({len(train)} pairs), {len(test)} test pairs, "
-              f"budget {args.budget:.0f} s\n\n{markdown_table(rows)}\n", flush=True)
+              f"budget {args.budget:.0f} s\n\n{table}\n", flush=True)
         if args.json:
             args.json.write_text(json.dumps(all_rows, indent=1, ensure_ascii=False))
 

@@ -10,10 +10,10 @@ OpenNMT-py configuration (:func:`config_text`), builds the vocabularies with
 The network: a 2-layer bidirectional LSTM encoder (``encoder_type: brnn``, 256 units, 128 a
 direction), a 2-layer LSTM decoder of 256 units with Luong's general attention and input
 feeding, 128-dimensional character embeddings, dropout 0.3, Adam with learning rate 0.001,
-batches of 64 sentences, a bucket of the whole training set (see :func:`config_text`);
-OpenNMT-py's other defaults (gradient norm clipped at 5, uniform
+batches of 64 sentences, buckets of one pass over the training set (see
+:func:`config_text`); OpenNMT-py's other defaults (gradient norm clipped at 5, uniform
 initialisation in +-0.1). The library's LSTM has 256 units (two of 128 in its bidirectional
-encoder), one-hot inputs and no attention.
+encoder), one-hot inputs, one decoder layer and no attention.
 
 The budget. OpenNMT-py has no time limit, and its speed on a shared CPU is not steady enough
 to turn seconds into steps beforehand, so training runs with validation and a checkpoint
@@ -57,6 +57,7 @@ CACHE = Path(os.environ.get("SHORTTEXT_S2S_PEER_CACHE",
                             Path.home() / ".cache" / "shorttext-s2s-peer"))
 SPACE = "\u2581"  # ▁, the visible space
 UNKNOWN = "<unk>"
+DEFAULT_WORKERS = 2  # OpenNMT-py 3.5.1's num_workers
 
 Pair = Tuple[str, str]
 
@@ -110,12 +111,13 @@ def config_text(work: Path, batch_size: int, checkpoint_steps: int, seed: int,
                 bucket_size: int, num_workers: Optional[int] = None) -> str:
     """The OpenNMT-py YAML configuration of the peer (paths inside ``work``).
 
-    ``bucket_size`` should be the number of training pairs: OpenNMT-py fills a bucket of
-    examples (by default 262,144), sorts it by length and cuts it into shuffled batches; from
-    a smaller corpus it fills the bucket by reading the corpus again and again (26 times for
-    10,000 pairs) before the first step, and its batches then hold copies of the same pairs.
-    A bucket of the whole corpus makes a bucket one epoch. ``num_workers``: data-loading
-    processes, OpenNMT-py's default (2) when None.
+    ``bucket_size`` should be the training pairs each data-loading process reads in a pass
+    (``train_peer`` sets it): OpenNMT-py fills a bucket of examples (by default 262,144),
+    sorts it by length and cuts it into shuffled batches; from a smaller corpus it fills the
+    bucket by reading the corpus again and again (26 times for 10,000 pairs) before the
+    first step, and its batches then hold copies of the same pairs. ``num_workers``:
+    data-loading processes (each reads every ``num_workers``-th pair), OpenNMT-py's default
+    when None.
     """
     settings = {
         "save_data": work / "data", "src_vocab": work / "vocab.src",
@@ -276,9 +278,11 @@ def train_peer(train_pairs: Sequence[Pair], valid_pairs: Sequence[Pair],
             write_tokens(work / f"{prefix}.src", [source for source, _ in pairs])
             write_tokens(work / f"{prefix}.tgt", [target for _, target in pairs])
         write_tokens(work / "test.src", test_sources)
+        # Processes reading the training pairs, each every readers-th pair.
+        readers = max(1, DEFAULT_WORKERS if num_workers is None else num_workers)
         config = work / "config.yaml"
         config.write_text(config_text(work, batch_size, checkpoint_steps, seed,
-                                       bucket_size=len(train_pairs),
+                                       bucket_size=-(-len(train_pairs) // readers),
                                        num_workers=num_workers))
         subprocess.run([str(bin_dir / "onmt_build_vocab"), "-config", str(config),
                         "-n_sample", "-1"], check=True, env=env, stdout=subprocess.DEVNULL,
