@@ -101,6 +101,49 @@ def _add_verbose_option(parser: argparse.ArgumentParser) -> None:
                              "library's informational messages")
 
 
+#: The subcommands: name -> (handler, takes a MODEL file, help line, description).
+_COMMANDS = {
+    "demo": (_cmd_demo, False,
+        "train a small chatbot on the ChatterBot corpus and talk to it",
+        "Train a small chatbot on the English conversations of the ChatterBot corpus (installed "
+        "by the 'demo' extra), save it, and answer a few prompts, greedily and by sampling."),
+    "train": (_cmd_train, False,
+        "train a model on a pairs file or a conversation",
+        "Train a model on sentence pairs (a tab-separated file, two or three columns, as the "
+        "Anki/Tatoeba files) or on a conversation (one utterance a line, each answered by the "
+        "next), and save it as one model file."),
+    "decode": (_cmd_decode, True,
+        "answer sentences with a trained model",
+        "Decode sentences with a trained model: those given as arguments, else the lines of "
+        "--input FILE, else the lines of standard input. Prints one line per input line, in "
+        "order. Typed at a terminal, each line is answered as soon as it is entered; from a "
+        "file or a pipe, lines are decoded in batches."),
+    "chat": (_cmd_chat, True,
+        "talk to a trained model",
+        "Read a line, print the model's reply, until end of input (Ctrl-D) or Ctrl-C."),
+    "evaluate": (_cmd_evaluate, True,
+        "score a trained model on a pairs file",
+        "Decode the sources of a pairs file and compare with the targets: exact match rate, "
+        "character error rate (CER) and, with the 'metrics' extra, chrF and BLEU."),
+    "serve": (_cmd_serve, True,
+        "serve a trained model over HTTP (JSON API and chat page)",
+        "Serve a model over HTTP until Ctrl-C: POST /v1/decode, GET /v1/model, GET /healthz, a "
+        "chat page at / and the API documentation at /docs. Concurrent requests are decoded "
+        "together. Needs the 'serve' extra."),
+}
+
+
+def _command(commands: Any, name: str, func: Any, model: bool, help: str,
+             description: str) -> argparse.ArgumentParser:
+    """Add a subcommand with the options every command has (and a MODEL argument if asked)."""
+    parser = commands.add_parser(name, help=help, description=description)
+    if model:
+        parser.add_argument("model", metavar="MODEL", help="a model file written by 'train'")
+    _add_verbose_option(parser)
+    parser.set_defaults(func=func, subparser=parser)
+    return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser of the ``shorttext-s2s`` command.
 
@@ -116,12 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=f"Run '{PROG} COMMAND --help' for the options of a command.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    parsers = {name: _command(commands, name, *spec) for name, spec in _COMMANDS.items()}
 
-    demo = commands.add_parser(
-        "demo", help="train a small chatbot on the ChatterBot corpus and talk to it",
-        description="Train a small chatbot on the English conversations of the ChatterBot "
-                    "corpus (installed by the 'demo' extra), save it, and answer a few "
-                    "prompts, greedily and by sampling.")
+    demo = parsers["demo"]
     demo.add_argument("--output", "-o", default="shorttext-s2s-demo.h5", metavar="MODEL",
                       help="where to save the trained model (default: %(default)s)")
     demo.add_argument("--epochs", type=_positive_int, metavar="N",
@@ -134,14 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=_non_negative_int, default=0,
                       help="random seed of the initial weights and of sampling "
                            "(default: %(default)s)")
-    _add_verbose_option(demo)
-    demo.set_defaults(func=_cmd_demo, subparser=demo)
 
-    train = commands.add_parser(
-        "train", help="train a model on a pairs file or a conversation",
-        description="Train a model on sentence pairs (a tab-separated file, two or three "
-                    "columns, as the Anki/Tatoeba files) or on a conversation (one utterance "
-                    "a line, each answered by the next), and save it as one model file.")
+    train = parsers["train"]
     source = train.add_mutually_exclusive_group(required=True)
     source.add_argument("pairs", nargs="?", metavar="PAIRS",
                         help="tab-separated file: source<TAB>target[<TAB>attribution]")
@@ -149,24 +183,24 @@ def build_parser() -> argparse.ArgumentParser:
                         help="text file, one utterance a line, each answered by the next")
     train.add_argument("--output", "-o", required=True, metavar="MODEL",
                        help="the model file to write")
+    train.add_argument("--limit", type=_positive_int, metavar="N",
+                       help="train on the first N pairs only")
     hyper = train.add_argument_group("model and training")
     hyper.add_argument("--network", choices=("lstm", "attention"), default=None,
                        help="the network (default: lstm; see the networks page)")
     hyper.add_argument("--latent-dim", type=_positive_int, default=256, metavar="N",
                        help="the decoder's units (default: %(default)s)")
-    hyper.add_argument("--reverse-input", action="store_true",
-                       help="feed inputs to the encoder backwards (often better for "
-                            "translation; saved with the model)")
-    hyper.add_argument("--bidirectional", action="store_true",
-                       help="lstm network: encode inputs with a forward and a backward LSTM "
-                            "of half the units each (trains faster on a CPU)")
-    hyper.add_argument("--embedding-dim", type=_positive_int, metavar="N",
-                       help="attention network: size of the character embeddings "
-                            "(default: 64)")
-    hyper.add_argument("--layers", type=_positive_int, metavar="N",
-                       help="attention network: stacked LSTM layers (default: 1)")
-    hyper.add_argument("--dropout", type=_fraction, metavar="F",
-                       help="attention network: dropout rate (default: 0.2)")
+    for flag, what in (
+            ("--reverse-input", "feed inputs to the encoder backwards (often better for "
+                                "translation; saved with the model)"),
+            ("--bidirectional", "lstm network: encode inputs with a forward and a backward "
+                                "LSTM of half the units each (trains faster on a CPU)")):
+        hyper.add_argument(flag, action="store_true", help=what)
+    for flag, kind, metavar, what in (
+            ("--embedding-dim", _positive_int, "N", "size of the character embeddings (64)"),
+            ("--layers", _positive_int, "N", "stacked LSTM layers (default: 1)"),
+            ("--dropout", _fraction, "F", "dropout rate (default: 0.2)")):
+        hyper.add_argument(flag, type=kind, metavar=metavar, help=f"attention network: {what}")
     hyper.add_argument("--recipe", choices=("keras-example", "small-data"),
                        help="training recipe (default: the network's: small-data for "
                             "attention, keras-example for lstm)")
@@ -182,8 +216,6 @@ def build_parser() -> argparse.ArgumentParser:
                             "recipe's)")
     hyper.add_argument("--learning-rate", type=_positive_float, metavar="LR",
                        help="learning rate of the optimizer (default: the optimizer's)")
-    hyper.add_argument("--limit", type=_positive_int, metavar="N",
-                       help="train on the first N pairs only")
     hyper.add_argument("--validation-split", type=_fraction, default=0.0, metavar="F",
                        help="hold out this fraction of the pairs, drawn at random, for "
                             "validation and model selection (default: none)")
@@ -206,17 +238,8 @@ def build_parser() -> argparse.ArgumentParser:
     hyper.add_argument("--plot", metavar="FILE.png",
                        help="also save the loss and accuracy curves (needs the 'plot' extra)")
     hyper.add_argument("--quiet", "-q", action="store_true", help="no progress output")
-    _add_verbose_option(train)
-    train.set_defaults(func=_cmd_train, subparser=train)
 
-    decode = commands.add_parser(
-        "decode", help="answer sentences with a trained model",
-        description="Decode sentences with a trained model: those given as arguments, else "
-                    "the lines of --input FILE, else the lines of standard input. Prints one "
-                    "line per input line, in order. Typed at a terminal, each line is "
-                    "answered as soon as it is entered; from a file or a pipe, lines are "
-                    "decoded in batches.")
-    decode.add_argument("model", metavar="MODEL", help="a model file written by 'train'")
+    decode = parsers["decode"]
     decode.add_argument("sentences", nargs="*", metavar="SENTENCE",
                         help="sentences to decode")
     decode.add_argument("--input", "-i", metavar="FILE",
@@ -224,38 +247,18 @@ def build_parser() -> argparse.ArgumentParser:
     decode.add_argument("--batch-size", type=_positive_int, default=256, metavar="N",
                         help="sentences decoded together (default: %(default)s)")
     _add_strategy_options(decode, default="greedy")
-    _add_verbose_option(decode)
-    decode.set_defaults(func=_cmd_decode, subparser=decode)
 
-    chat = commands.add_parser(
-        "chat", help="talk to a trained model",
-        description="Read a line, print the model's reply, until end of input (Ctrl-D) or "
-                    "Ctrl-C.")
-    chat.add_argument("model", metavar="MODEL", help="a model file written by 'train'")
+    chat = parsers["chat"]
     _add_strategy_options(chat, default="greedy")
-    _add_verbose_option(chat)
-    chat.set_defaults(func=_cmd_chat, subparser=chat)
 
-    evaluate = commands.add_parser(
-        "evaluate", help="score a trained model on a pairs file",
-        description="Decode the sources of a pairs file and compare with the targets: exact "
-                    "match rate, character error rate (CER) and, with the 'metrics' extra, "
-                    "chrF and BLEU.")
-    evaluate.add_argument("model", metavar="MODEL", help="a model file written by 'train'")
+    evaluate = parsers["evaluate"]
     evaluate.add_argument("pairs", metavar="PAIRS", help="tab-separated pairs file")
     evaluate.add_argument("--limit", type=_positive_int, metavar="N",
                           help="score the first N pairs only")
     evaluate.add_argument("--json", action="store_true", help="print the scores as JSON")
     _add_strategy_options(evaluate, default="greedy")
-    _add_verbose_option(evaluate)
-    evaluate.set_defaults(func=_cmd_evaluate, subparser=evaluate)
 
-    serve = commands.add_parser(
-        "serve", help="serve a trained model over HTTP (JSON API and chat page)",
-        description="Serve a model over HTTP until Ctrl-C: POST /v1/decode, GET /v1/model, "
-                    "GET /healthz, a chat page at / and the API documentation at /docs. "
-                    "Concurrent requests are decoded together. Needs the 'serve' extra.")
-    serve.add_argument("model", metavar="MODEL", help="a model file written by 'train'")
+    serve = parsers["serve"]
     serve.add_argument("--host", default="127.0.0.1",
                        help="address to listen on; 0.0.0.0 for every interface (default: "
                             "%(default)s, this machine only)")
@@ -286,7 +289,6 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", default="info",
                        choices=("critical", "error", "warning", "info", "debug"),
                        help="server log level (default: %(default)s)")
-    serve.set_defaults(func=_cmd_serve, subparser=serve)
     return parser
 
 
