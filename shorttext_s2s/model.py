@@ -7,6 +7,7 @@ from typing import Any, Dict, List, Optional, Sequence
 import keras
 import numpy as np
 
+from ._checks import check_int
 from .batches import PairBatches, as_fit_input
 from .exceptions import ModelFileError, ModelNotTrainedException, PathLike
 from .fileformat import ModelFile
@@ -128,16 +129,24 @@ class Seq2SeqWithKeras(CompactIOMachine):
             self.model.set_weights(weights)
         self.compile(optimizer=optimizer, loss=loss)
 
-    def set_weights(self, weights: Sequence[np.ndarray]) -> None:
+    def set_weights(self, weights: Sequence[np.ndarray], epoch: Optional[int] = None) -> None:
         """Set the training model's weights (``keras.Model.set_weights``); it is then trained.
 
-        For weights made elsewhere (converted from another model, or chosen by hand in a
-        test); building the model first if needed.
+        For weights kept from an earlier epoch, or made elsewhere (converted from another
+        model, chosen by hand in a test); the model is built first if needed.
+
+        Args:
+            weights: as ``keras.Model.get_weights()`` returns them.
+            epoch: the epoch they are the weights of, if any: ``epochs_trained`` and
+                ``weights_epoch`` become it (training resumed from a file saved now starts
+                after it).
         """
         if self.model is None:
             self.prepare_model()
         self.model.set_weights(weights)
         self.trained = True
+        if epoch is not None:
+            self.epochs_trained = self.weights_epoch = check_int(epoch, "epoch", minimum=0)
 
     def fit(self, encoder_input: np.ndarray, decoder_input: np.ndarray,
             decoder_output: np.ndarray, batch_size: int = 64, epochs: int = 100,

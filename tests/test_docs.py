@@ -119,6 +119,8 @@ SCALE: Dict[str, List[Tuple[str, str]]] = {
                           ("latent_dim=256", "latent_dim=16"), ("epochs=100", "epochs=2"),
                           ("head -n 10000", "head -n 30"),
                           ("--latent-dim 256 --epochs 100", "--latent-dim 8 --epochs 2")],
+    "docs/networks.rst": [("limit=10000", "limit=36"), ("latent_dim=256", "latent_dim=16"),
+                          ("epochs=100", "epochs=2")],
     "docs/saving.rst": [("latent_dim=256", "latent_dim=16"), ("epochs=30", "epochs=1"),
                         ("epochs=100", "epochs=2")],
     "docs/tutorial_translation.rst": [("latent_dim=256", "latent_dim=16"),
@@ -146,6 +148,7 @@ NOT_RUN: Dict[str, Dict[str, str]] = {
     "docs/training.rst": {"MirroredStrategy": "several devices (test_training.py: two)",
                           "benchmarks/": "benchmarks of minutes to hours"},
     "docs/robustness.rst": {"fuzz_loader": "long fuzz runs (test_fuzz_loader.py: a short one)"},
+    "docs/architecture.rst": {"0  exceptions": "a diagram of the modules' layers"},
     "docs/performance.rst": {"shorttext-s2s demo": "the full demo takes minutes (test_cli.py "
                                                    "runs it with --quick)"},
 }

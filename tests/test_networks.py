@@ -32,7 +32,10 @@ SETTINGS = {
 }
 
 
-@pytest.fixture(scope="module", params=sorted(SETTINGS))
+# Training three networks to convergence takes a while: the fast loop (-m "not slow") checks
+# the same agreements on untrained weights below.
+@pytest.fixture(scope="module", params=[pytest.param(name, marks=pytest.mark.slow)
+                                        for name in sorted(SETTINGS)])
 def trained(request):
     keras.utils.set_random_seed(11)
     encoder = SentenceToCharVecEncoder.from_texts(s + t for s, t in PAIRS)
@@ -54,7 +57,9 @@ def _teacher_forced_argmax(generator, sources, outputs):
     probabilities = np.array(generator.s2sgenerator.model.predict_on_batch(
         [encoder.onehot(source_ids), encoder.onehot(decoder_ids)]))
     probabilities[..., :2] = -1.0  # padding and unknown are never emitted
-    return [encoder.decode_ids(row) for row in probabilities.argmax(axis=-1)]
+    # Decoding stops after maxlen - 1 characters; the training model has one more position.
+    return [encoder.decode_ids(row)[:generator.maxlen - 1]
+            for row in probabilities.argmax(axis=-1)]
 
 
 def test_compiled_greedy_is_the_argmax_of_the_keras_model(trained):
@@ -83,6 +88,20 @@ def test_saved_and_loaded_decodes_the_same(trained, tmp_path):
     assert loaded.decode_batch(PROBES) == trained.decode_batch(PROBES)
     assert loaded.decode_nbest("three", beam_width=3) == trained.decode_nbest("three",
                                                                               beam_width=3)
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+def test_untrained_attention_decodes_as_its_keras_model(layers):
+    keras.utils.set_random_seed(layers)
+    encoder = SentenceToCharVecEncoder.from_texts(s + t for s, t in PAIRS)
+    generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=16, maxlen=10,
+                                          network="attention", embedding_dim=8, layers=layers)
+    s2s = generator.s2sgenerator
+    s2s.prepare_model()
+    s2s.set_weights([np.random.default_rng(layers).normal(0, 0.5, w.shape).astype("float32")
+                     for w in s2s.model.get_weights()])
+    outputs = generator.decode_batch(PROBES)
+    assert _teacher_forced_argmax(generator, PROBES, outputs) == outputs
 
 
 def test_attention_memory_matches_the_keras_encoder():
@@ -126,6 +145,7 @@ def test_attention_trains_with_the_small_data_recipe_by_default():
     assert model.loss.get_config()["label_smoothing"] == pytest.approx(0.1)
 
 
+@pytest.mark.slow
 def test_validation_score_selects_the_best_epoch_and_evaluate_works_during_training():
     keras.utils.set_random_seed(5)
     encoder = SentenceToCharVecEncoder.from_texts(s + t for s, t in PAIRS)

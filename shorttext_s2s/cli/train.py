@@ -209,11 +209,8 @@ def _save_stopped(args: argparse.Namespace, generator: Any, guard: Any, monitor:
                  f"{_resume_command(args)}", sys.stderr)
         return status
     value, epoch, weights = guard.best
-    guard.model.set_weights(weights)
-    # Training left by an exception did not mark the model trained; its epochs are complete.
-    generator.s2sgenerator.trained = True
     # The saved weights are those of `epoch`: resuming from this file starts after it.
-    generator.epochs_trained = epoch
+    generator.s2sgenerator.set_weights(weights, epoch=epoch)
     final = args.final and bool(args.checkpoint)  # without a checkpoint, keep what resumes
     generator.save_compact_model(args.output, final=final)
     _say(f"{PROG}: stopped during epoch {guard.epochs_done + 1}; the model of epoch {epoch} "
