@@ -49,8 +49,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--beam-width", type=int, default=5,
                         help="also time beam search of the batch with this width (default 5; "
                              "0, or --quick, skips it)")
-    parser.add_argument("--tf-jit", choices=("on", "off"), default=None,
-                        help="TensorFlow only: XLA-compile the loop (default: the library's)")
     parser.add_argument("--compare-tf-jit", action="store_true",
                         help="TensorFlow only: then time decode() and decode_batch() with and "
                              "without XLA, interleaved over 4 rounds (best of each)")
@@ -79,10 +77,7 @@ def main(argv=None) -> None:
     from seed_reference import seed_decode
     from shorttext_s2s import CharBasedSeq2SeqGenerator, SentenceToCharVecEncoder
     from shorttext_s2s.data import read_pairs
-    from shorttext_s2s.decoding import backend, get_strategy, trace_count
-
-    if args.tf_jit is not None:
-        backend.TF_JIT_COMPILE = args.tf_jit == "on"
+    from shorttext_s2s.decoding import get_strategy, trace_count
     pairs = read_pairs(args.data, limit=args.pairs)
     encoder = SentenceToCharVecEncoder.from_texts([s + t for s, t in pairs])
     maxlen = max(max(len(s), len(t)) for s, t in pairs) + 1
@@ -105,7 +100,6 @@ def main(argv=None) -> None:
     step = max(1, len(batch_texts) // args.seed_sentences)
     seed_texts = batch_texts[::step][:args.seed_sentences]
     print(f"backend={keras.backend.backend()} keras={keras.__version__} "
-          f"tf_jit={backend.TF_JIT_COMPILE if keras.backend.backend() == 'tensorflow' else '-'} "
           f"cpus={os.cpu_count()} latent={args.latent} vocabulary={len(encoder)} "
           f"maxlen={maxlen} training={train_s:.1f}s")
     print("load average at start (other processes share the CPU if above ~0): "
@@ -153,25 +147,27 @@ def main(argv=None) -> None:
         print(f"{name:<40}{count:>10}{seconds:>10.3f}{rate:>14.2f}{rate / seed_rate:>10.0f}x")
     print("load average at end: " + " ".join(f"{x:.1f}" for x in os.getloadavg()))
     if args.compare_tf_jit and keras.backend.backend() == "tensorflow":
-        compare_tf_jit(generator, seed_texts, batch_texts, backend)
+        compare_tf_jit(generator, seed_texts, batch_texts)
 
 
-def compare_tf_jit(generator, seed_texts, batch_texts, backend) -> None:
+def compare_tf_jit(generator, seed_texts, batch_texts) -> None:
     """Time both TensorFlow settings alternately, so that load changes hit both alike."""
-    calls = {"decode() per sentence": lambda: [generator.decode(text, stochastic=False)
-                                               for text in seed_texts],
-             f"decode_batch() of {len(batch_texts)}": lambda: generator.decode_batch(
-                 batch_texts)}
+    from shorttext_s2s.decoding import GreedyStrategy, decode_texts
+
+    def decode(texts, jit):
+        return decode_texts(generator.s2sgenerator.network, generator.encoder,
+                            generator.maxlen, texts, GreedyStrategy(), jit_compile=jit)
+
+    calls = {"decode() per sentence": lambda jit: [decode([text], jit) for text in seed_texts],
+             f"decode_batch() of {len(batch_texts)}": lambda jit: decode(batch_texts, jit)}
     times = {}
     for jit in (True, False):  # compile both first
-        backend.TF_JIT_COMPILE = jit
         for call in calls.values():
-            call()
+            call(jit)
     for _ in range(4):
         for jit in (True, False):
-            backend.TF_JIT_COMPILE = jit
             for name, call in calls.items():
-                times.setdefault((name, jit), []).append(best_time(call, 1))
+                times.setdefault((name, jit), []).append(best_time(lambda: call(jit), 1))
     for name in calls:
         per = len(seed_texts) if name.startswith("decode()") else 1
         with_xla, without = min(times[name, True]) / per, min(times[name, False]) / per

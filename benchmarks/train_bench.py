@@ -290,7 +290,7 @@ def library_train(args, prep, epochs, budget, snapshots=()):
     timer = EpochTimer(budget, snapshots, keep_best=True)
     generator.train_pairs(prep["train"], batch_size=args.batch, epochs=epochs,
                           validation_data=prep["validation"], verbose=0, seed=0,
-                          callbacks=[timer], decoder_noise=args.decoder_noise,
+                          callbacks=[timer],
                           early_stopping=args.patience if budget is not None else None)
     def decode(texts, strategy="greedy"):
         return [out for start in range(0, len(texts), 256)
@@ -383,7 +383,7 @@ def run_child(args, recipe, mode, **overrides):
                "--recipe-epochs", str(args.recipe_epochs),
                "--test", str(args.test), "--patience", str(args.patience),
                "--library-validation", str(args.library_validation),
-               "--seed", str(args.seed), "--decoder-noise", str(args.decoder_noise),
+               "--seed", str(args.seed),
                "--snapshots", ",".join(str(t) for t in args.snapshots)] + (
                    ["--jit"] if args.jit else []) + (
                    ["--forward-input"] if args.forward_input else []) + (
@@ -431,8 +431,6 @@ def main(argv=None):
     parser.add_argument("--unidirectional", action="store_true",
                         help="train the library with one encoder LSTM, the example's network, "
                              "instead of a bidirectional encoder")
-    parser.add_argument("--decoder-noise", type=float, default=0.0,
-                        help="the library's decoder_noise (0 to train without)")
     parser.add_argument("--quick", action="store_true", help="a smoke run under two minutes")
     parser.add_argument("--scale", action="store_true",
                         help="only prepare all pairs of the file and report peak memory")

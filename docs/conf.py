@@ -36,11 +36,15 @@ autodoc_class_signature = "mixed"
 
 exclude_patterns = ["_build"]
 templates_path = []
-html_theme = "alabaster"
-html_theme_options = {
-    "description": "Character-level seq2seq models on Keras 3",
-    "fixed_sidebar": True,
-}
+# Furo scrolls long code lines and wraps the page to the window (alabaster cut them at its fixed
+# width); the other themes are used when it is not installed (it comes with the docs extra).
+try:
+    import furo  # noqa: F401
+except ImportError:
+    html_theme = "alabaster"
+else:
+    html_theme = "furo"
+html_title = f"shorttext-s2s {release}"
 html_static_path = []
 
 

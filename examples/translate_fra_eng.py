@@ -32,7 +32,12 @@ ANKI_URL = "http://www.manythings.org/anki/fra-eng.zip"
 
 def download_fra_eng() -> str:
     """Download (once; Keras caches it under ~/.keras/datasets) and unpack ``fra.txt``."""
-    archive = keras.utils.get_file("fra-eng.zip", origin=ANKI_URL)
+    try:
+        archive = keras.utils.get_file("fra-eng.zip", origin=ANKI_URL)
+    except Exception as error:  # no network, a proxy, a refusal: each ends the same way
+        reason = " ".join(str(error).split())
+        raise SystemExit(f"translate_fra_eng.py: error: cannot download {ANKI_URL} ({reason}); "
+                         f"download it elsewhere and pass --data path/to/fra.txt") from None
     directory = os.path.join(os.path.dirname(archive), "fra-eng")
     path = os.path.join(directory, "fra.txt")
     if not os.path.exists(path):

@@ -48,6 +48,11 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from .extras import check_backend
+
+    # The models import Keras, which names only the missing module when its backend is not
+    # installed; this names the extra to install.
+    check_backend()
     value = getattr(importlib.import_module(module, __name__), name)
     globals()[name] = value
     return value

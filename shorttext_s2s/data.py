@@ -121,7 +121,7 @@ def parse_pairs(lines: Iterable[str], source: str = "<input>") -> List[Tuple[str
         The ``(source, target)`` pairs, in order.
 
     Raises:
-        InputDataError: a non-blank line has no tab, or no pair was found.
+        InputDataError: a non-blank line has no tab or more than two, or no pair was found.
     """
     pairs: List[Tuple[str, str]] = []
     blank = 0
@@ -132,6 +132,12 @@ def parse_pairs(lines: Iterable[str], source: str = "<input>") -> List[Tuple[str
         fields = line.split("\t")
         if len(fields) < 2:
             raise InputDataError("expected 'source<TAB>target', found no tab", source, lineno)
+        if len(fields) > 3:
+            # A fourth column is no known layout: most likely a tab inside a sentence or the
+            # wrong file, which would otherwise train on misaligned pairs.
+            raise InputDataError(f"expected 2 or 3 tab-separated columns "
+                                 f"(source, target, attribution), found {len(fields)}",
+                                 source, lineno)
         pairs.append((fields[0], fields[1]))
     if blank:
         logger.info("%s: skipped %d blank line(s)", source, blank)

@@ -12,14 +12,20 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ._checks import check_int
 from .data import TextSource, check_pairs, iter_lines, source_name
 from .exceptions import InputDataError
 
-__all__ = ["SentenceToCharVecEncoder", "initSentenceToCharVecEncoder", "PAD_ID", "UNK_ID"]
+__all__ = ["SentenceToCharVecEncoder", "initSentenceToCharVecEncoder", "onehot", "PAD_ID",
+           "UNK_ID", "MAX_SEQUENCE_LENGTH"]
 
 PAD_ID = 0
 UNK_ID = 1
 _RESERVED = 2
+#: Longest sequence (``maxlen``) a model may have, checked when a model is made and when a
+#: file is loaded: arrays of that length are allocated to encode and decode, so neither a
+#: typo nor a file from elsewhere may choose it freely. (65,536 characters is far beyond use.)
+MAX_SEQUENCE_LENGTH = 1 << 16
 
 logger = logging.getLogger(__name__)
 
@@ -177,7 +183,7 @@ class SentenceToCharVecEncoder:
         return ids
 
     def encode_pairs(self, pairs: Iterable[Tuple[str, str]], maxlen: int,
-                     reverse_input: bool = False
+                     reverse_input: bool = False, *, name: str = "pairs"
                      ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Encode ``(input, target)`` pairs as the ids a seq2seq model trains on.
 
@@ -188,6 +194,7 @@ class SentenceToCharVecEncoder:
             pairs: ``(input, target)`` tuples of strings.
             maxlen: length of each encoded sentence, the signal character included.
             reverse_input: read the inputs backwards; see :meth:`encode_sources`.
+            name: what to call ``pairs`` in error messages.
 
         Returns:
             Three ``int32`` arrays of shape ``(len(pairs), maxlen)``: the encoder input (the
@@ -203,7 +210,7 @@ class SentenceToCharVecEncoder:
         >>> [ids.tolist() for ids in encoder.encode_pairs([("ab", "c")], maxlen=3)]
         [[[3, 4, 2]], [[2, 5, 0]], [[5, 2, 0]]]
         """
-        pairs = check_pairs(pairs)
+        pairs = check_pairs(pairs, name)
         _check_maxlen(maxlen, 2)
         sources = [source for source, _ in pairs]
         targets = [target for _, target in pairs]
@@ -227,11 +234,7 @@ class SentenceToCharVecEncoder:
 
         :data:`PAD_ID` expands to a zero vector, which is what the model masks.
         """
-        ids = np.asarray(ids)
-        out = np.zeros(ids.shape + (len(self),), dtype=np.float32)
-        np.put_along_axis(out, ids[..., None].astype(np.intp), 1.0, axis=-1)
-        out[..., PAD_ID] = 0.0
-        return out
+        return onehot(ids, len(self))
 
     def decode_ids(self, ids: Iterable[int]) -> str:
         """Turn ids back into text, stopping at the first signal or padding id.
@@ -294,8 +297,22 @@ def _check_text(value: object, name: str) -> None:
         raise TypeError(f"`{name}` must be a str, got {type(value).__name__}.")
 
 
+def onehot(ids: Any, size: int) -> np.ndarray:
+    """Expand integer ids (any shape) into ``float32`` one-hot vectors of ``size`` on a new axis.
+
+    :data:`PAD_ID` expands to a zero vector, which is what the model masks.
+
+    Example:
+
+    >>> onehot([2, 0], 3).tolist()
+    [[0.0, 0.0, 1.0], [0.0, 0.0, 0.0]]
+    """
+    ids = np.asarray(ids)
+    out = np.zeros(ids.shape + (size,), dtype=np.float32)
+    np.put_along_axis(out, ids[..., None].astype(np.intp), 1.0, axis=-1)
+    out[..., PAD_ID] = 0.0
+    return out
+
+
 def _check_maxlen(maxlen: object, minimum: int) -> None:
-    if (isinstance(maxlen, bool) or not isinstance(maxlen, (int, np.integer))
-            or maxlen < max(1, minimum)):
-        raise ValueError(f"Received an invalid value for argument `maxlen`, expected an integer "
-                         f">= {max(1, minimum)}, got {maxlen!r}.")
+    check_int(maxlen, "maxlen", max(1, minimum), MAX_SEQUENCE_LENGTH)

@@ -65,9 +65,7 @@ def chrf(hypotheses: Sequence[str], references: Sequence[str]) -> float:
     Raises:
         MissingExtraError: sacrebleu is not installed (the message says how to install it).
     """
-    _check(hypotheses, references)
-    sacrebleu = _sacrebleu("chrF", "chrf")
-    return float(sacrebleu.corpus_chrf(list(hypotheses), [list(references)]).score)
+    return _sacrebleu_score("corpus_chrf", "chrF", "chrf", hypotheses, references)
 
 
 def bleu(hypotheses: Sequence[str], references: Sequence[str]) -> float:
@@ -76,9 +74,7 @@ def bleu(hypotheses: Sequence[str], references: Sequence[str]) -> float:
     Raises:
         MissingExtraError: sacrebleu is not installed (the message says how to install it).
     """
-    _check(hypotheses, references)
-    sacrebleu = _sacrebleu("BLEU", "bleu")
-    return float(sacrebleu.corpus_bleu(list(hypotheses), [list(references)]).score)
+    return _sacrebleu_score("corpus_bleu", "BLEU", "bleu", hypotheses, references)
 
 
 def score_texts(hypotheses: Sequence[str], references: Sequence[str],
@@ -127,6 +123,9 @@ def _check(hypotheses: Sequence[str], references: Sequence[str]) -> None:
         raise InputDataError("nothing to score: no references given")
 
 
-def _sacrebleu(name: str, key: str) -> Any:
-    return import_extra("sacrebleu", "metrics",
-                        f"{name} (leave {key!r} out of `metrics` to do without it)")
+def _sacrebleu_score(function: str, name: str, key: str, hypotheses: Sequence[str],
+                     references: Sequence[str]) -> float:
+    _check(hypotheses, references)
+    sacrebleu = import_extra("sacrebleu", "metrics",
+                             f"{name} (leave {key!r} out of `metrics` to do without it)")
+    return float(getattr(sacrebleu, function)(list(hypotheses), [list(references)]).score)

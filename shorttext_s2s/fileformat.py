@@ -3,11 +3,12 @@
 Layout (every name below is a constant of this module, so writer and reader cannot drift)::
 
     /                      attrs: format, format_version, kind, has_optimizer, digest
-    /config                uint8: the description as UTF-8 JSON (hyperparameters, vocabulary,
-                           optimizer and loss configs)
+    /config                uint8: the description as UTF-8 JSON (its sections: persistence)
     /weights/<layer>/<i>   the layer's i-th weight array
     /optimizer/<i>         the optimizer's i-th variable (absent when saved with final=True)
-    /arrays/<name>         further named arrays
+
+Version 2 (this release) changed only the description; version 1 files (release 0.1.0) are
+read too, with their version in :attr:`ModelFile.version`.
 
 Nothing in the file is executable and nothing is unpickled: the reader accepts only numeric
 arrays, stored in the file itself (no links to other files or objects, no virtual datasets,
@@ -18,10 +19,8 @@ every attribute and array (name, dtype, shape, bytes), checked on load, so accid
 signature: it does not tell who wrote the file.
 
 The JSON is encoded with ``surrogatepass``, so vocabularies holding lone surrogates (such as
-``'\\udce9'``, which Python uses for undecodable bytes) round-trip exactly.
-
-Files are written beside the target and renamed over it only once complete and flushed to
-disk, so an interrupted save leaves the previous file as it was.
+``'\\udce9'``, which Python uses for undecodable bytes) round-trip exactly. Files are written
+beside the target and renamed over it once complete: an interrupted save changes nothing.
 """
 
 from __future__ import annotations
@@ -32,18 +31,21 @@ import json
 import os
 import stat
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
 import numpy as np
 
 from .exceptions import ModelFileError, ModelFileNotFoundError, PathLike
 
-__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "ModelFile", "write_model_file", "read_model_file",
-           "atomic_path", "MAX_ENTRIES", "MAX_SEQUENCE_LENGTH"]
+__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "READABLE_VERSIONS", "ModelFile",
+           "write_model_file", "read_model_file", "atomic_path", "MAX_ENTRIES"]
 
 FORMAT_NAME = "shorttext_s2s"
-FORMAT_VERSION = 1
+#: The version this release writes.
+FORMAT_VERSION = 2
+#: The versions this release reads.
+READABLE_VERSIONS = (1, 2)
 
 # --- the names in the file: the only place they are spelled -------------------------------
 ATTR_FORMAT = "format"
@@ -56,14 +58,10 @@ DIGESTED_ATTRS = (ATTR_FORMAT, ATTR_VERSION, ATTR_KIND, ATTR_HAS_OPTIMIZER)
 CONFIG = "config"
 WEIGHTS = "weights"
 OPTIMIZER = "optimizer"
-ARRAYS = "arrays"
 
 # --- limits the reader enforces before reading anything large -----------------------------
 #: Most datasets a model file may hold (a generator has about 20).
 MAX_ENTRIES = 4096
-#: Longest ``maxlen`` a loaded generator may have: decoding allocates arrays of that length,
-#: so a file must not choose it freely. (An LSTM over 65,536 characters is far beyond use.)
-MAX_SEQUENCE_LENGTH = 1 << 16
 #: Most bytes of one root attribute (they are short names and a hex digest).
 _MAX_ATTR_BYTES = 1024
 #: Most dimensions of one array.
@@ -84,14 +82,15 @@ class ModelFile:
         config: JSON-compatible description (hyperparameters, vocabulary, optimizer config).
         weights: arrays per layer name, in the layer's ``get_weights()`` order.
         optimizer: the optimizer's variables in order, or ``None`` when saved as final.
-        arrays: further named arrays.
+        version: the format version the file was written in (:data:`FORMAT_VERSION` for
+            contents about to be written).
     """
 
     kind: str
     config: Dict[str, Any]
     weights: Dict[str, List[np.ndarray]]
     optimizer: Optional[List[np.ndarray]] = None
-    arrays: Dict[str, np.ndarray] = field(default_factory=dict)
+    version: int = FORMAT_VERSION
 
 
 @contextlib.contextmanager
@@ -102,9 +101,6 @@ def atomic_path(path: PathLike) -> Iterator[str]:
     neither an exception, nor a killed process, nor a power cut leaves ``path`` half written:
     it holds its previous content or the new one. If the block raises, the temporary file is
     removed; if the process is killed, it may stay behind as ``.<name>.<random>.tmp``.
-
-    Args:
-        path: the file to (re)place.
 
     Yields:
         The temporary path to write.
@@ -173,8 +169,6 @@ def _flatten(model: ModelFile) -> Dict[str, np.ndarray]:
             flat[f"{WEIGHTS}/{layer}/{index}"] = np.asarray(value)
     for index, value in enumerate(model.optimizer or []):
         flat[f"{OPTIMIZER}/{index}"] = np.asarray(value)
-    for name, value in model.arrays.items():
-        flat[f"{ARRAYS}/{name}"] = np.asarray(value)
     for name, value in flat.items():
         if value.dtype.kind not in _NUMERIC_KINDS:
             raise TypeError(f"array {name!r} has dtype {value.dtype}; a model file holds only "
@@ -196,7 +190,12 @@ def write_model_file(path: PathLike, model: ModelFile) -> None:
     """
     import h5py
 
-    attrs = {ATTR_FORMAT: FORMAT_NAME, ATTR_VERSION: FORMAT_VERSION, ATTR_KIND: model.kind,
+    if model.version not in READABLE_VERSIONS:
+        raise ValueError(f"Received an invalid format version {model.version!r}, expected one "
+                         f"of {READABLE_VERSIONS}.")
+    # The version the contents were described in, so that a file read and written back
+    # unchanged keeps meaning what it meant.
+    attrs = {ATTR_FORMAT: FORMAT_NAME, ATTR_VERSION: model.version, ATTR_KIND: model.kind,
              ATTR_HAS_OPTIMIZER: model.optimizer is not None}
     flat = _flatten(model)
     digest = _digest(attrs, flat)
@@ -261,9 +260,10 @@ def _read_verified(path: str, kind: Optional[str], size: int) -> ModelFile:
             raise ModelFileError(path, "not a shorttext_s2s model file (an HDF5 file of "
                                        "another layout)")
         version = _read_attr(path, h5, ATTR_VERSION, int)
-        if version != FORMAT_VERSION:
+        if version not in READABLE_VERSIONS:
             raise ModelFileError(path, f"format version {version} is not supported by this "
-                                       f"release (it reads version {FORMAT_VERSION})")
+                                       f"release (it reads versions "
+                                       f"{', '.join(map(str, READABLE_VERSIONS))})")
         attrs = {ATTR_FORMAT: FORMAT_NAME, ATTR_VERSION: version,
                  ATTR_KIND: _read_attr(path, h5, ATTR_KIND, str),
                  ATTR_HAS_OPTIMIZER: _read_attr(path, h5, ATTR_HAS_OPTIMIZER, bool)}
@@ -372,15 +372,12 @@ def _assemble(path: str, attrs: Mapping[str, Any], flat: Dict[str, np.ndarray]) 
         raise ModelFileError(path, "the model description is not a JSON object")
     weights: Dict[str, Dict[int, np.ndarray]] = {}
     optimizer: Dict[int, np.ndarray] = {}
-    arrays: Dict[str, np.ndarray] = {}
     for name, value in flat.items():
         parts = name.split("/")
         if parts[0] == WEIGHTS and len(parts) == 3 and _is_index(parts[2]):
             weights.setdefault(parts[1], {})[int(parts[2])] = value
         elif parts[0] == OPTIMIZER and len(parts) == 2 and _is_index(parts[1]):
             optimizer[int(parts[1])] = value
-        elif parts[0] == ARRAYS and len(parts) == 2:
-            arrays[parts[1]] = value
         else:
             raise ModelFileError(path, f"unexpected entry {name!r}")
     if optimizer and not attrs[ATTR_HAS_OPTIMIZER]:
@@ -390,7 +387,7 @@ def _assemble(path: str, attrs: Mapping[str, Any], flat: Dict[str, np.ndarray]) 
                               for layer, values in weights.items()},
                      optimizer=(_in_order(path, OPTIMIZER, optimizer)
                                 if attrs[ATTR_HAS_OPTIMIZER] else None),
-                     arrays=arrays)
+                     version=attrs[ATTR_VERSION])
 
 
 def _is_index(text: str) -> bool:

@@ -2,50 +2,47 @@
 
 from __future__ import annotations
 
-import logging
-import os
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import keras
 import numpy as np
 
+from ._checks import check_bool, check_int
 from .data import check_pairs, conversation_pairs, iter_lines
 from .decoding import BeamSearchStrategy, DecodingStrategy, decode_texts, get_strategy
-from .encoder import SentenceToCharVecEncoder
+from .encoder import MAX_SEQUENCE_LENGTH, SentenceToCharVecEncoder
 from .exceptions import ModelFileError, ModelNotTrainedException, PathLike
-from .fileformat import MAX_SEQUENCE_LENGTH, read_model_file, write_model_file
-from .model import Seq2SeqWithKeras, _prefix_path, stored_model_config
-from .training import (CompactCheckpoint, PairBatches, as_fit_input, distribution_scope,
-                       early_stopping_callback, replica_count)
+from .fileformat import ModelFile
+from .model import Seq2SeqWithKeras
+from .persistence import CompactIOMachine, load_compact, read_description
+from .training import Trainer
 
 __all__ = ["CharBasedSeq2SeqGenerator", "loadCharBasedSeq2SeqGenerator"]
 
 Pairs = Iterable[Tuple[str, str]]
 
-logger = logging.getLogger(__name__)
 
-
-class CharBasedSeq2SeqGenerator:
+class CharBasedSeq2SeqGenerator(CompactIOMachine):
     """Character-level seq2seq model: learns to answer a text with another text.
 
     Train it on a conversation (:meth:`train`: each line is answered by the next, as in
-    Vinyals & Le, "A Neural Conversational Model") or on explicit pairs such as translations
-    (:meth:`train_pairs`), then :meth:`decode` new text.
+    Vinyals & Le, "A Neural Conversational Model") or on pairs such as translations
+    (:meth:`train_pairs`), :meth:`decode` new text, save it to one file
+    (:meth:`save_compact_model`) and load it (:func:`loadCharBasedSeq2SeqGenerator`).
 
     Args:
         sent2charvec_encoder: the character vocabulary (:class:`SentenceToCharVecEncoder`).
-        latent_dim: number of units of the encoder and decoder LSTMs.
-        maxlen: longest sequence, in characters, the start/end signal included: longer inputs
-            and targets are cut, and decoding stops after ``maxlen - 1`` characters.
-        reverse_input: feed each input to the encoder backwards (training and decoding
-            alike), so that its first characters are the last the encoder reads, right
-            before the decoder starts (Sutskever et al., 2014). On the fra.txt benchmark it
-            raised held-out chrF by about 1.3 points. Defaults to False, the model of
-            shorttext and the Keras example; it is saved with the model.
-        bidirectional: encode each input with two LSTMs of ``latent_dim // 2`` units, one
-            reading it forwards and one backwards (see :class:`Seq2SeqWithKeras`); trains
-            faster on a CPU. Defaults to False, the model of shorttext and the Keras example;
-            it is saved with the model.
+        latent_dim: number of units of the decoder (see the network for the encoder's).
+        maxlen: longest sequence, in characters, the start/end signal included (2 to
+            ``MAX_SEQUENCE_LENGTH``): longer inputs and targets are cut, and decoding stops
+            after ``maxlen - 1`` characters.
+        reverse_input: feed each input to the encoder backwards, so that its first
+            characters are the last the encoder reads (Sutskever et al., 2014). Defaults to
+            False, as in shorttext and the Keras example.
+        network: ``"lstm"`` (the default, the network of shorttext and the Keras example) or
+            ``"attention"``; see :class:`Seq2SeqWithKeras`.
+        **network_options: the network's own options, e.g. ``bidirectional=True`` for
+            ``"lstm"``, ``dropout=0.3`` for ``"attention"``.
 
     Attributes:
         s2sgenerator: the underlying :class:`Seq2SeqWithKeras`.
@@ -60,220 +57,86 @@ class CharBasedSeq2SeqGenerator:
     """
 
     def __init__(self, sent2charvec_encoder: SentenceToCharVecEncoder, latent_dim: int,
-                 maxlen: int, *, reverse_input: bool = False,
-                 bidirectional: bool = False) -> None:
+                 maxlen: int, *, reverse_input: bool = False, network: str = "lstm",
+                 **network_options: Any) -> None:
         if not isinstance(sent2charvec_encoder, SentenceToCharVecEncoder):
             raise TypeError(f"`sent2charvec_encoder` must be a SentenceToCharVecEncoder, got "
                             f"{type(sent2charvec_encoder).__name__}; build one with "
                             f"initSentenceToCharVecEncoder().")
-        if isinstance(maxlen, bool) or not isinstance(maxlen, (int, np.integer)) or maxlen < 2:
-            raise ValueError(f"Received an invalid value for argument `maxlen`, expected an "
-                             f"integer >= 2, got {maxlen!r}.")
         self.encoder = sent2charvec_encoder
-        self.latent_dim = int(latent_dim)
-        self.maxlen = int(maxlen)
-        if not isinstance(reverse_input, (bool, np.bool_)):
-            raise TypeError(f"`reverse_input` must be a bool, got {reverse_input!r}.")
-        self.reverse_input = bool(reverse_input)
-        self.s2sgenerator = Seq2SeqWithKeras(len(self.encoder), self.latent_dim,
-                                             bidirectional=bidirectional)
-        #: Epochs trained so far; saved in the model file so that training can resume.
-        self.epochs_trained = 0
+        self.maxlen = check_int(maxlen, "maxlen", 2, MAX_SEQUENCE_LENGTH)
+        self.reverse_input = check_bool(reverse_input, "reverse_input")
+        self.s2sgenerator = Seq2SeqWithKeras(len(self.encoder), latent_dim, network=network,
+                                             **network_options)
+        self.latent_dim = self.s2sgenerator.latent_dim
 
-    @property
-    def trained(self) -> bool:
-        """Whether the model was trained or loaded, i.e. can decode and be saved."""
-        return self.s2sgenerator.trained
+    network = property(lambda self: self.s2sgenerator.network.name,
+                       doc="The name of the network: ``\"lstm\"``, ``\"attention\"``...")
+    trained = property(lambda self: self.s2sgenerator.trained,
+                       doc="Whether the model was trained (an epoch at least) or loaded.")
+    epochs_trained = property(lambda self: self.s2sgenerator.epochs_trained,
+                              doc="Epochs trained so far (saved in the model file).")
 
-    def get_config(self) -> dict:
+    def get_config(self) -> Dict[str, Any]:
         """Return the constructor's hyperparameters (the encoder is described separately)."""
-        return {"latent_dim": self.latent_dim, "maxlen": self.maxlen,
-                "reverse_input": self.reverse_input,
-                "bidirectional": self.s2sgenerator.bidirectional}
+        return {**_without_vecsize(self.s2sgenerator.get_config()), "maxlen": self.maxlen,
+                "reverse_input": self.reverse_input}
 
-    def compile(self, optimizer: Any = "rmsprop", loss: Any = "categorical_crossentropy",
-                **kwargs: Any) -> None:
-        """Build and compile the Keras model.
-
-        Args:
-            optimizer: Keras optimizer name or instance (``sgd``, ``rmsprop``, ``adam``...).
-                Defaults to ``"rmsprop"``.
-            loss: Keras loss. Defaults to ``"categorical_crossentropy"``.
-            **kwargs: passed on to ``keras.Model.compile``.
-        """
+    def compile(self, optimizer: Any = None, loss: Any = None, **kwargs: Any) -> None:
+        """Build and compile the Keras model; see :meth:`Seq2SeqWithKeras.compile`."""
         self.s2sgenerator.compile(optimizer=optimizer, loss=loss, **kwargs)
 
-    # --- data ----------------------------------------------------------------------------
-
-    def _conversation(self, txtseq: Union[str, Sequence[str]]) -> List[Tuple[str, str]]:
-        lines = txtseq.splitlines() if isinstance(txtseq, str) else list(iter_lines(txtseq))
-        return conversation_pairs(lines)
-
-    def encode_pairs(self, pairs: Pairs) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Encode ``(input, target)`` pairs as ids, cut to this model's ``maxlen``.
-
-        The same as :meth:`SentenceToCharVecEncoder.encode_pairs` with this model's
-        ``maxlen`` and ``reverse_input``.
-
-        Returns:
-            Three ``int32`` arrays of shape ``(len(pairs), maxlen)``: encoder input, decoder
-            input and decoder output.
-
-        Raises:
-            InputDataError: no pairs, or an item that is not a pair of strings.
-        """
-        return self.encoder.encode_pairs(pairs, self.maxlen, reverse_input=self.reverse_input)
+    def encode_pairs(self, pairs: Pairs, *, name: str = "pairs"
+                     ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`SentenceToCharVecEncoder.encode_pairs` with this model's ``maxlen`` and
+        ``reverse_input``: encoder input, decoder input and decoder output ids."""
+        return self.encoder.encode_pairs(pairs, self.maxlen, reverse_input=self.reverse_input,
+                                         name=name)
 
     def prepare_trainingdata(self, txtseq: Union[str, Sequence[str]]
                              ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Encode a conversation as the three one-hot tensors the seed API returns.
-
-        Args:
-            txtseq: a text (split into lines) or a list of lines; each line is paired with the
-                next.
-
-        Returns:
-            ``(encoder_input, decoder_input, decoder_output)``, each ``float32`` of shape
-            ``(len(lines) - 1, maxlen, len(encoder))``.
-        """
-        ids = self.encode_pairs(self._conversation(txtseq))
+        """Encode a conversation (a text or a list of lines, each paired with the next) as
+        the seed API's ``(encoder_input, decoder_input, decoder_output)`` one-hot tensors."""
+        ids = self.encode_pairs(_conversation(txtseq))
         return tuple(self.encoder.onehot(part) for part in ids)
 
-    # --- training ------------------------------------------------------------------------
-
     def train(self, txtseq: Union[str, Sequence[str]], batch_size: int = 64, epochs: int = 100,
-              optimizer: Any = "rmsprop", loss: Any = "categorical_crossentropy",
+              optimizer: Any = None, loss: Any = None,
               **kwargs: Any) -> keras.callbacks.History:
-        """Train on a conversation: each line learns to be answered by the next one.
-
-        Args:
-            txtseq: a text (split into lines) or a list of lines. Blank lines are skipped and
-                counted in the log.
-            batch_size: samples per gradient step. Defaults to 64.
-            epochs: index of the last epoch to run (as in Keras). Defaults to 100.
-            optimizer: used when the model is not compiled yet. Defaults to ``"rmsprop"``.
-            loss: used when the model is not compiled yet.
-            **kwargs: the keyword options of :meth:`train_pairs` (``validation_data``,
-                ``early_stopping``, ``checkpoint``...).
-
-        Returns:
-            The Keras ``History``.
-
-        Raises:
-            InputDataError: fewer than two non-blank lines.
-        """
-        return self.train_pairs(self._conversation(txtseq), batch_size=batch_size,
-                                epochs=epochs, optimizer=optimizer, loss=loss, **kwargs)
+        """Train on a conversation (a text or lines): each line learns to be answered by the
+        next (blank lines skipped; ``InputDataError`` for fewer than two). The other arguments
+        are :meth:`train_pairs`'s."""
+        return self.train_pairs(_conversation(txtseq), batch_size=batch_size, epochs=epochs,
+                                optimizer=optimizer, loss=loss, **kwargs)
 
     def train_pairs(self, pairs: Pairs, batch_size: int = 64, epochs: int = 100,
-                    optimizer: Any = "rmsprop", loss: Any = "categorical_crossentropy", *,
-                    validation_data: Optional[Pairs] = None, validation_split: float = 0.0,
-                    callbacks: Optional[Sequence[keras.callbacks.Callback]] = None,
-                    early_stopping: Optional[int] = None, checkpoint: Optional[PathLike] = None,
-                    resume: bool = False, initial_epoch: int = 0, verbose: Any = "auto",
-                    distribution: Any = None, seed: Optional[int] = None,
-                    length_step: Optional[int] = None,
-                    decoder_noise: float = 0.0) -> keras.callbacks.History:
+                    optimizer: Any = None, loss: Any = None, *,
+                    initial_epoch: int = 0, **options: Any) -> keras.callbacks.History:
         """Train on explicit ``(input, target)`` pairs, e.g. translations.
-
-        Pairs are kept as integer ids and expanded to one-hot vectors one batch at a time;
-        each batch holds pairs of similar length and is padded only to its longest one.
-        Padding is masked: it changes neither the loss nor the ``char_accuracy`` metric.
 
         Args:
             pairs: ``(input text, target text)`` tuples.
             batch_size: pairs per gradient step. Defaults to 64.
             epochs: index of the last epoch to run, as in Keras: with ``initial_epoch=10`` and
                 ``epochs=15``, five epochs run. Defaults to 100.
-            optimizer: used when the model is not compiled yet. Defaults to ``"rmsprop"``.
-            loss: used when the model is not compiled yet.
-            validation_data: held-out ``(input, target)`` pairs; their loss and accuracy are
-                reported each epoch as ``val_loss`` and ``val_char_accuracy``.
-            validation_split: fraction (0 to 1) of ``pairs``, taken from the end as Keras
-                does, held out for validation instead. Ignored when ``validation_data`` is
-                given. Defaults to 0.
-            callbacks: further Keras callbacks.
-            early_stopping: a patience in epochs: stop when ``val_loss`` (``loss`` without
-                validation data) has not improved for that many epochs, and restore the
-                weights of the best epoch when training ends. Defaults to None (off).
-            checkpoint: a file written at the end of every epoch in the library's format
-                (atomically, with the optimizer state and the number of epochs trained).
-            resume: if true and ``checkpoint`` exists, load it into this generator first and
-                continue from the epoch it reached (``initial_epoch`` is then ignored).
+            optimizer, loss: used when the model is not compiled yet. Default: the recipe's.
             initial_epoch: epoch to start at, for resuming by hand:
                 ``train_pairs(..., initial_epoch=loaded.epochs_trained)``.
-            verbose: Keras progress output: ``"auto"`` (progress bars), 0 (silent), 1 or 2.
-            distribution: train across devices: a ``tf.distribute`` strategy on TensorFlow
-                (``MirroredStrategy``, ``MultiWorkerMirroredStrategy``) or a
-                ``keras.distribution.DataParallel`` on JAX. ``batch_size`` is the global
-                batch, split across the devices. Defaults to None (one device).
-            seed: seed of the batch shuffling, for reproducible runs. Defaults to None.
-            length_step: batch lengths are rounded up to a multiple of this, trading a little
-                padding for fewer compiled shapes. Defaults to 1 on TensorFlow (its training
-                step takes any length without recompiling) and 4 on other backends (JAX
-                compiles once per shape).
-            decoder_noise: share of the decoder's teacher-forced input characters replaced by
-                the unknown id in each training batch (the targets, the start signal and the
-                validation pairs are left alone), a regulariser for small data sets (see
-                the training guide for what it did on the fra.txt benchmark). Defaults to 0
-                (off).
+            **options: the options of :class:`~shorttext_s2s.training.Trainer`, which runs
+                the training: ``validation_data``, ``validation_split``, ``callbacks``,
+                ``early_stopping``, ``checkpoint``, ``resume``, ``verbose``, ``distribution``,
+                ``seed``, ``length_step``, ``recipe``, ``validation_every``.
 
         Returns:
             The Keras ``History`` (``history.history["loss"]``, ...).
 
         Raises:
             InputDataError: no pairs, or an item that is not a pair of strings.
-            ValueError: an invalid option (the message names it).
+            ValueError, TypeError: an invalid or unknown option (the message names it).
         """
-        if resume and checkpoint is not None and os.path.exists(checkpoint):
-            self.load_compact_model(checkpoint)
-            initial_epoch = self.epochs_trained
-            logger.info("resuming from %s at epoch %d", os.fspath(checkpoint), initial_epoch)
-        pairs = check_pairs(pairs)
-        if validation_data is not None:
-            validation_pairs = check_pairs(validation_data, "validation_data")
-        elif validation_split:
-            if not 0.0 < float(validation_split) < 1.0:
-                raise ValueError(f"Received an invalid value for argument `validation_split`, "
-                                 f"expected a number between 0 and 1, got {validation_split!r}.")
-            held = int(len(pairs) * float(validation_split))
-            if held < 1 or held >= len(pairs):
-                raise ValueError(f"`validation_split={validation_split}` of {len(pairs)} "
-                                 f"pairs leaves no training or no validation pairs.")
-            pairs, validation_pairs = pairs[:-held], pairs[-held:]
-            logger.info("validation_split: %d pair(s) for training, %d held out",
-                        len(pairs), len(validation_pairs))
-        else:
-            validation_pairs = None
-
-        if length_step is None:
-            length_step = 1 if keras.backend.backend() == "tensorflow" else 4
-        replicas = replica_count(distribution)
-        with distribution_scope(distribution):
-            if distribution is not None:
-                self._build_in_scope(optimizer, loss)
-            elif not self.s2sgenerator.compiled:
-                self.compile(optimizer=optimizer, loss=loss)
-            batches = self._batches(pairs, batch_size, True, seed, length_step, replicas,
-                                    decoder_noise)
-            batches.set_epoch(initial_epoch)
-            validation = (None if validation_pairs is None else
-                          self._batches(validation_pairs, batch_size, False, None, length_step,
-                                        replicas))
-            all_callbacks = list(callbacks or [])
-            if checkpoint is not None:
-                all_callbacks.append(CompactCheckpoint(self, checkpoint))
-            if early_stopping is not None:
-                monitor = "val_loss" if validation is not None else "loss"
-                all_callbacks.append(early_stopping_callback(early_stopping, monitor))
-            history = self.s2sgenerator.model.fit(
-                as_fit_input(batches), epochs=epochs, initial_epoch=initial_epoch,
-                validation_data=None if validation is None else as_fit_input(validation),
-                callbacks=all_callbacks, verbose=verbose, shuffle=False)
-        self.s2sgenerator.trained = True
-        if history.epoch:
-            self.epochs_trained = history.epoch[-1] + 1
-        return history
+        return Trainer(batch_size, **options).train(self, pairs, epochs=epochs,
+                                                    initial_epoch=initial_epoch,
+                                                    optimizer=optimizer, loss=loss)
 
     def evaluate(self, pairs: Pairs, strategy: Union[str, DecodingStrategy] = "greedy",
                  batch_size: int = 256,
@@ -283,64 +146,26 @@ class CharBasedSeq2SeqGenerator:
 
         Args:
             pairs: ``(input, expected output)`` tuples the model was not trained on.
-            strategy: decoding strategy passed to :meth:`decode_batch`. Defaults to greedy.
+            strategy: as for :meth:`decode_batch`. Defaults to greedy.
             batch_size: inputs decoded at once. Defaults to 256.
-            metrics: which scores to compute; see
-                :func:`shorttext_s2s.evaluation.score_texts`. ``chrf`` and ``bleu`` need the
-                ``metrics`` extra (sacrebleu).
+            metrics: the scores of :func:`shorttext_s2s.evaluation.score_texts` to compute;
+                ``chrf`` and ``bleu`` need the ``metrics`` extra (sacrebleu).
 
         Returns:
-            dict: ``n`` (the number of pairs), ``exact_match`` (share of outputs equal to
-            the target), ``cer`` (character error rate), ``chrf`` and ``bleu`` (0 to 100).
+            dict: ``n`` (pairs), ``exact_match`` (share of outputs equal to the target),
+            ``cer`` (character error rate), ``chrf`` and ``bleu`` (0 to 100).
 
         Raises:
-            ModelNotTrainedException: the model was neither trained nor loaded.
-            InputDataError: no pairs, or an item that is not a pair of strings.
-            MissingExtraError: chrF or BLEU asked for without sacrebleu installed.
-
-        Example (with a trained ``generator``)::
-
-            scores = generator.evaluate(read_pairs("fra.txt")[10000:11000])
-            print(f"exact {scores['exact_match']:.1%}, chrF {scores['chrf']:.1f}")
+            ModelNotTrainedException, InputDataError, MissingExtraError.
         """
         from .evaluation import score_texts
 
         if not self.trained:
             raise ModelNotTrainedException("evaluate() needs a trained or loaded model.")
-        pairs = check_pairs(pairs)
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"Received an invalid value for argument `batch_size`, expected a "
-                             f"positive integer, got {batch_size!r}.")
-        sources = [source for source, _ in pairs]
-        outputs: List[str] = []
-        for start in range(0, len(sources), batch_size):
-            outputs.extend(self.decode_batch(sources[start:start + batch_size],
-                                             strategy=strategy))
+        pairs, batch_size = check_pairs(pairs), check_int(batch_size, "batch_size")
+        outputs = [output for start in range(0, len(pairs), batch_size) for output in
+                   self.decode_batch([s for s, _ in pairs[start:start + batch_size]], strategy)]
         return score_texts(outputs, [target for _, target in pairs], metrics=metrics)
-
-    def _batches(self, pairs: List[Tuple[str, str]], batch_size: int, shuffle: bool,
-                 seed: Optional[int], length_step: int, replicas: int,
-                 decoder_noise: float = 0.0) -> PairBatches:
-        encoder_ids, decoder_ids, target_ids = self.encode_pairs(pairs)
-        return PairBatches(encoder_ids, decoder_ids, target_ids, len(self.encoder),
-                           batch_size=batch_size, shuffle=shuffle, seed=seed,
-                           length_step=length_step, multiple_of=replicas,
-                           decoder_noise=decoder_noise)
-
-    def _build_in_scope(self, optimizer: Any, loss: Any) -> None:
-        # Variables must be created under the distribution's scope to be mirrored: rebuild the
-        # model there, carrying over trained weights (the optimizer starts afresh).
-        s2s = self.s2sgenerator
-        weights = s2s.model.get_weights() if (s2s.model is not None and s2s.trained) else None
-        if s2s.compiled and s2s.model.optimizer is not None:
-            optimizer, loss = s2s.model.optimizer, s2s.model.loss
-        if isinstance(optimizer, keras.optimizers.Optimizer):
-            # An optimizer creates variables when constructed: make a copy under the scope.
-            optimizer = keras.optimizers.deserialize(keras.optimizers.serialize(optimizer))
-        s2s.prepare_model()
-        if weights is not None:
-            s2s.model.set_weights(weights)
-        s2s.compile(optimizer=optimizer, loss=loss)
 
     # --- decoding ------------------------------------------------------------------------
 
@@ -349,32 +174,20 @@ class CharBasedSeq2SeqGenerator:
                seed: Optional[int] = None) -> str:
         """Answer one text.
 
-        Inputs longer than ``maxlen - 1`` characters are cut to that length, characters
-        outside the vocabulary are read as the unknown id, and the empty text is answered
-        like any other (the encoder sees the end signal alone). The answer has at most
-        ``maxlen - 1`` characters.
+        Inputs are cut to ``maxlen - 1`` characters, unseen characters read as the unknown
+        id; the answer has at most ``maxlen - 1`` characters.
 
         Args:
             txtseq: the input text.
             stochastic: sample each character from the softmax (the default, as in
-                shorttext) or take the most likely one (greedy). Ignored if ``strategy`` is
-                given.
+                shorttext) or take the most likely one. Ignored if ``strategy`` is given.
             strategy: ``"greedy"``, ``"sample"``, ``"beam"`` or a strategy object from
                 :mod:`shorttext_s2s.decoding` (e.g. ``get_strategy("sample", top_k=5)``).
-            seed: random seed making sampling repeatable. Defaults to drawing one from NumPy's
+            seed: random seed making sampling repeatable. Defaults to one drawn from NumPy's
                 global generator (repeatable after ``keras.utils.set_random_seed``).
 
-        Returns:
-            The output text, without signal characters.
-
         Raises:
-            TypeError: ``txtseq`` is not a ``str``.
-            ModelNotTrainedException: the model was neither trained nor loaded.
-
-        Example:
-
-        >>> generator.decode("Hi.", stochastic=False)  # doctest: +SKIP
-        'Salut.'
+            TypeError (``txtseq`` is not a ``str``), ModelNotTrainedException.
         """
         if not isinstance(txtseq, str):
             raise TypeError(f"decode() takes a str, got {type(txtseq).__name__}; use "
@@ -388,18 +201,11 @@ class CharBasedSeq2SeqGenerator:
                      seed: Optional[int] = None) -> List[str]:
         """Answer several texts at once, decoded together in compiled batches.
 
-        Args:
-            texts: the input texts (see :meth:`decode` for long, empty or unusual ones).
-            strategy: ``"greedy"`` (the default, reproducible), ``"sample"``, ``"beam"`` or a
-                strategy object from :mod:`shorttext_s2s.decoding`.
-            seed: random seed for sampling; see :meth:`decode`.
-
-        Returns:
-            One output text per input, in order.
+        ``strategy`` and ``seed`` are as for :meth:`decode`; the strategy defaults to
+        ``"greedy"`` (reproducible). Returns one output text per input, in order.
 
         Raises:
-            TypeError: ``texts`` is a single ``str`` or contains something else than ``str``.
-            ModelNotTrainedException: the model was neither trained nor loaded.
+            TypeError (a single ``str``, or not all ``str``), ModelNotTrainedException.
 
         Example:
 
@@ -420,20 +226,9 @@ class CharBasedSeq2SeqGenerator:
             length_penalty: answers are ranked by ``log_probability / length **
                 length_penalty`` (length in characters plus the end signal). Defaults to 1.
 
-        Returns:
-            Up to ``num_results`` distinct ``(text, log_probability)`` pairs, best first; the
-            log-probability is that of the text followed by the end signal under the model
-            (the distribution renormalised without the reserved ids).
-
-        Raises:
-            TypeError: ``txtseq`` is not a ``str``.
-            ValueError: an argument is out of range.
-            ModelNotTrainedException: the model was neither trained nor loaded.
-
-        Example:
-
-        >>> generator.decode_nbest("Hi.", beam_width=3, num_results=2)  # doctest: +SKIP
-        [('Salut.', -0.41), ('Salut !', -1.73)]
+        Returns up to ``num_results`` distinct ``(text, log_probability)`` pairs, best first
+        (of the text and the end signal, renormalised without the reserved ids); raises
+        ``TypeError``, ``ValueError`` and ``ModelNotTrainedException`` as :meth:`decode` does.
         """
         if not isinstance(txtseq, str):
             raise TypeError(f"decode_nbest() takes a str, got {type(txtseq).__name__}.")
@@ -446,93 +241,57 @@ class CharBasedSeq2SeqGenerator:
                       seed: Optional[int], num_results: int) -> List[List[Tuple[str, float]]]:
         if not self.trained:
             raise ModelNotTrainedException("decoding needs a trained or loaded model.")
-        return decode_texts(self.s2sgenerator.model, self.encoder, self.maxlen, texts,
+        return decode_texts(self.s2sgenerator.network, self.encoder, self.maxlen, texts,
                             strategy, seed=seed, num_results=num_results,
                             reverse_input=self.reverse_input)
 
-    # --- persistence ---------------------------------------------------------------------
+    # --- persistence: the two hooks of CompactIOMachine -----------------------------------
 
-    def savemodel(self, prefix: PathLike, final: bool = False) -> str:
-        """Save the model to ``prefix + MODEL_SUFFIX`` (one file, as :meth:`save_compact_model`).
-
-        Args:
-            prefix: path prefix.
-            final: if true, save only what inference needs; otherwise also the optimizer state
-                so that training can continue.
-
-        Returns:
-            The path written.
-
-        Raises:
-            ModelNotTrainedException: nothing to save yet.
-        """
-        path = _prefix_path(prefix)
-        self.save_compact_model(path, final=final)
-        return path
-
-    def loadmodel(self, prefix: PathLike) -> None:
-        """Load what :meth:`savemodel` wrote with the same ``prefix`` into this object."""
-        self.load_compact_model(_prefix_path(prefix))
-
-    def save_compact_model(self, path: PathLike, final: bool = False) -> None:
-        """Save weights, vocabulary, hyperparameters and optimizer state to one file.
-
-        The file is written beside ``path`` and renamed over it when complete: an interrupted
-        save leaves any previous file intact.
-
-        Args:
-            path: file to write (conventionally ending in ``.h5``).
-            final: if true, leave out the optimizer state (inference only).
-
-        Raises:
-            ModelNotTrainedException: nothing to save yet.
-        """
-        contents = self.s2sgenerator.to_model_file(final=final, kind=type(self).__name__)
-        contents.config["generator"] = self.get_config()
+    def to_model_file(self, final: bool = False) -> ModelFile:
+        """Describe the generator: its model's file, with the vocabulary and settings added."""
+        contents = self.s2sgenerator.to_model_file(final=final)
+        contents.kind = type(self).__name__
+        contents.config["generator"] = {"maxlen": self.maxlen,
+                                        "reverse_input": self.reverse_input}
         contents.config["encoder"] = self.encoder.get_config()
-        contents.config["training"] = {"epochs_trained": int(self.epochs_trained)}
-        write_model_file(path, contents)
+        return contents
 
-    def load_compact_model(self, path: PathLike) -> None:
-        """Replace this object's model, vocabulary and hyperparameters with a saved file's.
-
-        Raises:
-            ModelFileError: the file is missing, damaged or not a generator model file.
-        """
-        loaded = loadCharBasedSeq2SeqGenerator(path)
-        self.__dict__.update(loaded.__dict__)
+    @classmethod
+    def from_model_file(cls, contents: ModelFile, path: str) -> "CharBasedSeq2SeqGenerator":
+        """Build the generator a read file describes, with its weights and optimizer state."""
+        description = read_description(contents, path)
+        try:
+            encoder = SentenceToCharVecEncoder.from_config(description["encoder"])
+            generator = cls(encoder, **_without_vecsize(description["model"]),
+                            **description["generator"])
+        except KeyError as exc:
+            raise ModelFileError(path, f"invalid model description (no {exc} entry)") from None
+        except (TypeError, ValueError) as exc:
+            raise ModelFileError(path, f"invalid model description ({exc})") from None
+        if generator.s2sgenerator.get_config() != description["model"]:
+            raise ModelFileError(path, "the vocabulary or a setting does not match the stored "
+                                       "model")
+        generator.s2sgenerator.restore(contents, path)
+        return generator
 
 
 def loadCharBasedSeq2SeqGenerator(path: PathLike, compact: bool = True
                                   ) -> CharBasedSeq2SeqGenerator:
-    """Load a :class:`CharBasedSeq2SeqGenerator` from file.
-
-    Args:
-        path: the file written by ``save_compact_model`` (``compact=True``, the default) or
-            the prefix given to ``savemodel`` (``compact=False``).
-        compact: whether ``path`` is a compact file rather than a prefix.
-
-    Returns:
-        The generator, ready to decode (and to train further unless saved as final).
+    """Load a :class:`CharBasedSeq2SeqGenerator`, ready to decode (and to train further
+    unless saved as final), from the file ``save_compact_model`` wrote (or, with
+    ``compact=False``, the prefix given to ``savemodel``).
 
     Raises:
         ModelFileError: the file is missing, damaged or not a generator model file.
     """
-    path = os.fspath(path) if compact else _prefix_path(path)
-    contents = read_model_file(path, kind=CharBasedSeq2SeqGenerator.__name__)
-    try:
-        encoder = SentenceToCharVecEncoder.from_config(contents.config["encoder"])
-        generator = CharBasedSeq2SeqGenerator(encoder, **contents.config["generator"])
-    except KeyError as exc:
-        raise ModelFileError(path, f"invalid model description (no {exc} entry)") from None
-    except (TypeError, ValueError) as exc:
-        raise ModelFileError(path, f"invalid model description ({exc})") from None
-    if generator.maxlen > MAX_SEQUENCE_LENGTH:
-        raise ModelFileError(path, f"maxlen {generator.maxlen} is above the limit of "
-                                   f"{MAX_SEQUENCE_LENGTH} this library loads")
-    if generator.s2sgenerator.get_config() != stored_model_config(contents):
-        raise ModelFileError(path, "the vocabulary or a setting does not match the stored "
-                                   "model")
-    generator.s2sgenerator.restore_model_file(contents, path)
-    generator.epochs_trained = int(contents.config.get("training", {}).get("epochs_trained", 0))
-    return generator
+    return load_compact(CharBasedSeq2SeqGenerator, path, compact)
+
+
+def _without_vecsize(network_config: Dict[str, Any]) -> Dict[str, Any]:
+    # The vocabulary's size is the encoder's: a generator is made from the rest.
+    return {key: value for key, value in network_config.items() if key != "vecsize"}
+
+
+def _conversation(txtseq: Union[str, Sequence[str]]) -> List[Tuple[str, str]]:
+    lines = txtseq.splitlines() if isinstance(txtseq, str) else list(iter_lines(txtseq))
+    return conversation_pairs(lines)

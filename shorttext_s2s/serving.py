@@ -154,18 +154,14 @@ def _request_model(pydantic: Any, settings: ServerSettings, vocabulary: int) -> 
 
 def _strategy_of(request: Any, max_beam_width: int) -> Any:
     from .decoding import get_strategy
+    from .strategy_options import MisplacedOption, strategy_options
 
-    applies = {"temperature": "sample", "top_k": "sample", "beam_width": "beam",
-               "num_results": "beam"}
-    options = {}
-    for name, strategy in applies.items():
-        value = getattr(request, name)
-        if value is None:
-            continue
-        if request.strategy != strategy:
-            raise _RequestError(422, name, f"{name} applies to strategy {strategy!r}, not "
-                                           f"{request.strategy!r}")
-        options[name] = value
+    given = {name: getattr(request, name)
+             for name in ("temperature", "top_k", "beam_width", "num_results")}
+    try:
+        options = strategy_options(request.strategy, given)
+    except MisplacedOption as error:
+        raise _RequestError(422, error.option, str(error)) from None
     if request.strategy == "beam":
         # The library's default width, unless the server allows less.
         options.setdefault("beam_width", min(get_strategy("beam").beam_width, max_beam_width))

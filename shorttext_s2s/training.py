@@ -1,265 +1,182 @@
-"""Training machinery: length-bucketed batches of ids, checkpoints, early stopping, devices.
+"""Training: the :class:`Trainer` that runs a generator's training, and its callbacks.
 
-Sentences are kept as integer ids, ``(pairs, maxlen)`` ``int32`` arrays, so memory grows with
-pairs × length and not with pairs × length × vocabulary. :class:`PairBatches` expands one batch
-at a time into the one-hot vectors the model reads, and pads each batch only to its own
-longest sentence: batches are formed from sentences of similar length, so little of each step
-is spent on padding (which the model masks anyway).
+The trainer owns what a training run needs besides the model: encoding and splitting the
+pairs, length-bucketed batches (:mod:`shorttext_s2s.batches`), checkpoints and resuming,
+early stopping, and training across devices. The model's own
+:meth:`~shorttext_s2s.Seq2SeqWithKeras.fit_batches` runs the epochs.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import os
-from typing import Any, Iterator, List, Optional, Tuple
+from typing import Any, Iterable, Iterator, Optional, Sequence, Tuple
 
 import keras
 import numpy as np
 
-from .encoder import PAD_ID, UNK_ID
+from ._checks import check_bool, check_int, check_number, check_optional_int
+from .batches import PairBatches
+from .callbacks import CompactCheckpoint
 from .exceptions import PathLike
+from .recipes import check_recipe, default_loss, default_optimizer, recipe_callbacks
 
-__all__ = ["PairBatches", "as_fit_input", "CompactCheckpoint", "early_stopping_callback",
-           "distribution_scope", "replica_count"]
+__all__ = ["Trainer", "distribution_scope", "replica_count"]
 
 logger = logging.getLogger(__name__)
 
-#: Batches are drawn from pools of this many batches, sorted by length inside each pool: wide
-#: enough to find sentences of similar length (on the benchmark's 7,200 fra.txt pairs, 34.0
-#: padded steps a pair against 35.4 with pools of 32 batches and 32.9 real ones), narrow
-#: enough on large data sets to keep the order random. Pairs of equal lengths are grouped
-#: at random, and the batches are shuffled, every epoch.
-POOL_BATCHES = 128
+Pairs = Iterable[Tuple[str, str]]
 
 
-class PairBatches(keras.utils.PyDataset):
-    """Teacher-forcing batches of one-hot vectors, made on the fly from id arrays.
+class Trainer:
+    """Trains a :class:`~shorttext_s2s.CharBasedSeq2SeqGenerator` on ``(input, target)`` pairs.
 
-    Each epoch the pairs are shuffled, cut into pools of ``POOL_BATCHES`` batches, sorted by
-    length within a pool, cut into batches, and the batches are shuffled. A batch is padded to
-    its own longest sentence, rounded up to a multiple of ``length_step`` (so the backend
-    compiles a few shapes rather than one per length). Padding rows are all zero, which the
-    model's ``Masking`` layers skip and the loss ignores.
+    Pairs are kept as integer ids and expanded to one-hot vectors one batch at a time; each
+    batch holds pairs of similar length and is padded only to its longest one. Padding is
+    masked: it changes neither the loss nor the ``char_accuracy`` metric.
+    :meth:`~shorttext_s2s.CharBasedSeq2SeqGenerator.train_pairs` makes one and runs it.
 
     Args:
-        encoder_ids: ``(pairs, maxlen)`` ids of the encoder input, padded with ``PAD_ID`` on
-            the right.
-        decoder_ids: ``(pairs, maxlen)`` ids of the decoder input.
-        target_ids: ``(pairs, maxlen)`` ids of the decoder output (``decoder_ids`` shifted
-            by one step).
-        vocab_size: length of the one-hot vectors.
-        batch_size: pairs per batch. Defaults to 64.
-        shuffle: reshuffle every epoch (training) or keep one fixed, length-sorted order
-            (validation). Defaults to True.
-        seed: seed of the shuffling; epoch ``e`` uses ``seed + e``, so a resumed run sees the
-            same orders as an uninterrupted one. Defaults to None: drawn from NumPy's global
-            generator, so that ``keras.utils.set_random_seed`` makes a run repeatable.
-        length_step: padded lengths are rounded up to a multiple of this. Defaults to 4.
-        multiple_of: every batch size is made a multiple of this (the number of devices of a
-            data-parallel run): the last batch is topped up with repeated pairs, which is
-            logged. Defaults to 1.
-        decoder_noise: share of the decoder's input characters (the teacher-forced previous
-            characters, never the start signal nor padding) replaced by the unknown id, drawn
-            anew for every batch; the targets stay as they are. A regulariser: the decoder
-            learns to rely on the encoded input rather than on a perfect prefix. Defaults
-            to 0 (off); use it for training batches only.
-        **kwargs: passed on to ``keras.utils.PyDataset`` (``workers``...).
+        batch_size: pairs per gradient step. Defaults to 64.
+        validation_data: held-out ``(input, target)`` pairs; their loss and accuracy are
+            reported each epoch as ``val_loss`` and ``val_char_accuracy``.
+        validation_split: fraction (0 to 1) of the pairs held out for validation instead,
+            drawn at random (with ``seed``, or 0 without: the same pairs when training
+            resumes). Ignored when ``validation_data`` is given. Defaults to 0.
+        callbacks: further Keras callbacks.
+        early_stopping: a patience in epochs: stop when the recipe's measure has not improved
+            for that many epochs, and restore the weights of the best epoch when training
+            ends. The measure is the validation chrF (``"small-data"``) or loss
+            (``"keras-example"``), the training loss without validation pairs. Defaults to
+            None (off).
+        recipe: the training recipe (:mod:`shorttext_s2s.recipes`): ``"keras-example"`` or
+            ``"small-data"``. Defaults to the network's (``"keras-example"`` for
+            ``"lstm"``).
+        validation_every: with the ``"small-data"`` recipe, decode and score the validation
+            pairs every this many epochs. Defaults to 2.
+        checkpoint: a file written at the end of every epoch in the library's format
+            (atomically, with the optimizer state and the number of epochs trained).
+        resume: if true and ``checkpoint`` exists, load it into the generator first and
+            continue from the epoch it reached (``initial_epoch`` is then ignored).
+        verbose: Keras progress output: ``"auto"`` (progress bars), 0 (silent), 1 or 2.
+        distribution: train across devices: a ``tf.distribute`` strategy on TensorFlow
+            (``MirroredStrategy``, ``MultiWorkerMirroredStrategy``) or a
+            ``keras.distribution.DataParallel`` on JAX. ``batch_size`` is the global batch,
+            split across the devices. Defaults to None (one device).
+        seed: seed of the batch shuffling, for reproducible runs. Defaults to None.
+        length_step: batch lengths are rounded up to a multiple of this, trading a little
+            padding for fewer compiled shapes. Defaults to 1 on TensorFlow (its training step
+            takes any length without recompiling) and 4 on other backends (JAX compiles once
+            per shape).
 
-    Example:
-
-    >>> ids = np.array([[3, 2, 0, 0], [3, 4, 4, 2]], dtype=np.int32)
-    >>> batches = PairBatches(ids, ids, ids, vocab_size=5, batch_size=1, shuffle=False)
-    >>> (source, _), target = batches[0]
-    >>> source.shape, target.shape  # padded to this batch's own length, rounded up to 4
-    ((1, 4, 5), (1, 4, 5))
+    Raises:
+        ValueError: an invalid option (the message names it).
     """
 
-    def __init__(self, encoder_ids: np.ndarray, decoder_ids: np.ndarray,
-                 target_ids: np.ndarray, vocab_size: int, batch_size: int = 64,
-                 shuffle: bool = True, seed: Optional[int] = None, length_step: int = 4,
-                 multiple_of: int = 1, decoder_noise: float = 0.0, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        arrays = [np.asarray(a) for a in (encoder_ids, decoder_ids, target_ids)]
-        if any(a.ndim != 2 for a in arrays) or len({a.shape[0] for a in arrays}) != 1:
-            raise ValueError(f"Received invalid id arrays, expected three 2-D arrays with the "
-                             f"same number of rows, got shapes {[a.shape for a in arrays]}.")
-        if arrays[1].shape != arrays[2].shape:
-            raise ValueError(f"`decoder_ids` and `target_ids` must have the same shape, got "
-                             f"{arrays[1].shape} and {arrays[2].shape}.")
-        if arrays[0].shape[0] == 0:
-            raise ValueError("Received no pairs to make batches of.")
-        for value, name in ((batch_size, "batch_size"), (length_step, "length_step"),
-                            (multiple_of, "multiple_of"), (vocab_size, "vocab_size")):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"Received an invalid value for argument `{name}`, expected "
-                                 f"a positive integer, got {value!r}.")
-        if (isinstance(decoder_noise, bool) or not isinstance(decoder_noise, (int, float))
-                or not 0.0 <= decoder_noise < 1.0):
-            raise ValueError(f"Received an invalid value for argument `decoder_noise`, "
-                             f"expected a number from 0 to 1 (1 excluded), got "
-                             f"{decoder_noise!r}.")
-        self.decoder_noise = float(decoder_noise)
-        self.encoder_ids, self.decoder_ids, self.target_ids = arrays
-        self.vocab_size = int(vocab_size)
-        self.batch_size = int(math.ceil(batch_size / multiple_of) * multiple_of)
-        self.shuffle = bool(shuffle)
-        self.seed = seed
-        self.length_step = int(length_step)
-        self.multiple_of = int(multiple_of)
-        self.epoch = 0
-        # Sentences are right-padded, so a length is the number of non-padding ids.
-        self.source_lengths = (self.encoder_ids != PAD_ID).sum(axis=1)
-        self.target_lengths = (self.decoder_ids != PAD_ID).sum(axis=1)
-        self._rng = np.random.default_rng(
-            seed if seed is not None else np.random.randint(0, 2 ** 31 - 1))
-        self._fill_logged = False
-        self._batches = self._make_batches()
+    def __init__(self, batch_size: int = 64, *, validation_data: Optional[Pairs] = None,
+                 validation_split: float = 0.0,
+                 callbacks: Optional[Sequence[keras.callbacks.Callback]] = None,
+                 early_stopping: Optional[int] = None, checkpoint: Optional[PathLike] = None,
+                 resume: bool = False, verbose: Any = "auto", distribution: Any = None,
+                 seed: Optional[int] = None, length_step: Optional[int] = None,
+                 recipe: Optional[str] = None, validation_every: int = 2) -> None:
+        self.batch_size = check_int(batch_size, "batch_size")
+        self.validation_data = validation_data
+        self.validation_split = check_number(validation_split, "validation_split", below=1.0)
+        self.callbacks = list(callbacks or [])
+        self.early_stopping = check_optional_int(early_stopping, "early_stopping", minimum=0)
+        self.checkpoint = None if checkpoint is None else os.fspath(checkpoint)
+        self.resume = check_bool(resume, "resume")
+        self.verbose = verbose
+        self.distribution = distribution
+        self.replicas = replica_count(distribution)
+        self.seed = check_optional_int(seed, "seed", minimum=0)
+        if length_step is None:
+            length_step = 1 if keras.backend.backend() == "tensorflow" else 4
+        self.length_step = check_int(length_step, "length_step")
+        self.recipe = None if recipe is None else check_recipe(recipe)
+        self.validation_every = check_int(validation_every, "validation_every")
 
-    @property
-    def num_pairs(self) -> int:
-        """Number of distinct pairs the batches are drawn from."""
-        return int(self.encoder_ids.shape[0])
+    def train(self, generator: Any, pairs: Pairs, epochs: int = 100, initial_epoch: int = 0,
+              optimizer: Any = None, loss: Any = None) -> keras.callbacks.History:
+        """Train ``generator`` on ``pairs`` up to epoch ``epochs`` (Keras's meaning).
 
-    def __len__(self) -> int:
-        return len(self._batches)
+        Args:
+            generator: the :class:`~shorttext_s2s.CharBasedSeq2SeqGenerator` to train.
+            pairs: ``(input text, target text)`` tuples.
+            epochs: index of the last epoch to run, as in Keras: with ``initial_epoch=10`` and
+                ``epochs=15``, five epochs run. Defaults to 100.
+            initial_epoch: epoch to start at, for resuming by hand. Defaults to 0.
+            optimizer: used when the model is not compiled yet. Defaults to the recipe's.
+            loss: used when the model is not compiled yet. Defaults to the recipe's.
 
-    def __getitem__(self, index: int) -> Tuple[Tuple[np.ndarray, np.ndarray], np.ndarray]:
-        rows = self._batches[index]
-        source_len = self._padded(self.source_lengths[rows].max(), self.encoder_ids.shape[1])
-        target_len = self._padded(self.target_lengths[rows].max(), self.decoder_ids.shape[1])
-        decoder_ids = self.decoder_ids[rows, :target_len]
-        if self.decoder_noise:
-            decoder_ids = self._add_noise(decoder_ids, index)
-        return ((self._onehot(self.encoder_ids[rows, :source_len]),
-                 self._onehot(decoder_ids)),
-                self._onehot(self.target_ids[rows, :target_len]))
+        Returns:
+            The Keras ``History``. The model's ``weights_epoch`` says which epoch's weights it
+            ended with (logged too).
 
-    def on_epoch_end(self) -> None:
-        self.epoch += 1
-        if self.shuffle:
-            self._batches = self._make_batches()
+        Raises:
+            InputDataError: no pairs, or an item that is not a pair of strings.
+            ValueError: ``validation_split`` leaves no training or no validation pairs.
+        """
+        epochs = check_int(epochs, "epochs", minimum=0)
+        initial_epoch = check_int(initial_epoch, "initial_epoch", minimum=0)
+        if self.resume and self.checkpoint is not None and os.path.exists(self.checkpoint):
+            generator.load_compact_model(self.checkpoint)
+            initial_epoch = generator.epochs_trained
+            logger.info("resuming from %s at epoch %d", self.checkpoint, initial_epoch)
+        ids = generator.encode_pairs(pairs)
+        validation_ids = None
+        if self.validation_data is not None:
+            validation_ids = generator.encode_pairs(self.validation_data, name="validation_data")
+        elif self.validation_split:
+            count = len(ids[0])
+            held = int(count * self.validation_split)
+            if held < 1 or held >= count:
+                raise ValueError(f"Received an invalid value for argument `validation_split`, "
+                                 f"{self.validation_split!r} of {count} pairs leaves no "
+                                 f"training or no validation pairs.")
+            # At random: pairs files are often sorted (fra.txt by length), so their tail is
+            # no sample of the rest.
+            order = np.random.default_rng(self.seed or 0).permutation(count)
+            ids, validation_ids = ([part[order[held:]] for part in ids],
+                                   [part[order[:held]] for part in ids])
+            logger.info("validation_split: %d pair(s) for training, %d held out",
+                        count - held, held)
 
-    def set_epoch(self, epoch: int) -> None:
-        """Continue the sequence of shuffles at ``epoch`` (used when training resumes)."""
-        self.epoch = int(epoch)
-        if self.shuffle:
-            self._batches = self._make_batches()
+        s2s = generator.s2sgenerator
+        recipe = self.recipe or s2s.network.recipe
+        optimizer = default_optimizer(recipe) if optimizer is None else optimizer
+        loss = default_loss(recipe) if loss is None else loss
+        with distribution_scope(self.distribution):
+            if self.distribution is not None:
+                s2s.rebuild(optimizer, loss)
+            elif not s2s.compiled:
+                s2s.compile(optimizer=optimizer, loss=loss)
+            batches = self._batches(ids, len(generator.encoder), shuffle=True)
+            batches.set_epoch(initial_epoch)
+            validation = (None if validation_ids is None else
+                          self._batches(validation_ids, len(generator.encoder), shuffle=False))
+            callbacks = list(self.callbacks) + recipe_callbacks(
+                recipe, generator, validation_ids, self.early_stopping, self.validation_every)
+            if self.checkpoint is not None:
+                callbacks.append(CompactCheckpoint(generator, self.checkpoint))
+            history = s2s.fit_batches(batches, epochs=epochs, validation=validation,
+                                      callbacks=callbacks, initial_epoch=initial_epoch,
+                                      verbose=self.verbose)
+        for callback in callbacks:
+            if isinstance(callback, keras.callbacks.EarlyStopping) and \
+                    callback.best_weights is not None:
+                s2s.weights_epoch = callback.best_epoch + 1  # it restored them
+        if history.epoch:
+            logger.info("training ended after epoch %d with the weights of epoch %d",
+                        history.epoch[-1] + 1, s2s.weights_epoch)
+        return history
 
-    # --- internals -----------------------------------------------------------------------
-
-    def _padded(self, length: int, limit: int) -> int:
-        return int(min(limit, max(1, math.ceil(length / self.length_step) * self.length_step)))
-
-    def _add_noise(self, decoder_ids: np.ndarray, index: int) -> np.ndarray:
-        # Seeded by (seed, epoch, batch) when a seed is given, so that a resumed run draws
-        # the same noise as an uninterrupted one.
-        rng = (np.random.default_rng((self.seed, self.epoch, index)) if self.seed is not None
-               else self._rng)
-        hit = rng.random(decoder_ids.shape) < self.decoder_noise
-        hit[:, 0] = False  # the start signal tells the decoder where the output begins
-        return np.where(hit & (decoder_ids != PAD_ID), UNK_ID, decoder_ids).astype(np.int32)
-
-    def _onehot(self, ids: np.ndarray) -> np.ndarray:
-        out = np.zeros(ids.shape + (self.vocab_size,), dtype=np.float32)
-        np.put_along_axis(out, ids[..., None].astype(np.intp), 1.0, axis=-1)
-        out[..., PAD_ID] = 0.0
-        return out
-
-    def _make_batches(self) -> List[np.ndarray]:
-        count = self.num_pairs
-        size = self.batch_size
-        if self.shuffle:
-            rng = (np.random.default_rng(self.seed + self.epoch) if self.seed is not None
-                   else self._rng)
-            order = rng.permutation(count)
-        else:
-            rng = None
-            order = np.arange(count)
-        # Sort by target length first: the decoder runs over the targets, the longer part.
-        key = self.target_lengths * (self.encoder_ids.shape[1] + 1) + self.source_lengths
-        pool = size * POOL_BATCHES if self.shuffle else count
-        batches: List[np.ndarray] = []
-        for start in range(0, count, pool):
-            chunk = order[start:start + pool]
-            chunk = chunk[np.argsort(key[chunk], kind="stable")]
-            batches.extend(chunk[i:i + size] for i in range(0, len(chunk), size))
-        last = batches[-1]
-        short = (-len(last)) % self.multiple_of
-        if short:
-            fill = (rng or np.random.default_rng(0)).choice(count, size=short,
-                                                             replace=short > count)
-            batches[-1] = np.concatenate([last, fill])
-            if not self._fill_logged:
-                self._fill_logged = True
-                logger.info("repeated %d pair(s) in each epoch to fill the last batch to a "
-                            "multiple of %d devices", short, self.multiple_of)
-        if rng is not None:
-            rng.shuffle(batches)
-        return batches
-
-
-def as_fit_input(batches: PairBatches) -> Any:
-    """What to give ``keras.Model.fit`` for ``batches`` under the current backend.
-
-    Under TensorFlow, a ``tf.data.Dataset`` whose batch and length dimensions are declared
-    variable: Keras would otherwise infer fixed shapes from the first two batches and reject
-    the next batch of another length. It prefetches, so one-hot expansion overlaps training,
-    and it reshuffles the batches at the end of each pass. Under other backends, ``batches``
-    itself.
-    """
-    if keras.backend.backend() != "tensorflow":
-        return batches
-    import tensorflow as tf
-
-    def iterate() -> Iterator[Tuple[Tuple[np.ndarray, np.ndarray], np.ndarray]]:
-        for index in range(len(batches)):
-            yield batches[index]
-        batches.on_epoch_end()
-
-    spec = tf.TensorSpec(shape=(None, None, batches.vocab_size), dtype=tf.float32)
-    dataset = tf.data.Dataset.from_generator(iterate, output_signature=((spec, spec), spec))
-    dataset = dataset.apply(tf.data.experimental.assert_cardinality(len(batches)))
-    return dataset.prefetch(2)
-
-
-class CompactCheckpoint(keras.callbacks.Callback):
-    """Save a generator to one file in the library's format at the end of every epoch.
-
-    The file is replaced atomically (an interrupted save keeps the previous epoch's file) and
-    records the number of epochs trained, with the optimizer state, so that training can resume:
-    load it with :func:`~shorttext_s2s.loadCharBasedSeq2SeqGenerator` and train on with
-    ``initial_epoch=generator.epochs_trained`` (or ``train_pairs(..., resume=True)``).
-
-    Args:
-        generator: the :class:`~shorttext_s2s.CharBasedSeq2SeqGenerator` being trained.
-        path: the file to write.
-    """
-
-    def __init__(self, generator: Any, path: PathLike) -> None:
-        super().__init__()
-        self.generator = generator
-        self.path = os.fspath(path)
-
-    def on_epoch_end(self, epoch: int, logs: Optional[dict] = None) -> None:
-        self.generator.s2sgenerator.trained = True
-        self.generator.epochs_trained = epoch + 1
-        self.generator.save_compact_model(self.path)
-        logger.debug("epoch %d: checkpoint written to %s", epoch + 1, self.path)
-
-
-def early_stopping_callback(patience: int, monitor: str) -> keras.callbacks.EarlyStopping:
-    """Early stopping on ``monitor`` after ``patience`` epochs without improvement.
-
-    The weights of the best epoch are restored when training ends, whether it stopped early
-    or ran all its epochs.
-    """
-    if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or patience < 0:
-        raise ValueError(f"Received an invalid value for argument `early_stopping`, expected "
-                         f"a patience in epochs (an integer >= 0), got {patience!r}.")
-    return keras.callbacks.EarlyStopping(monitor=monitor, patience=int(patience),
-                                         restore_best_weights=True)
+    def _batches(self, ids: Sequence[np.ndarray], vocab_size: int, shuffle: bool) -> PairBatches:
+        return PairBatches(*ids, vocab_size, batch_size=self.batch_size, shuffle=shuffle,
+                           seed=self.seed if shuffle else None, length_step=self.length_step,
+                           multiple_of=self.replicas)
 
 
 def replica_count(distribution: Any) -> int:

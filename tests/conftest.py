@@ -1,7 +1,15 @@
-"""Shared fixtures: the real fra-eng pairs and one small model trained once per session."""
+"""Shared fixtures: small pairs of the project's own, the real fra-eng pairs where they are,
+and one small model trained once per session.
+
+The suite trains on pairs it carries (``tests/data/en-fr.tsv``, written for it) and on
+sentences it makes up, so that it passes in a fresh clone with nothing beside it. Only the
+tests that are about the real Anki file ask for ``fra_path``; they are skipped, with one line
+saying where the file is expected, when it is not there.
+"""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import List, Tuple
 
@@ -14,27 +22,53 @@ from shorttext_s2s.data import read_pairs
 REPO = Path(__file__).resolve().parents[1]
 #: The data the project reads by relative path; CI has it beside the checkout.
 FRA_PATH = REPO.parent / "shared" / "data" / "fra-eng" / "fra.txt"
+#: 36 short English-French pairs written for the tests, two columns as in read_pairs' input.
+PAIRS_PATH = REPO / "tests" / "data" / "en-fr.tsv"
+
+
+def made_up_pairs() -> List[Tuple[str, str]]:
+    """384 distinct, grammatical English-French sentences built from a few words.
+
+    They serve where a test needs many distinct inputs beyond the written pairs.
+    """
+    subjects = [("I", "J'ai"), ("You", "Tu as"), ("He", "Il a"), ("She", "Elle a"),
+                ("We", "Nous avons"), ("They", "Ils ont")]
+    verbs = [("saw", "vu"), ("found", "trouvé"), ("took", "pris"), ("painted", "peint"),
+             ("lost", "perdu"), ("wanted", "voulu"), ("liked", "aimé"), ("bought", "acheté")]
+    things = [("the cat", "le chat"), ("the dog", "le chien"), ("the book", "le livre"),
+              ("the car", "la voiture"), ("the key", "la clé"), ("the bike", "le vélo"),
+              ("the bread", "le pain"), ("the map", "la carte")]
+    return [(f"{s} {v} {t}.", f"{fs} {fv} {ft}.")
+            for (s, fs), (v, fv), (t, ft) in itertools.product(subjects, verbs, things)]
 
 
 def first_unique_pairs(count: int, skip: int = 0) -> List[Tuple[str, str]]:
-    """The first ``count`` pairs of fra.txt with distinct English sides (after ``skip``)."""
-    seen, pairs = set(), []
-    for source, target in read_pairs(FRA_PATH, limit=20 * (count + skip) + 100):
-        if source not in seen:
-            seen.add(source)
-            pairs.append((source, target))
+    """``count`` pairs with distinct English sides, after the first ``skip``.
+
+    The written pairs of ``tests/data/en-fr.tsv`` come first, then the made-up ones.
+    """
+    pairs = read_pairs(PAIRS_PATH) + made_up_pairs()
+    assert len({source for source, _ in pairs}) == len(pairs), "sources must be distinct"
+    assert skip + count <= len(pairs), f"only {len(pairs)} test pairs"
     return pairs[skip:skip + count]
 
 
 @pytest.fixture(scope="session")
 def fra_path() -> Path:
+    """The Anki fra-eng file beside the checkout; the test is skipped without it."""
     if not FRA_PATH.exists():
-        pytest.fail(f"missing test data {FRA_PATH}: the tests read ../shared/data/fra-eng/fra.txt")
+        pytest.skip(f"needs the Anki fra-eng pairs at {FRA_PATH} (not part of the repository)")
     return FRA_PATH
 
 
 @pytest.fixture(scope="session")
-def tiny_pairs(fra_path) -> List[Tuple[str, str]]:
+def pairs_path() -> Path:
+    """The test pairs file of the repository (two columns)."""
+    return PAIRS_PATH
+
+
+@pytest.fixture(scope="session")
+def tiny_pairs() -> List[Tuple[str, str]]:
     """24 short English→French pairs with distinct inputs."""
     return first_unique_pairs(24)
 

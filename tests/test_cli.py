@@ -24,6 +24,8 @@ from shorttext_s2s import loadCharBasedSeq2SeqGenerator
 from shorttext_s2s.decoding import get_strategy
 
 REPO = Path(__file__).resolve().parents[1]
+# Every test runs the command as a real subprocess (a Keras import each).
+pytestmark = pytest.mark.slow
 _SCRIPT = shutil.which("shorttext-s2s", path=os.path.dirname(sys.executable))
 # The console script that `pip install` puts beside the interpreter is what users run. Only
 # where the package was put on the path without being installed is there no script; the module
@@ -225,6 +227,22 @@ def test_train_conversation_derives_maxlen_from_the_data(tmp_path):
     assert loaded.maxlen == max(len(line) for line in lines[:4]) + 1
     assert set("Hello!how are you?Fine, thanks.Good to hear.") <= set(loaded.encoder.characters)
     assert "B" not in loaded.encoder.characters
+
+
+def test_train_attention_network_with_its_options(pairs_file, tmp_path):
+    model = tmp_path / "attention.h5"
+    result = run("train", str(pairs_file), "-o", str(model), "--network", "attention",
+                 "--latent-dim", "8", "--embedding-dim", "4", "--layers", "2", "--dropout", "0.1",
+                 "--epochs", "2", "--validation-split", "0.25", "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert "(weights of epoch " in result.stdout
+    config = loadCharBasedSeq2SeqGenerator(model).get_config()
+    assert (config["network"], config["embedding_dim"], config["layers"], config["dropout"]) \
+        == ("attention", 4, 2, 0.1)
+    # An option of the other network is a usage error naming it.
+    wrong = run("train", str(pairs_file), "-o", str(tmp_path / "x.h5"), "--network",
+                "attention", "--bidirectional", "--epochs", "1", "--quiet")
+    assert wrong.returncode == 2 and "bidirectional" in wrong.stderr
 
 
 # --- demo -------------------------------------------------------------------------------------

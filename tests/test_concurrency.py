@@ -49,7 +49,7 @@ def test_threads_sharing_a_first_compilation(tmp_path, tiny_pairs, trained_gener
     import keras
 
     from shorttext_s2s import CharBasedSeq2SeqGenerator, SentenceToCharVecEncoder
-    from tests.fuzz_loader import mark_trained
+    from tools.fuzz_loader import mark_trained
 
     keras.utils.set_random_seed(3)
     generator = CharBasedSeq2SeqGenerator(SentenceToCharVecEncoder("abcdef"), latent_dim=12,

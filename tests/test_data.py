@@ -19,6 +19,18 @@ def test_pairs_line_without_tab_names_the_line(tmp_path):
     assert str(path) in str(caught.value) and "tab" in str(caught.value)
 
 
+def test_pairs_with_two_or_three_columns_only(tmp_path):
+    path = tmp_path / "pairs.txt"
+    # The Anki layout: a third column, the attribution, is ignored.
+    path.write_text("Go.\tVa !\tCC-BY 2.0\nRun!\tCours !\n", encoding="utf-8")
+    assert read_pairs(path) == [("Go.", "Va !"), ("Run!", "Cours !")]
+    path.write_text("Go.\tVa !\nRun!\tCours !\tCC-BY 2.0\textra\n", encoding="utf-8")
+    with pytest.raises(InputDataError) as caught:
+        read_pairs(path)
+    assert caught.value.line == 2 and str(path) in str(caught.value)
+    assert "2 or 3 tab-separated columns" in str(caught.value) and "found 4" in str(caught.value)
+
+
 def test_undecodable_bytes_name_the_line_and_encoding(tmp_path):
     path = tmp_path / "pairs.txt"
     path.write_bytes("Go.\tVa !\n".encode() + b"Hi.\tSalut \xff\n")

@@ -153,9 +153,11 @@ def test_edge_inputs_have_defined_results(trained_generator, greedy_outputs):
 
 @pytest.mark.parametrize("call", [
     lambda g: g.decode(None), lambda g: g.decode(b"Hi."), lambda g: g.decode(["Hi."]),
+    lambda g: g.decode(3), lambda g: g.decode(1.5),
     lambda g: g.decode_batch("Hi."), lambda g: g.decode_batch(["Hi.", 3]),
+    lambda g: g.decode_batch(["ok", None]), lambda g: g.decode_batch(["ok", b"bytes"]),
     lambda g: g.decode_batch(5), lambda g: g.decode_nbest(1.5),
-    lambda g: g.decode("Hi.", seed="7")])
+    lambda g: g.decode("Hi.", seed="7"), lambda g: g.decode("Hi.", seed=1.5)])
 def test_non_text_input_raises_type_error(trained_generator, call):
     with pytest.raises(TypeError):
         call(trained_generator)
@@ -186,8 +188,8 @@ def test_same_bucket_reuses_the_compiled_function(trained_generator, tiny_pairs)
 def test_decoding_uses_the_current_weights_not_compiled_in_copies():
     encoder = SentenceToCharVecEncoder("ab")
     generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=4, maxlen=6)
-    generator.s2sgenerator.prepare_model()
-    generator.s2sgenerator.trained = True  # weights are set by hand below
+    generator.s2sgenerator.set_weights(generator.s2sgenerator.network.build().model
+                                       .get_weights())  # set by hand below
     dense = generator.s2sgenerator.model.get_layer("decoder_dense")
     kernel, bias = dense.get_weights()
     for char, expected in (("a", "aaaaa"), ("\n", ""), ("b", "bbbbb")):
@@ -223,3 +225,11 @@ def test_get_strategy_names_options_and_errors():
     for bad in ({"beam_width": 0}, {"length_penalty": -0.5}, {"beam_width": 2, "num_results": 4}):
         with pytest.raises(ValueError):
             BeamSearchStrategy(**bad)
+
+
+def test_the_keras_free_strategy_list_matches_the_classes():
+    from shorttext_s2s.decoding import STRATEGIES
+    from shorttext_s2s.strategy_options import STRATEGY_OPTIONS
+
+    assert {name: tuple(cls().get_config()) for name, cls in STRATEGIES.items()} == \
+        STRATEGY_OPTIONS

@@ -1,6 +1,6 @@
 """The loader refuses every damaged or hostile file with ModelFileError naming the path.
 
-Short form of ``python -m tests.fuzz_loader`` (see that module and docs/robustness.rst).
+Short form of ``python -m tools.fuzz_loader`` (see that module and docs/robustness.rst).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 from shorttext_s2s import ModelFileError, loadCharBasedSeq2SeqGenerator, loadSeq2SeqWithKeras
 from shorttext_s2s.fileformat import read_model_file, write_model_file
 
-from tests import fuzz_loader
+from tools import fuzz_loader
 
 #: Cases in CI: every special case plus random mutations; the seed varies with FUZZ_SEED.
 CI_CASES = 300
@@ -27,6 +27,7 @@ def originals(tmp_path_factory):
     return fuzz_loader.make_original(str(tmp_path_factory.mktemp("fuzz")))
 
 
+@pytest.mark.slow
 def test_every_damaged_or_hostile_file_is_refused_or_loads_unchanged(originals, tmp_path):
     full, final = originals
     seed = int(os.environ.get("FUZZ_SEED", "0"))

@@ -8,11 +8,8 @@ import keras
 import numpy as np
 import pytest
 
-from shorttext_s2s import (CharBasedSeq2SeqGenerator, InputDataError, ModelFileError,
-                           ModelNotTrainedException, SentenceToCharVecEncoder,
-                           loadCharBasedSeq2SeqGenerator)
-from shorttext_s2s.decoding.lstm import DecoderWeights, encode
-from shorttext_s2s.fileformat import read_model_file, write_model_file
+from shorttext_s2s import (CharBasedSeq2SeqGenerator, InputDataError, ModelNotTrainedException,
+                           SentenceToCharVecEncoder, loadCharBasedSeq2SeqGenerator)
 
 
 def test_trained_model_reproduces_its_pairs_under_argmax(trained_generator, tiny_pairs):
@@ -174,8 +171,8 @@ def test_bidirectional_compiled_encoder_matches_keras_and_ignores_padding(
         ids = generator.encoder.encode_sentences(texts, maxlen, endsig=True).astype(np.int32)
         keras_h, keras_c = generator.s2sgenerator.encoder_model.predict_on_batch(
             generator.encoder.onehot(ids))
-        h, c = encode(DecoderWeights.from_model(generator.s2sgenerator.model),
-                      keras.ops.convert_to_tensor(ids))
+        network = generator.s2sgenerator.network
+        _, (h, c) = network.encode(network.inference_weights(), keras.ops.convert_to_tensor(ids))
         np.testing.assert_allclose(np.asarray(h), keras_h, atol=1e-5)
         np.testing.assert_allclose(np.asarray(c), keras_c, atol=1e-5)
         states.append(np.asarray(h))
@@ -188,27 +185,6 @@ def test_bidirectional_is_saved_with_the_model(bidirectional_generator, tmp_path
     assert loaded.get_config()["bidirectional"] is True
     inputs = ["Hi.", "Run!", "Who?"]
     assert loaded.decode_batch(inputs) == bidirectional_generator.decode_batch(inputs)
-
-
-def test_files_from_before_bidirectional_load_as_unidirectional(trained_generator, tmp_path):
-    trained_generator.save_compact_model(tmp_path / "new.h5")
-    contents = read_model_file(tmp_path / "new.h5")
-    del contents.config["model"]["bidirectional"]
-    del contents.config["generator"]["bidirectional"]
-    write_model_file(tmp_path / "old.h5", contents)
-    loaded = loadCharBasedSeq2SeqGenerator(tmp_path / "old.h5")
-    assert loaded.s2sgenerator.bidirectional is False
-    inputs = ["Hi.", "Run!"]
-    assert loaded.decode_batch(inputs) == trained_generator.decode_batch(inputs)
-
-
-def test_a_file_whose_generator_and_model_disagree_is_refused(trained_generator, tmp_path):
-    trained_generator.save_compact_model(tmp_path / "model.h5")
-    contents = read_model_file(tmp_path / "model.h5")
-    contents.config["generator"]["bidirectional"] = True  # the weights are unidirectional
-    write_model_file(tmp_path / "mixed.h5", contents)
-    with pytest.raises(ModelFileError, match="a setting does not match"):
-        loadCharBasedSeq2SeqGenerator(tmp_path / "mixed.h5")
 
 
 def test_bidirectional_needs_a_bool_and_an_even_latent_dim(trained_generator):

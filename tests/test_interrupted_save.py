@@ -27,8 +27,9 @@ REPO = Path(__file__).resolve().parents[1]
 #: form sets KILL_COUNT (e.g. ``KILL_COUNT=1000 pytest -s tests/test_interrupted_save.py``).
 KILLS = int(os.environ.get("KILL_COUNT", "30"))
 
-pytestmark = pytest.mark.skipif(not hasattr(os, "fork") or not hasattr(signal, "SIGKILL"),
-                                reason="needs fork and SIGKILL (POSIX)")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not hasattr(os, "fork") or not hasattr(signal, "SIGKILL"),
+                                 reason="needs fork and SIGKILL (POSIX)")]
 
 # A "zygote": imports the file-format module once (without the package's __init__, which
 # imports Keras), then for each "fork <version>" line forks a writer that saves version after

@@ -17,7 +17,8 @@ import pytest
 from shorttext_s2s import (CharBasedSeq2SeqGenerator, ModelFileError, ModelFileNotFoundError,
                            ModelNotTrainedException, Seq2SeqWithKeras, SentenceToCharVecEncoder,
                            loadCharBasedSeq2SeqGenerator, loadSeq2SeqWithKeras)
-from shorttext_s2s.model import MODEL_SUFFIX
+from shorttext_s2s.fileformat import FORMAT_VERSION, read_model_file, write_model_file
+from shorttext_s2s.persistence import MODEL_SUFFIX
 
 from conftest import REPO
 
@@ -40,6 +41,46 @@ def saved_model(trained_generator, tmp_path_factory):
     path = tmp_path_factory.mktemp("models") / "fra.h5"
     trained_generator.save_compact_model(path)
     return path
+
+
+# --- files written by release 0.1.0 ---------------------------------------------------------
+
+V010 = REPO / "tests" / "data"
+V010_OUTPUTS = json.loads((V010 / "v010_outputs.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("name", ["v010_lstm", "v010_bilstm"])
+def test_files_of_release_0_1_0_load_and_decode_as_they_did(name, tmp_path):
+    expected = V010_OUTPUTS[name]
+    inputs = V010_OUTPUTS["inputs"]
+    loaded = loadCharBasedSeq2SeqGenerator(V010 / f"{name}.h5")
+    assert (loaded.get_config()["bidirectional"], loaded.reverse_input) == (
+        expected["bidirectional"], expected["reverse_input"])
+    assert loaded.epochs_trained == expected["epochs_trained"]
+    assert loaded.decode_batch(inputs) == expected["greedy"]
+    assert loaded.decode_batch(inputs, strategy="sample", seed=5) == \
+        expected[f"sample_{keras.backend.backend()}"]
+    beam = loaded.decode_nbest("three", beam_width=3, num_results=3)
+    assert [text for text, _ in beam] == [text for text, _ in expected["beam"]]
+    np.testing.assert_allclose([score for _, score in beam],
+                               [score for _, score in expected["beam"]], rtol=1e-4)
+    # Saved again, it is written in the current format, each setting once.
+    loaded.save_compact_model(tmp_path / "again.h5")
+    contents = read_model_file(tmp_path / "again.h5")
+    assert contents.version == FORMAT_VERSION
+    assert set(contents.config["generator"]) == {"maxlen", "reverse_input"}
+    assert "final" not in contents.config
+    assert loadCharBasedSeq2SeqGenerator(tmp_path / "again.h5").decode_batch(inputs) == \
+        expected["greedy"]
+
+
+def test_a_0_1_0_file_whose_generator_and_model_disagree_is_refused(tmp_path):
+    contents = read_model_file(V010 / "v010_lstm.h5")
+    assert contents.version == 1  # and written back as such
+    contents.config["generator"]["bidirectional"] = True  # the weights are unidirectional
+    write_model_file(tmp_path / "mixed.h5", contents)
+    with pytest.raises(ModelFileError, match="a setting does not match"):
+        loadCharBasedSeq2SeqGenerator(tmp_path / "mixed.h5")
 
 
 # --- round trips -------------------------------------------------------------------------
@@ -104,7 +145,8 @@ def test_seq2seq_with_keras_round_trip(tmp_path):
     s2s.fit(data[0], data[1], data[2], batch_size=5, epochs=1, verbose=0)
     s2s.savemodel(tmp_path / "s2s")
     restored = loadSeq2SeqWithKeras(tmp_path / "s2s", compact=False)
-    assert restored.get_config() == {"vecsize": 6, "latent_dim": 4, "bidirectional": False}
+    assert restored.get_config() == {"network": "lstm", "vecsize": 6, "latent_dim": 4,
+                                     "bidirectional": False}
     for a, b in zip(s2s.model.get_weights(), restored.model.get_weights()):
         assert np.array_equal(a, b)
     other = Seq2SeqWithKeras(vecsize=6, latent_dim=4)
@@ -115,6 +157,7 @@ def test_seq2seq_with_keras_round_trip(tmp_path):
         Seq2SeqWithKeras(vecsize=6, latent_dim=5).loadmodel(tmp_path / "s2s")
 
 
+@pytest.mark.slow
 def test_file_written_under_one_backend_loads_under_the_other(trained_generator, tiny_pairs,
                                                               saved_model, tmp_path):
     here = keras.config.backend()

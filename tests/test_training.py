@@ -17,8 +17,7 @@ from shorttext_s2s import (CharBasedSeq2SeqGenerator, InputDataError, SentenceTo
                            loadCharBasedSeq2SeqGenerator)
 from shorttext_s2s.evaluation import character_error_rate, exact_match, score_texts
 from shorttext_s2s.extras import MissingExtraError
-from shorttext_s2s.encoder import UNK_ID
-from shorttext_s2s.training import PairBatches
+from shorttext_s2s.batches import PairBatches
 
 from conftest import REPO, first_unique_pairs
 
@@ -65,58 +64,6 @@ def test_batches_are_padded_to_their_own_longest_sentence():
         seen.extend(real.tolist())
     # Every pair once per epoch (target length 2n + signal identifies the pair).
     assert sorted(seen) == [2 * n + 1 for n in range(1, 13)]
-
-
-def test_decoder_noise_replaces_only_teacher_forced_characters():
-    pairs = [("a" * n, "bcdefghij"[:n % 9 + 1] * 3) for n in range(1, 41)]
-    generator = _generator(pairs, maxlen=40)
-    ids = generator.encode_pairs(pairs)
-    options = dict(vocab_size=len(generator.encoder), batch_size=8, seed=3, length_step=1)
-    clean, noisy = PairBatches(*ids, **options), PairBatches(*ids, decoder_noise=0.3, **options)
-    again = PairBatches(*ids, decoder_noise=0.3, **options)
-    replaced = eligible = 0
-    for index in range(len(clean)):
-        (source, decoder_in), target = clean[index]
-        (noisy_source, noisy_in), noisy_target = noisy[index]
-        np.testing.assert_array_equal(noisy_source, source)
-        np.testing.assert_array_equal(noisy_target, target)
-        np.testing.assert_array_equal(again[index][0][1], noisy_in)  # seeded: repeatable
-        changed = (noisy_in != decoder_in).any(axis=-1)
-        assert not changed[:, 0].any()  # the start signal is kept
-        assert (noisy_in[changed].argmax(axis=-1) == UNK_ID).all()
-        real = decoder_in.any(axis=-1)
-        assert not (changed & ~real).any()  # padding stays padding
-        replaced += changed.sum()
-        eligible += real[:, 1:].sum()
-    assert 0.25 < replaced / eligible < 0.35
-
-
-@pytest.mark.parametrize("noise", [1.0, -0.1, True, "0.1"])
-def test_decoder_noise_must_be_a_share(noise):
-    ids = np.array([[3, 2, 0]], dtype=np.int32)
-    with pytest.raises(ValueError, match="decoder_noise"):
-        PairBatches(ids, ids, ids, vocab_size=5, decoder_noise=noise)
-
-
-def test_last_batch_topped_up_for_devices_is_logged(caplog):
-    pairs = [("ab", "cd")] * 5
-    generator = _generator(pairs)
-    with caplog.at_level(logging.INFO, logger="shorttext_s2s"):
-        batches = PairBatches(*generator.encode_pairs(pairs), vocab_size=len(generator.encoder),
-                              batch_size=4, multiple_of=2, seed=0)
-    sizes = [len(batches[i][1]) for i in range(len(batches))]
-    assert sorted(sizes) == [2, 4]
-    assert "repeated 1 pair(s)" in caplog.text
-
-
-def test_seed_rank3_tensors_still_train(tiny_pairs):
-    generator = _generator(tiny_pairs)
-    lines = [source for source, _ in tiny_pairs[:6]]
-    encoder_input, decoder_input, decoder_output = generator.prepare_trainingdata(lines)
-    assert encoder_input.shape == (5, 32, len(generator.encoder))
-    history = generator.s2sgenerator.fit(encoder_input, decoder_input, decoder_output,
-                                         batch_size=5, epochs=1, verbose=0)
-    assert np.isfinite(history.history["loss"][0])
 
 
 # --- bad input -----------------------------------------------------------------------------
@@ -166,7 +113,8 @@ def test_early_stopping_restores_the_best_weights(tiny_pairs):
     # The run over-fits (validation loss rises after its best epoch) and stops early ...
     assert len(val_loss) < 40 and int(np.argmin(val_loss)) < len(val_loss) - 1
     # ... and the weights left in the model are those of the best epoch, not the last.
-    batches = generator._batches(validation, 8, False, None, 32, 1)
+    batches = PairBatches(*generator.encode_pairs(validation), len(generator.encoder),
+                          batch_size=8, shuffle=False, length_step=32)
     scores = generator.s2sgenerator.model.evaluate(batches, verbose=0, return_dict=True)
     assert scores["loss"] == pytest.approx(min(val_loss), rel=1e-4)
 
@@ -180,8 +128,7 @@ def test_resume_from_checkpoint_continues_where_it_stopped(tiny_pairs, tmp_path)
         return _generator(pairs)
 
     straight = fresh()
-    # With decoder noise: the resumed epochs must also draw the same noise.
-    options = dict(batch_size=4, verbose=0, seed=0, length_step=32, decoder_noise=0.2)
+    options = dict(batch_size=4, verbose=0, seed=0, length_step=32)
     straight.train_pairs(pairs, epochs=4, **options)
 
     interrupted = fresh()
@@ -261,6 +208,7 @@ _DISTRIBUTED = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_distributed_training_on_two_logical_devices(tiny_pairs, tmp_path):
     env = dict(os.environ, PYTHONPATH=str(REPO), TF_CPP_MIN_LOG_LEVEL="2",
                XLA_FLAGS="--xla_force_host_platform_device_count=2",

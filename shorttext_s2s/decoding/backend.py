@@ -18,18 +18,16 @@ from typing import Callable
 import keras
 from keras import ops
 
-__all__ = ["compile_function", "stateless_uniform", "TF_JIT_COMPILE"]
-
-#: Whether TensorFlow compiles the decoding loop with XLA. Measured with
-#: ``benchmarks/decode_bench.py`` (see docs/decoding.rst): set from the faster option.
-TF_JIT_COMPILE = True
+__all__ = ["compile_function", "stateless_uniform"]
 
 
-def compile_function(function: Callable) -> Callable:
+def compile_function(function: Callable, jit_compile: bool = True) -> Callable:
     """Compile ``function`` for the current backend; it is traced once per input shape.
 
     Args:
         function: a function of tensors written with ``keras.ops``.
+        jit_compile: TensorFlow only: compile with XLA. Defaults to True, the faster on
+            ``benchmarks/decode_bench.py --compare-tf-jit`` (see docs/decoding.rst).
 
     Returns:
         The compiled function (``function`` itself on backends without a compiler here).
@@ -38,7 +36,7 @@ def compile_function(function: Callable) -> Callable:
     if backend == "tensorflow":
         import tensorflow as tf
 
-        return tf.function(function, jit_compile=TF_JIT_COMPILE, reduce_retracing=False)
+        return tf.function(function, jit_compile=jit_compile, reduce_retracing=False)
     if backend == "jax":
         import jax
 

@@ -6,17 +6,24 @@ from typing import Any, Dict, Hashable, Tuple
 
 from keras import ops
 
-from ..encoder import PAD_ID
-from .lstm import DecoderWeights, decoder_step, encode, mask_reserved
+from ..encoder import PAD_ID, UNK_ID
 
-__all__ = ["DecodingStrategy"]
+__all__ = ["DecodingStrategy", "mask_reserved"]
+
+
+def mask_reserved(logits: Any) -> Any:
+    """Set the logits of :data:`PAD_ID` and :data:`UNK_ID` to ``-inf``: never emitted."""
+    ids = ops.arange(ops.shape(logits)[-1])
+    reserved = ops.logical_or(ids == PAD_ID, ids == UNK_ID)
+    return ops.where(reserved, ops.cast(float("-inf"), logits.dtype), logits)
 
 
 class DecodingStrategy:
     """Chooses each output character; the base class runs the loop around that choice.
 
     The loop (:meth:`generate`) encodes a batch of inputs, starts every row with the signal
-    id and, step by step, feeds the previous id to the decoder LSTM, masks the reserved ids
+    id and, step by step, feeds the previous id to the network's decoder step (any
+    :class:`~shorttext_s2s.networks.Network`), masks the reserved ids
     (padding and unknown can never be emitted) and asks :meth:`get_next_token` for the next
     id. A row stops at its first signal id; the loop stops when all rows have, or after
     ``num_steps`` steps. It is written with ``keras.ops`` only, runs inside one compiled
@@ -81,12 +88,14 @@ class DecodingStrategy:
     def __hash__(self) -> int:
         return hash(self.cache_key())
 
-    def generate(self, weights: DecoderWeights, input_ids, seed, num_steps: int,
+    def generate(self, network, weights, input_ids, seed, num_steps: int,
                  signal_id: int) -> Tuple[Any, Any, Any]:
         """Decode a batch (traced once per shape inside a compiled function).
 
         Args:
-            weights: the model's weights.
+            network: the :class:`~shorttext_s2s.networks.Network` whose ``encode`` and
+                ``step`` run.
+            weights: the network's weights (``network.inference_weights()``).
             input_ids: ``int32`` ``(batch, length)``, each row text + signal + padding.
             seed: ``int32`` ``(2,)`` random seed.
             num_steps: most ids to produce per row (``maxlen - 1``).
@@ -97,29 +106,41 @@ class DecodingStrategy:
             ``int32`` ``(batch, 1, num_steps)`` (:data:`PAD_ID` after the end),
             ``float32`` ``(batch, 1)`` and ``int32`` ``(batch, 1)``.
         """
-        h, c = encode(weights, input_ids)
-        ids, log_probs, lengths = self._token_loop(weights, h, c, seed, num_steps, signal_id)
+        context, state = network.encode(weights, input_ids)
+        ids, log_probs, lengths = self.token_loop(network, weights, context, state, seed,
+                                                  num_steps, signal_id)
         return ids[:, None, :], log_probs[:, None], lengths[:, None]
 
-    def _token_loop(self, weights, h, c, seed, num_steps, signal_id):
-        batch = ops.shape(h)[0]
+    def token_loop(self, network, weights, context, state, seed, num_steps: int,
+                   signal_id: int) -> Tuple[Any, Any, Any]:
+        """Run the loop from an encoded batch, one output per row.
+
+        Args:
+            network, weights: as for :meth:`generate`.
+            context, state: what ``network.encode`` returned.
+            seed, num_steps, signal_id: as for :meth:`generate`.
+
+        Returns:
+            ``(ids, log_probs, lengths)``: ``(rows, num_steps)``, ``(rows,)``, ``(rows,)``.
+        """
+        batch = ops.shape(state[0])[0]
         columns = ops.arange(num_steps, dtype="int32")[None, :]
-        state = (
+        loop_state = (
             ops.convert_to_tensor(0, dtype="int32"),             # step
             ops.full((batch,), signal_id, dtype="int32"),        # previous id
-            h, c,
+            tuple(state),                                        # the network's state
             ops.zeros((batch, num_steps), dtype="int32"),        # output ids
             ops.zeros((batch,), dtype="bool"),                   # finished
             ops.zeros((batch,), dtype="float32"),                # log-probability
             ops.zeros((batch,), dtype="int32"),                  # length
         )
 
-        def cond(step, token, h, c, out, finished, log_prob, length):
+        def cond(step, token, state, out, finished, log_prob, length):
             return ops.logical_and(step < num_steps,
                                    ops.logical_not(ops.all(finished)))
 
-        def body(step, token, h, c, out, finished, log_prob, length):
-            logits, h, c = decoder_step(weights, token, h, c)
+        def body(step, token, state, out, finished, log_prob, length):
+            logits, state = network.step(weights, context, token, state)
             logits = mask_reserved(logits)
             token = ops.cast(self.get_next_token(logits, seed, step), "int32")
             chosen = ops.take_along_axis(ops.log_softmax(logits, axis=-1), token[:, None],
@@ -129,7 +150,7 @@ class DecodingStrategy:
             log_prob = ops.where(finished, log_prob, log_prob + chosen)
             length = ops.where(finished, length, length + 1)
             finished = ops.logical_or(finished, token == signal_id)
-            return step + 1, token, h, c, out, finished, log_prob, length
+            return step + 1, token, tuple(state), out, finished, log_prob, length
 
-        _, _, _, _, out, _, log_prob, length = ops.while_loop(cond, body, state)
+        _, _, _, out, _, log_prob, length = ops.while_loop(cond, body, loop_state)
         return out, log_prob, length

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any, Dict, Hashable
 
-import numpy as np
+import keras
 from keras import ops
 
+from .._checks import check_int, check_number
 from ..encoder import PAD_ID
-from .base import DecodingStrategy
+from .base import DecodingStrategy, mask_reserved
 from .greedy import GreedyStrategy
-from .lstm import DecoderWeights, decoder_step, encode, mask_reserved
 
 __all__ = ["BeamSearchStrategy"]
 
@@ -48,22 +47,9 @@ class BeamSearchStrategy(DecodingStrategy):
 
     def __init__(self, beam_width: int = 5, length_penalty: float = 1.0,
                  num_results: int = 1) -> None:
-        if isinstance(beam_width, bool) or not isinstance(beam_width, (int, np.integer)) \
-                or beam_width < 1:
-            raise ValueError(f"Received an invalid value for argument `beam_width`, expected "
-                             f"a positive integer, got {beam_width!r}.")
-        if (isinstance(length_penalty, bool) or not isinstance(length_penalty, (int, float))
-                or not math.isfinite(length_penalty) or length_penalty < 0):
-            raise ValueError(f"Received an invalid value for argument `length_penalty`, "
-                             f"expected a finite number >= 0, got {length_penalty!r}.")
-        if isinstance(num_results, bool) or not isinstance(num_results, (int, np.integer)) \
-                or not 1 <= num_results <= beam_width + 1:
-            raise ValueError(f"Received an invalid value for argument `num_results`, expected "
-                             f"an integer from 1 to beam_width + 1 = {beam_width + 1}, got "
-                             f"{num_results!r}.")
-        self.beam_width = int(beam_width)
-        self.length_penalty = float(length_penalty)
-        self.num_results = int(num_results)
+        self.beam_width = check_int(beam_width, "beam_width")
+        self.length_penalty = check_number(length_penalty, "length_penalty")
+        self.num_results = check_int(num_results, "num_results", 1, self.beam_width + 1)
 
     def get_config(self) -> Dict[str, Any]:
         """Return ``{"beam_width": ..., "length_penalty": ..., "num_results": ...}``."""
@@ -83,8 +69,7 @@ class BeamSearchStrategy(DecodingStrategy):
         lengths = ops.maximum(ops.cast(lengths, "float32"), 1.0)
         return log_probs / ops.power(lengths, self.length_penalty)
 
-    def generate(self, weights: DecoderWeights, input_ids, seed, num_steps: int,
-                 signal_id: int):
+    def generate(self, network, weights, input_ids, seed, num_steps: int, signal_id: int):
         """Decode a batch; return ``beam_width + 1`` candidates per row, best first.
 
         The candidates are the beam's hypotheses and the greedy output, sorted by
@@ -92,9 +77,10 @@ class BeamSearchStrategy(DecodingStrategy):
         log-probability ``-inf``. Shapes as in :meth:`DecodingStrategy.generate` with
         ``beam_width + 1`` candidates.
         """
-        h, c = encode(weights, input_ids)
-        greedy = GreedyStrategy()._token_loop(weights, h, c, seed, num_steps, signal_id)
-        beams = self._beam_loop(weights, h, c, num_steps, signal_id)
+        context, state = network.encode(weights, input_ids)
+        greedy = GreedyStrategy().token_loop(network, weights, context, state, seed, num_steps,
+                                             signal_id)
+        beams = self._beam_loop(network, weights, context, state, num_steps, signal_id)
         ids = ops.concatenate([greedy[0][:, None, :], beams[0]], axis=1)
         log_probs = ops.concatenate([greedy[1][:, None], beams[1]], axis=1)
         lengths = ops.concatenate([greedy[2][:, None], beams[2]], axis=1)
@@ -105,36 +91,43 @@ class BeamSearchStrategy(DecodingStrategy):
                 ops.take_along_axis(log_probs, order, axis=1),
                 ops.take_along_axis(lengths, order, axis=1))
 
-    def _beam_loop(self, weights, h, c, num_steps, signal_id):
+    def _beam_loop(self, network, weights, context, state, num_steps, signal_id):
         width = self.beam_width
-        batch = ops.shape(h)[0]
-        units = ops.shape(h)[1]
-        vocab = ops.shape(weights.dense_bias)[0]
+        batch = ops.shape(state[0])[0]
         minus_inf = float("-inf")
-        # Rows are (input, beam) pairs flattened to batch * width.
-        h = ops.repeat(h, width, axis=0)
-        c = ops.repeat(c, width, axis=0)
+        # Rows are (input, beam) pairs flattened to batch * width. The context is repeated
+        # once: beams are only ever reordered among the same input's rows, which share it.
+        context, state = keras.tree.map_structure(
+            lambda x: ops.repeat(x, width, axis=0), (tuple(context), tuple(state)))
+
+        def reorder(x, beam):
+            # Row (input, b) takes the state of row (input, beam[input, b]).
+            rows = ops.reshape(x, (batch, width) + tuple(x.shape[1:]))
+            index = ops.reshape(beam, (batch, width) + (1,) * (len(x.shape) - 1))
+            return ops.reshape(ops.take_along_axis(rows, index, axis=1), ops.shape(x))
+
         columns = ops.arange(num_steps, dtype="int32")[None, None, :]
-        # A finished hypothesis may only "extend" by padding, at no cost.
-        stay = ops.where(ops.arange(vocab) == PAD_ID, 0.0, minus_inf)[None, None, :]
         # Only the first beam is alive at the start, so the beams do not repeat each other.
         first = ops.where(ops.arange(width) == 0, 0.0, minus_inf)
-        state = (
+        loop_state = (
             ops.convert_to_tensor(0, dtype="int32"),
             ops.full((batch * width,), signal_id, dtype="int32"),
-            h, c,
+            state,
             ops.zeros((batch, width, num_steps), dtype="int32"),
             ops.zeros((batch, width), dtype="bool"),
             ops.broadcast_to(ops.cast(first, "float32")[None, :], (batch, width)),
             ops.zeros((batch, width), dtype="int32"),
         )
 
-        def cond(step, token, h, c, out, finished, log_prob, length):
+        def cond(step, token, state, out, finished, log_prob, length):
             return ops.logical_and(step < num_steps,
                                    ops.logical_not(ops.all(finished)))
 
-        def body(step, token, h, c, out, finished, log_prob, length):
-            logits, h, c = decoder_step(weights, token, h, c)
+        def body(step, token, state, out, finished, log_prob, length):
+            logits, state = network.step(weights, context, token, state)
+            vocab = ops.shape(logits)[-1]
+            # A finished hypothesis may only "extend" by padding, at no cost.
+            stay = ops.where(ops.arange(vocab) == PAD_ID, 0.0, minus_inf)[None, None, :]
             step_log_probs = ops.log_softmax(mask_reserved(logits), axis=-1)
             step_log_probs = ops.reshape(step_log_probs, (batch, width, vocab))
             step_log_probs = ops.where(finished[:, :, None], stay, step_log_probs)
@@ -147,15 +140,12 @@ class BeamSearchStrategy(DecodingStrategy):
             finished = ops.take_along_axis(finished, beam, axis=1)
             length = ops.take_along_axis(length, beam, axis=1)
             out = ops.take_along_axis(out, beam[:, :, None], axis=1)
-            h = ops.reshape(ops.take_along_axis(ops.reshape(h, (batch, width, units)),
-                                                beam[:, :, None], axis=1), (-1, units))
-            c = ops.reshape(ops.take_along_axis(ops.reshape(c, (batch, width, units)),
-                                                beam[:, :, None], axis=1), (-1, units))
+            state = tuple(reorder(x, beam) for x in state)
             token = ops.where(finished, PAD_ID, token)
             out = ops.where(columns == step, token[:, :, None], out)
             length = ops.where(finished, length, length + 1)
             finished = ops.logical_or(finished, token == signal_id)
-            return step + 1, ops.reshape(token, (-1,)), h, c, out, finished, log_prob, length
+            return step + 1, ops.reshape(token, (-1,)), state, out, finished, log_prob, length
 
-        _, _, _, _, out, _, log_prob, length = ops.while_loop(cond, body, state)
+        _, _, _, out, _, log_prob, length = ops.while_loop(cond, body, loop_state)
         return out, log_prob, length

@@ -3,10 +3,11 @@
 Each compiled function decodes one batch shape: the batch size is rounded up to a power of
 two and the input length to a multiple of :data:`LENGTH_BUCKET` (at most ``maxlen``), so
 repeated calls reuse a few compiled functions instead of compiling per call. The functions
-take the weights as arguments, so one cache serves every model of the same shape and stays
-valid while a model trains further. The cache is shared by threads: a lock guards it, and
-the first call of a new function (which traces and compiles it) runs under that function's
-own lock so that concurrent callers wait for one compilation instead of starting several.
+take the network's weights as arguments, so one cache serves every model of the same network
+configuration and stays valid while a model trains further. The cache is shared by threads: a
+lock guards it, and the first call of a new function (which traces and compiles it) runs
+under that function's own lock so that concurrent callers wait for one compilation instead of
+starting several.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ import keras
 import numpy as np
 from keras import ops
 
+from .._checks import check_int
 from ..encoder import PAD_ID, SentenceToCharVecEncoder
 from . import backend
 from .base import DecodingStrategy
-from .lstm import DecoderWeights
 
 __all__ = ["LENGTH_BUCKET", "MAX_ROWS", "DecodedBatch", "decode_ids", "decode_texts",
            "trace_count", "clear_cache"]
@@ -84,8 +85,10 @@ class _Generate:
     "retraces" at every new shape.
     """
 
-    def __init__(self, strategy: DecodingStrategy, num_steps: int, signal_id: int) -> None:
+    def __init__(self, strategy: DecodingStrategy, network, num_steps: int,
+                 signal_id: int) -> None:
         self.strategy = strategy
+        self.network = network
         self.num_steps = num_steps
         self.signal_id = signal_id
 
@@ -93,17 +96,15 @@ class _Generate:
         global _traces
         with _traces_lock:
             _traces += 1  # runs only while tracing: counts compilations
-        return self.strategy.generate(weights, input_ids, seed, self.num_steps,
+        return self.strategy.generate(self.network, weights, input_ids, seed, self.num_steps,
                                       self.signal_id)
 
 
-def _compiled(strategy: DecodingStrategy, key: Hashable, num_steps: int,
-              signal_id: int) -> _Entry:
+def _compiled(generate: _Generate, key: Hashable, jit_compile: bool) -> _Entry:
     with _cache_lock:
         entry = _cache.get(key)
         if entry is None:
-            entry = _cache[key] = _Entry(
-                backend.compile_function(_Generate(strategy, num_steps, signal_id)))
+            entry = _cache[key] = _Entry(backend.compile_function(generate, jit_compile))
         return entry
 
 
@@ -117,27 +118,30 @@ def _seed_pair(seed: Optional[int], chunk: int, stochastic: bool) -> np.ndarray:
     elif seed is None:
         # The global NumPy generator, so keras.utils.set_random_seed makes this repeatable.
         seed = int(np.random.randint(0, 2 ** 31 - 1))
-    elif isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"Received an invalid value for argument `seed`, expected an integer "
-                        f"or None, got {type(seed).__name__}.")
+    else:
+        try:
+            seed = check_int(seed, "seed", minimum=None)
+        except ValueError as exc:  # a seed names a random stream: any other type is a TypeError
+            raise TypeError(str(exc)) from None
     low = int(seed) & 0xFFFFFFFF
     # Chunks get disjoint (seed, step) streams: steps stay below 2**16.
     return np.array([low, chunk << 16], dtype=np.uint32).view(np.int32)
 
 
-def decode_ids(model: keras.Model, input_ids: np.ndarray, strategy: DecodingStrategy,
-               seed: Optional[int], signal_id: int) -> DecodedBatch:
+def decode_ids(network, input_ids: np.ndarray, strategy: DecodingStrategy,
+               seed: Optional[int], signal_id: int, jit_compile: bool = True) -> DecodedBatch:
     """Decode encoded inputs with ``strategy`` in compiled, bucketed batches.
 
     Args:
-        model: the seq2seq training model (layers ``encoder_lstm``, ``decoder_lstm``,
-            ``decoder_dense``); its current weights are used.
+        network: a built :class:`~shorttext_s2s.networks.Network`; its current weights are
+            used.
         input_ids: ``int32`` ``(inputs, maxlen)``: text, signal, padding (as
             ``SentenceToCharVecEncoder.encode_sentences(..., endsig=True)`` returns).
         strategy: the decoding strategy.
         seed: random seed for stochastic strategies; ``None`` draws one from NumPy's global
             generator.
         signal_id: the start/end signal id.
+        jit_compile: TensorFlow only: compile the loop with XLA. Defaults to True.
 
     Returns:
         The :class:`DecodedBatch`; outputs have at most ``maxlen - 1`` ids before the signal.
@@ -145,10 +149,8 @@ def decode_ids(model: keras.Model, input_ids: np.ndarray, strategy: DecodingStra
     input_ids = np.asarray(input_ids, dtype=np.int32)
     count, maxlen = input_ids.shape
     num_steps = maxlen - 1
-    weights = DecoderWeights.from_model(model)
-    units = int(weights.decoder_recurrent_kernel.shape[0])
-    vocab = int(weights.dense_bias.shape[0])
-    bidirectional = weights.encoder_backward_kernel is not None
+    weights = network.inference_weights()
+    generate = _Generate(strategy, network, num_steps, signal_id)
     per_input = strategy.candidates_per_input()
     chunk_size = _power_of_two(max(1, MAX_ROWS // per_input) + 1) // 2
     results = []
@@ -160,9 +162,9 @@ def decode_ids(model: keras.Model, input_ids: np.ndarray, strategy: DecodingStra
         padded = np.full((batch, length), PAD_ID, dtype=np.int32)
         padded[:, 0] = signal_id  # filler rows decode the empty text; dropped below
         padded[:len(part)] = part[:, :length]
-        key = (keras.backend.backend(), backend.TF_JIT_COMPILE, strategy.cache_key(), batch,
-               length, num_steps, signal_id, units, vocab, bidirectional)
-        entry = _compiled(strategy, key, num_steps, signal_id)
+        key = (keras.backend.backend(), jit_compile, strategy.cache_key(),
+               network.cache_key(), batch, length, num_steps, signal_id)
+        entry = _compiled(generate, key, jit_compile)
         arguments = (weights, ops.convert_to_tensor(padded),
                      ops.convert_to_tensor(_seed_pair(seed, chunk, strategy.stochastic)))
         if entry.ready:
@@ -194,23 +196,25 @@ def check_texts(texts: Sequence[str]) -> List[str]:
     return texts
 
 
-def decode_texts(model: keras.Model, encoder: SentenceToCharVecEncoder, maxlen: int,
+def decode_texts(network, encoder: SentenceToCharVecEncoder, maxlen: int,
                  texts: Sequence[str], strategy: DecodingStrategy,
                  seed: Optional[int] = None, num_results: int = 1,
-                 reverse_input: bool = False) -> List[List[Tuple[str, float]]]:
+                 reverse_input: bool = False,
+                 jit_compile: bool = True) -> List[List[Tuple[str, float]]]:
     """Decode texts; return up to ``num_results`` ``(text, log-probability)`` per input.
 
     Inputs longer than ``maxlen - 1`` characters are cut to that length (the signal is
     appended after), then read backwards if ``reverse_input`` (as the model was trained);
     unseen characters are the unknown id, the empty text is the signal alone. Outputs are
-    distinct, best first, and never contain signal or reserved ids.
+    distinct, best first, and never contain signal or reserved ids. ``network`` and
+    ``jit_compile`` are as for :func:`decode_ids`.
 
     Raises:
         TypeError: ``texts`` is not a sequence of ``str``.
     """
     texts = check_texts(texts)
     input_ids = encoder.encode_sources(texts, maxlen, reverse=reverse_input)
-    decoded = decode_ids(model, input_ids, strategy, seed, encoder.signal_id)
+    decoded = decode_ids(network, input_ids, strategy, seed, encoder.signal_id, jit_compile)
     results = []
     for ids, log_probs in zip(decoded.ids, decoded.log_probs):
         found: List[Tuple[str, float]] = []

@@ -1,4 +1,9 @@
-"""Strategy names: the one place a new decoding strategy is registered."""
+"""Strategy classes by name: where a new decoding strategy is registered.
+
+Its name and options are also listed, without Keras, in
+:data:`shorttext_s2s.strategy_options.STRATEGY_OPTIONS` (for the command line and the server
+to check requests early); ``tests/test_decoding.py`` keeps the two in step.
+"""
 
 from __future__ import annotations
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any, Dict, Optional
 
 import numpy as np
 from keras import ops
 
+from .._checks import check_number, check_optional_int
 from .backend import stateless_uniform
 from .base import DecodingStrategy
 
@@ -42,17 +42,8 @@ class SamplingStrategy(DecodingStrategy):
     stochastic = True
 
     def __init__(self, temperature: float = 1.0, top_k: Optional[int] = None) -> None:
-        if (isinstance(temperature, bool) or not isinstance(temperature, (int, float))
-                or not math.isfinite(temperature) or temperature < 0):
-            raise ValueError(f"Received an invalid value for argument `temperature`, expected "
-                             f"a finite number >= 0, got {temperature!r}.")
-        if top_k is not None and (isinstance(top_k, bool)
-                                  or not isinstance(top_k, (int, np.integer))
-                                  or top_k < 1):
-            raise ValueError(f"Received an invalid value for argument `top_k`, expected None "
-                             f"or a positive integer, got {top_k!r}.")
-        self.temperature = float(temperature)
-        self.top_k = None if top_k is None else int(top_k)
+        self.temperature = check_number(temperature, "temperature")
+        self.top_k = check_optional_int(top_k, "top_k")
 
     def get_config(self) -> Dict[str, Any]:
         """Return ``{"temperature": ..., "top_k": ...}``."""

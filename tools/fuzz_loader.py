@@ -9,7 +9,7 @@ Every case must end in one of two ways:
 Anything else (another exception, a different model, a crash, a hang) is a failure. The
 short form runs in CI (``tests/test_fuzz_loader.py``); the long form is run by hand::
 
-    nice python -m tests.fuzz_loader --cases 20000
+    nice python -m tools.fuzz_loader --cases 20000
 
 It runs the cases in a worker process and restarts it if it dies (a crash of the HDF5
 library would kill it) or stops answering (a hang), reporting the case either way.
@@ -78,10 +78,11 @@ def mark_trained(generator) -> None:
     # No all-zero array (fresh biases and optimizer moments are zeros), so that zeroing any
     # stored array changes the model.
     rng = np.random.default_rng(0)
-    for variable in list(s2s.model.optimizer.variables) + list(s2s.model.trainable_variables):
+    for variable in s2s.model.optimizer.variables:
         value = rng.uniform(0.5, 1.0, tuple(variable.shape))
         variable.assign(value.astype(variable.dtype) if value.shape else 3)
-    s2s.trained = True
+    s2s.set_weights([rng.uniform(0.5, 1.0, w.shape).astype(w.dtype)
+                     for w in s2s.model.get_weights()])
 
 
 def regions(path: str) -> Dict[str, List[Tuple[int, int]]]:
@@ -603,7 +604,6 @@ def _same(a, b) -> bool:
     def arrays(contents):
         items = {f"w/{k}/{i}": v for k, vs in contents.weights.items() for i, v in enumerate(vs)}
         items.update({f"o/{i}": v for i, v in enumerate(contents.optimizer or [])})
-        items.update({f"a/{k}": v for k, v in contents.arrays.items()})
         return items
 
     left, right = arrays(a), arrays(b)
@@ -721,7 +721,7 @@ def run_guarded(full: str, final: str, count: int, seed: int, sweep: bool, workd
     tally = Tally()
     start = 0
     while start < count:
-        command = [sys.executable, "-m", "tests.fuzz_loader", "--worker", "--full", full,
+        command = [sys.executable, "-m", "tools.fuzz_loader", "--worker", "--full", full,
                    "--final", final, "--workdir", workdir, "--cases", str(count),
                    "--seed", str(seed), "--start", str(start)] + (["--sweep"] if sweep else [])
         worker = subprocess.Popen(command, stdout=subprocess.PIPE, text=True,

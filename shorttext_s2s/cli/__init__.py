@@ -1,0 +1,76 @@
+"""The ``shorttext-s2s`` command line: demo, train, decode, chat, evaluate and serve.
+
+Run ``shorttext-s2s --help`` (or ``python -m shorttext_s2s --help``) for the subcommands and
+``shorttext-s2s COMMAND --help`` for their options. Every command exits with 0 on success, 1
+with a one-line message on standard error when a file is missing or unusable, 2 for invalid
+options, and 128 + the signal number when interrupted (130 for Ctrl-C, 143 for SIGTERM).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Optional, Sequence
+
+from ..exceptions import ShorttextS2SError
+from .common import (
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    PROG,
+    CommandError,
+    _one_line,
+    _quiet_backend,
+    _say,
+)
+from .options import INTERMIXED, build_parser
+
+__all__ = ["main", "build_parser"]
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the ``shorttext-s2s`` command.
+
+    Args:
+        argv: the arguments, without the program name. Defaults to ``sys.argv[1:]``.
+
+    Returns:
+        The exit status: 0 on success, 1 for a missing or unusable file (reported in one line
+        on standard error), 2 for invalid options, 130 after Ctrl-C.
+
+    Example:
+
+    >>> main(["decode", "model.h5", "Hello!"])  # doctest: +SKIP
+    Bonjour !
+    0
+    """
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args, unparsed = parser.parse_known_args(argv)
+    if unparsed:
+        if args.command not in INTERMIXED:
+            parser.error(f"unrecognized arguments: {' '.join(unparsed)}")
+        # Sentences after options (`decode MODEL --strategy sample "Hi."`) are left over by a
+        # plain parse; the subcommand's own parser can take positionals anywhere.
+        args = args.subparser.parse_intermixed_args(argv[argv.index(args.command) + 1:])
+    args.argv = argv
+    _quiet_backend(args.verbose)
+    try:
+        from ..extras import check_backend
+
+        check_backend()
+        return args.func(args, args.subparser)
+    except KeyboardInterrupt:
+        _say("", sys.stderr)
+        _say(f"{PROG}: interrupted", sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): stop quietly, and keep Python from
+        # complaining again when it flushes stdout at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_ERROR
+    except (ShorttextS2SError, OSError, ImportError, CommandError) as error:
+        # ImportError: an optional dependency that is missing; the library's messages say
+        # which extra installs it.
+        _say(f"{PROG}: error: {_one_line(error)}", sys.stderr)
+        return EXIT_ERROR

@@ -1,0 +1,139 @@
+"""What the subcommands share: exit codes, one-line errors, loading, output."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+from typing import Any, Iterable, Iterator, List, Optional, TextIO
+
+from ..exceptions import ShorttextS2SError
+from ..strategy_options import MisplacedOption, strategy_options
+
+PROG = "shorttext-s2s"
+#: Exit status for a failure the user can fix (missing or bad file, missing extra).
+EXIT_ERROR = 1
+#: Exit status of argparse for invalid options.
+EXIT_USAGE = 2
+#: Conventional exit status after Ctrl-C (128 + SIGINT).
+EXIT_INTERRUPTED = 128 + signal.SIGINT
+
+
+class CommandError(Exception):
+    """A problem found by the command itself (not by argparse), reported in one line."""
+
+
+def _check_writable(path: str, what: str) -> None:
+    """Fail before a long training rather than when saving its result."""
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise CommandError(f"{what} {path}: directory {directory} does not exist")
+    if os.path.isdir(path):
+        raise CommandError(f"{what} {path}: is a directory")
+    if not os.access(directory, os.W_OK):
+        raise CommandError(f"{what} {path}: directory {directory} is not writable")
+
+
+def _strategy(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Any:
+    """The decoding strategy the options ask for, or a usage error for misplaced options.
+
+    The options are checked first; the model file is checked before the strategies (and with
+    them Keras) are imported.
+    """
+    given = {name: getattr(args, name) for name in ("temperature", "top_k", "beam_width")}
+    try:
+        options = strategy_options(args.strategy, given)
+    except MisplacedOption as error:
+        parser.error(f"--{error.option.replace('_', '-')} applies to --strategy {error.owner}, "
+                     f"not {args.strategy}")
+    _check_model_path(args.model)
+    from ..decoding import get_strategy
+
+    return get_strategy(args.strategy, **options)
+
+
+def _check_model_path(path: str) -> None:
+    """A missing model file is reported before Keras is imported (seconds) to load it."""
+    from ..exceptions import ModelFileError, ModelFileNotFoundError
+
+    if not os.path.exists(path):
+        raise ModelFileNotFoundError(path)
+    if os.path.isdir(path):
+        raise ModelFileError(path, "is a directory, expected a model file")
+
+
+def _load(path: str) -> Any:
+    from ..generator import loadCharBasedSeq2SeqGenerator
+
+    return loadCharBasedSeq2SeqGenerator(path)
+
+
+def _batches(items: Iterable[str], size: int) -> Iterator[List[str]]:
+    batch: List[str] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _progress(quiet: bool) -> Any:
+    """Keras ``verbose``: progress bars on a terminal, one line per epoch in a log file.
+
+    A progress bar redraws itself with terminal escapes, which a log file would keep.
+    """
+    if quiet:
+        return 0
+    return 1 if sys.stdout.isatty() else 2
+
+
+def _quiet_backend(verbose: bool) -> None:
+    """Silence the backend's start-up log unless asked for; must run before Keras is imported.
+
+    TensorFlow's C++ runtime (and XLA's, which JAX shares) logs half a dozen lines on import
+    and on each compilation (CPU features, the absl notice, the oneDNN notice, "Compiled
+    cluster using XLA"), mixed with the command's output. Level 2 hides its information and
+    warnings and keeps its errors. The oneDNN notice goes with them, so ``TF_ENABLE_ONEDNN_OPTS``
+    (which would change the numerics) is left alone. A value the user set is kept.
+    """
+    if verbose:
+        logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        from absl import logging as absl_logging
+    except ImportError:  # absl comes with TensorFlow; without it there is nothing to silence
+        return
+    absl_logging.set_verbosity(absl_logging.ERROR)
+
+
+def _invocation() -> str:
+    """How this command was run, as the user would type it again (for hints)."""
+    script = sys.argv[0] if sys.argv else ""
+    if os.path.basename(script).startswith(PROG):
+        return script
+    return "python -m shorttext_s2s"
+
+
+def _say(message: str = "", stream: Optional[TextIO] = None) -> None:
+    print(message, file=stream or sys.stdout, flush=True)
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    if isinstance(error, OSError) and not isinstance(error, ShorttextS2SError):
+        # str(OSError) starts with "[Errno N]", which says nothing to a user.
+        parts = [error.strerror or text]
+        if error.filename is not None:
+            parts.insert(0, os.fspath(error.filename))
+        text = ": ".join(parts)
+    return text
+
+
+def _plain(value: Any) -> Any:
+    """Numpy scalars as Python numbers, for JSON."""
+    return value.item() if hasattr(value, "item") else value

@@ -1,0 +1,253 @@
+"""``shorttext-s2s train``: train, save, and keep the work when interrupted."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import signal
+import sys
+import threading
+from typing import Any, Optional
+
+from .common import (
+    PROG,
+    _check_model_path,
+    _check_writable,
+    _invocation,
+    _one_line,
+    _progress,
+    _say,
+)
+
+#: The signals after which ``train`` stops at the end of the current batch and saves its work.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+#: History keys of the accuracy metric, in order of preference: the library's masked metric,
+#: then Keras's own when a model is compiled with ``metrics=["accuracy"]``.
+ACCURACY_KEYS = ("char_accuracy", "accuracy")
+
+
+class _StopRequest:
+    """Turns the first SIGINT or SIGTERM during training into a request to stop.
+
+    The handler only records the signal: the training loop checks it after each batch (see
+    ``_training_guard``), so that the stop never lands inside the backend's data pipeline and
+    the epoch being trained is not counted as done. A second signal acts as usual (Ctrl-C
+    raises ``KeyboardInterrupt`` at once).
+    """
+
+    def __init__(self) -> None:
+        self.signum: Optional[int] = None
+        self._previous: dict = {}
+
+    def __enter__(self) -> "_StopRequest":
+        if threading.current_thread() is not threading.main_thread():
+            return self  # only the main thread may handle signals (main() called from a thread)
+        for signum in STOP_SIGNALS:
+            self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self._restore()
+
+    def _restore(self) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        self._previous = {}
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.signum = signum
+        self._restore()
+        _say(f"\n{PROG}: {signal.Signals(signum).name} received: stopping at the end of this "
+             f"batch (press Ctrl-C again to stop at once)", sys.stderr)
+
+
+class _Stopped(Exception):
+    """Raised by the training guard to leave Keras's training loop after a stop request."""
+
+
+def _training_guard(request: _StopRequest, monitor: str) -> Any:
+    """A Keras callback that keeps the best weights so far and stops on ``request``.
+
+    It raises :class:`_Stopped` at the end of the batch after a signal, so the weights of the
+    unfinished epoch are never mistaken for an epoch's; the weights it keeps are those of the
+    completed epoch with the lowest ``monitor``.
+    """
+    import keras
+
+    class Guard(keras.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.best: Optional[tuple] = None  # (value, epochs done, weights)
+            self.epochs_done: Optional[int] = None
+
+        def on_train_batch_end(self, batch: int, logs: Optional[dict] = None) -> None:
+            if request.signum is not None:
+                raise _Stopped()
+
+        def on_epoch_end(self, epoch: int, logs: Optional[dict] = None) -> None:
+            self.epochs_done = epoch + 1
+            value = (logs or {}).get(monitor)
+            if value is not None and (self.best is None or value < self.best[0]):
+                self.best = (float(value), epoch + 1, self.model.get_weights())
+
+        def on_epoch_begin(self, epoch: int, logs: Optional[dict] = None) -> None:
+            # A signal during validation lets the epoch (and its checkpoint) finish first.
+            if request.signum is not None:
+                raise _Stopped()
+
+    return Guard()
+
+
+def _cmd_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from ..data import conversation_pairs, read_lines, read_pairs
+
+    # Fail before a long training, not after it.
+    if args.bidirectional and args.latent_dim % 2:
+        parser.error(f"--bidirectional needs an even --latent-dim (each direction has half "
+                     f"the units), got {args.latent_dim}")
+    if args.resume and not args.checkpoint:
+        parser.error("--resume needs --checkpoint FILE, the file to continue from")
+    _check_writable(args.output, "--output")
+    if args.checkpoint:
+        _check_writable(args.checkpoint, "--checkpoint")
+        if args.resume and os.path.exists(args.checkpoint):
+            _check_model_path(args.checkpoint)
+    if args.plot:
+        _check_writable(args.plot, "--plot")
+        _pyplot()
+    if args.conversation:
+        pairs = conversation_pairs(read_lines(args.conversation), args.conversation)
+        if args.limit:
+            pairs = pairs[:args.limit]
+    else:
+        pairs = read_pairs(args.pairs, limit=args.limit)
+    if args.validation_split and int(len(pairs) * args.validation_split) < 1:
+        parser.error(f"--validation-split {args.validation_split} of {len(pairs)} pairs "
+                     f"leaves no pair for validation")
+
+    import keras
+
+    from ..encoder import SentenceToCharVecEncoder
+    from ..generator import CharBasedSeq2SeqGenerator
+
+    if args.seed is not None:
+        keras.utils.set_random_seed(args.seed)
+    # +1: the encoder input ends with the signal, the decoder input starts with it.
+    maxlen = args.maxlen or max(max(len(s), len(t)) for s, t in pairs) + 1
+    encoder = SentenceToCharVecEncoder.from_texts(s + t for s, t in pairs)
+    _say(f"{len(pairs)} pairs, {len(encoder.characters)} distinct characters, maxlen {maxlen}"
+         f"{' (derived from the data)' if not args.maxlen else ''}")
+    network = {"network": args.network, "bidirectional": args.bidirectional or None,
+               "embedding_dim": args.embedding_dim, "layers": args.layers,
+               "dropout": args.dropout}
+    try:
+        generator = CharBasedSeq2SeqGenerator(
+            encoder, latent_dim=args.latent_dim, maxlen=maxlen, reverse_input=args.reverse_input,
+            **{key: value for key, value in network.items() if value is not None})
+    except (TypeError, ValueError) as error:  # an option of another network
+        parser.error(_one_line(error))
+    from ..recipes import default_loss, default_optimizer
+
+    recipe = args.recipe or generator.s2sgenerator.network.recipe
+    try:
+        optimizer = keras.optimizers.get(args.optimizer or default_optimizer(recipe))
+    except ValueError:
+        parser.error(f"--optimizer: unknown Keras optimizer {args.optimizer!r}")
+    if args.learning_rate is not None:
+        optimizer.learning_rate = args.learning_rate
+    generator.compile(optimizer=optimizer, loss=default_loss(recipe))
+    monitor = "val_loss" if args.validation_split else "loss"
+    with _StopRequest() as request:
+        guard = _training_guard(request, monitor)
+        try:
+            history = generator.train_pairs(
+                pairs, batch_size=args.batch_size, epochs=args.epochs,
+                validation_split=args.validation_split, early_stopping=args.early_stopping,
+                seed=args.seed, recipe=recipe,
+                verbose=_progress(args.quiet), callbacks=[guard],
+                checkpoint=args.checkpoint, resume=args.resume)
+        except _Stopped:
+            return _save_stopped(args, generator, guard, monitor, request.signum)
+        except KeyboardInterrupt:
+            if args.checkpoint and os.path.exists(args.checkpoint):
+                _say(f"{PROG}: the last complete epoch is in {args.checkpoint}; go on with: "
+                     f"{_resume_command(args)}", sys.stderr)
+            raise
+    generator.save_compact_model(args.output, final=args.final)
+    losses = history.history.get("loss") or [float("nan")]
+    summary = (f"trained to epoch {generator.epochs_trained} (weights of epoch "
+               f"{generator.s2sgenerator.weights_epoch}), loss {losses[-1]:.4f}")
+    if history.history.get("val_loss"):
+        summary += f", validation loss {history.history['val_loss'][-1]:.4f}"
+    _say(f"{summary}; model saved to {args.output}")
+    if args.plot:
+        _plot_history(history.history, args.plot)
+        _say(f"training curves saved to {args.plot}")
+    return 0
+
+
+def _resume_command(args: argparse.Namespace) -> str:
+    """The command that continues an interrupted ``train`` run."""
+    argv = list(args.argv)
+    if not args.checkpoint:
+        # The output file was saved with the optimizer state: it serves as the checkpoint.
+        argv += ["--checkpoint", args.output]
+    if not args.resume:
+        argv.append("--resume")
+    return f"{_invocation()} {shlex.join(argv)}"
+
+
+def _save_stopped(args: argparse.Namespace, generator: Any, guard: Any, monitor: str,
+                  signum: Optional[int]) -> int:
+    """After a stop request: save the best completed epoch and say how to go on."""
+    status = 128 + (signum or signal.SIGINT)
+    if guard.best is None:
+        _say(f"{PROG}: stopped before the first epoch ended; nothing was saved", sys.stderr)
+        if args.checkpoint and os.path.exists(args.checkpoint):
+            _say(f"{PROG}: {args.checkpoint} still holds the run so far; go on with: "
+                 f"{_resume_command(args)}", sys.stderr)
+        return status
+    value, epoch, weights = guard.best
+    # The saved weights are those of `epoch`: resuming from this file starts after it.
+    generator.s2sgenerator.set_weights(weights, epoch=epoch)
+    final = args.final and bool(args.checkpoint)  # without a checkpoint, keep what resumes
+    generator.save_compact_model(args.output, final=final)
+    _say(f"{PROG}: stopped during epoch {guard.epochs_done + 1}; the model of epoch {epoch} "
+         f"({monitor.replace('val_', 'validation ')} {value:.4f}, the best so far) is saved "
+         f"to {args.output}", sys.stderr)
+    if args.checkpoint:
+        _say(f"{PROG}: {args.checkpoint} holds epoch {guard.epochs_done}; go on with: "
+             f"{_resume_command(args)}", sys.stderr)
+    else:
+        _say(f"{PROG}: go on from it with: {_resume_command(args)}", sys.stderr)
+    return status
+
+
+def _pyplot() -> Any:
+    from ..extras import import_extra
+
+    matplotlib = import_extra("matplotlib", "plot", "--plot")
+    # A file is wanted, never a window: the non-interactive backend works without a display.
+    matplotlib.use("Agg")
+    return import_extra("matplotlib.pyplot", "plot", "--plot")
+
+
+def _plot_history(history: dict, path: str) -> None:
+    plt = _pyplot()
+    from matplotlib import ticker
+    panels = [("loss", "loss")] + [(key, "per-character accuracy") for key in ACCURACY_KEYS
+                                   if key in history][:1]
+    figure, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.5), squeeze=False)
+    for axis, (key, title) in zip(axes[0], panels):
+        epochs = range(1, len(history[key]) + 1)
+        axis.plot(epochs, history[key], label="training")
+        if f"val_{key}" in history:
+            axis.plot(epochs, history[f"val_{key}"], label="validation")
+        axis.set_title(title)
+        axis.set_xlabel("epoch")
+        axis.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+        axis.legend()
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)

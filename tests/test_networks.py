@@ -1,0 +1,168 @@
+"""The networks behind the generator: each learns, saves, and decodes as its Keras model says.
+
+For every network: it learns a few dozen pairs exactly; the compiled decoder's greedy output
+is the argmax of the teacher-forced Keras model on the same prefixes; beam search of width 1
+is greedy and never scores below it; a saved model loads to the same outputs.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from shorttext_s2s import (CharBasedSeq2SeqGenerator, SentenceToCharVecEncoder,
+                           loadCharBasedSeq2SeqGenerator)
+from shorttext_s2s.decoding import BeamSearchStrategy, GreedyStrategy, decode_ids
+from shorttext_s2s.networks import NETWORKS, AttentionNetwork, get_network
+
+#: Pairs written for these tests: English and French words.
+PAIRS = [("one", "un"), ("two", "deux"), ("three", "trois"), ("four", "quatre"),
+         ("five", "cinq"), ("six", "six"), ("seven", "sept"), ("eight", "huit"),
+         ("nine", "neuf"), ("ten", "dix"), ("red", "rouge"), ("blue", "bleu"),
+         ("green", "vert"), ("white", "blanc"), ("black", "noir"), ("cat", "chat"),
+         ("dog", "chien"), ("house", "maison"), ("water", "eau"), ("bread", "pain")]
+SOURCES = [source for source, _ in PAIRS]
+PROBES = SOURCES + ["", "zebra!", "eight nine", "catdog", "x" * 30]
+
+SETTINGS = {
+    "lstm": dict(network="lstm", bidirectional=True),
+    "attention": dict(network="attention", embedding_dim=16, dropout=0.0),
+    "attention-2-layers": dict(network="attention", embedding_dim=16, layers=2, dropout=0.1),
+}
+
+
+# Training three networks to convergence takes a while: the fast loop (-m "not slow") checks
+# the same agreements on untrained weights below.
+@pytest.fixture(scope="module", params=[pytest.param(name, marks=pytest.mark.slow)
+                                        for name in sorted(SETTINGS)])
+def trained(request):
+    keras.utils.set_random_seed(11)
+    encoder = SentenceToCharVecEncoder.from_texts(s + t for s, t in PAIRS)
+    generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=32, maxlen=12,
+                                          **SETTINGS[request.param])
+    generator.compile(optimizer=keras.optimizers.Adam(0.02))
+    generator.train_pairs(PAIRS, epochs=90, batch_size=10, verbose=0, seed=0)
+    return generator
+
+
+def test_every_network_learns_its_pairs(trained):
+    assert trained.decode_batch(SOURCES) == [target for _, target in PAIRS]
+
+
+def _teacher_forced_argmax(generator, sources, outputs):
+    """Each output's characters as the Keras model's argmax, fed the output's own prefix."""
+    encoder = generator.encoder
+    source_ids, decoder_ids, _ = generator.encode_pairs(list(zip(sources, outputs)))
+    probabilities = np.array(generator.s2sgenerator.model.predict_on_batch(
+        [encoder.onehot(source_ids), encoder.onehot(decoder_ids)]))
+    probabilities[..., :2] = -1.0  # padding and unknown are never emitted
+    # Decoding stops after maxlen - 1 characters; the training model has one more position.
+    return [encoder.decode_ids(row)[:generator.maxlen - 1]
+            for row in probabilities.argmax(axis=-1)]
+
+
+def test_compiled_greedy_is_the_argmax_of_the_keras_model(trained):
+    outputs = trained.decode_batch(PROBES)
+    assert _teacher_forced_argmax(trained, PROBES, outputs) == outputs
+
+
+def test_beam_width_one_is_greedy_and_beam_never_scores_below_greedy(trained):
+    input_ids = trained.encoder.encode_sources(PROBES, trained.maxlen,
+                                               reverse=trained.reverse_input)
+    network, signal = trained.s2sgenerator.network, trained.encoder.signal_id
+    greedy = decode_ids(network, input_ids, GreedyStrategy(), None, signal)
+    width_one = decode_ids(network, input_ids, BeamSearchStrategy(beam_width=1), None, signal)
+    np.testing.assert_array_equal(width_one.ids[:, 0], greedy.ids[:, 0])
+    beam = BeamSearchStrategy(beam_width=4)
+    wide = decode_ids(network, input_ids, beam, None, signal)
+    assert np.all(np.asarray(beam.objective(wide.log_probs[:, 0], wide.lengths[:, 0]))
+                  >= np.asarray(beam.objective(greedy.log_probs[:, 0],
+                                               greedy.lengths[:, 0])) - 1e-5)
+
+
+def test_saved_and_loaded_decodes_the_same(trained, tmp_path):
+    trained.save_compact_model(tmp_path / "model.h5")
+    loaded = loadCharBasedSeq2SeqGenerator(tmp_path / "model.h5")
+    assert loaded.get_config() == trained.get_config()
+    assert loaded.decode_batch(PROBES) == trained.decode_batch(PROBES)
+    assert loaded.decode_nbest("three", beam_width=3) == trained.decode_nbest("three",
+                                                                              beam_width=3)
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+def test_untrained_attention_decodes_as_its_keras_model(layers):
+    keras.utils.set_random_seed(layers)
+    encoder = SentenceToCharVecEncoder.from_texts(s + t for s, t in PAIRS)
+    generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=16, maxlen=10,
+                                          network="attention", embedding_dim=8, layers=layers)
+    s2s = generator.s2sgenerator
+    s2s.prepare_model()
+    s2s.set_weights([np.random.default_rng(layers).normal(0, 0.5, w.shape).astype("float32")
+                     for w in s2s.model.get_weights()])
+    outputs = generator.decode_batch(PROBES)
+    assert _teacher_forced_argmax(generator, PROBES, outputs) == outputs
+
+
+def test_attention_memory_matches_the_keras_encoder():
+    keras.utils.set_random_seed(3)
+    network = AttentionNetwork(vecsize=9, latent_dim=8, embedding_dim=4, layers=2, dropout=0.0)
+    model = network.build().model
+    ids = np.array([[3, 4, 5, 2, 0, 0], [6, 2, 0, 0, 0, 0]], dtype=np.int32)
+    onehot = np.eye(9, dtype=np.float32)[ids] * (ids != 0)[..., None]
+    bilstm = model.get_layer("encoder_bilstm_2")
+    keras_memory = keras.Model(model.inputs[0], bilstm.output[0]).predict_on_batch(onehot)
+    (memory, _, mask), _ = network.encode(network.inference_weights(),
+                                          keras.ops.convert_to_tensor(ids))
+    real = ids != 0
+    np.testing.assert_allclose(np.asarray(memory)[real], np.asarray(keras_memory)[real],
+                               atol=1e-5)
+    np.testing.assert_array_equal(np.asarray(mask), real)
+
+
+def test_networks_by_name_and_their_errors():
+    assert sorted(NETWORKS) == ["attention", "lstm"]
+    with pytest.raises(ValueError, match="network"):
+        get_network("transformer-xl", 10, 8)
+    with pytest.raises(TypeError, match="attention"):
+        get_network("attention", 10, 8, bidirectional=True)
+    with pytest.raises(ValueError, match="latent_dim"):
+        get_network("attention", 10, 7)
+    with pytest.raises(ValueError, match="dropout"):
+        get_network("attention", 10, 8, dropout=1.0)
+    with pytest.raises(ValueError, match="layers"):
+        get_network("attention", 10, 8, layers=0)
+
+
+def test_attention_trains_with_the_small_data_recipe_by_default():
+    encoder = SentenceToCharVecEncoder.from_texts(s + t for s, t in PAIRS)
+    generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=8, maxlen=12,
+                                          network="attention", embedding_dim=4)
+    generator.compile()
+    model = generator.s2sgenerator.model
+    assert isinstance(model.optimizer, keras.optimizers.Adam)
+    assert model.optimizer.clipnorm == 1.0
+    assert model.loss.get_config()["label_smoothing"] == pytest.approx(0.1)
+
+
+@pytest.mark.slow
+def test_validation_score_selects_the_best_epoch_and_evaluate_works_during_training():
+    keras.utils.set_random_seed(5)
+    encoder = SentenceToCharVecEncoder.from_texts(s + t for s, t in PAIRS)
+    generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=16, maxlen=12,
+                                          network="attention", embedding_dim=8)
+    seen = []
+
+    class EvaluateEachEpoch(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append(generator.evaluate(PAIRS[:4], metrics=("exact_match", "cer")))
+
+    history = generator.train_pairs(PAIRS, epochs=6, batch_size=10, verbose=0, seed=0,
+                                    validation_split=0.25, validation_every=2,
+                                    callbacks=[EvaluateEachEpoch()])
+    assert len(seen) == 6 and all(0.0 <= scores["cer"] for scores in seen)
+    scored = [key for key in history.history if key in ("val_chrf", "val_cer")]
+    assert len(scored) == 1 and len(history.history[scored[0]]) == 3  # epochs 2, 4 and 6
+    values = history.history[scored[0]]
+    best = (max if scored[0] == "val_chrf" else min)(values)
+    assert generator.s2sgenerator.weights_epoch == 2 * (values.index(best) + 1)
