@@ -150,7 +150,15 @@ NOT_RUN: Dict[str, Dict[str, str]] = {
     "docs/robustness.rst": {"fuzz_loader": "long fuzz runs (test_fuzz_loader.py: a short one)"},
     "docs/architecture.rst": {"0  exceptions": "a diagram of the modules' layers"},
     "docs/performance.rst": {"shorttext-s2s demo": "the full demo takes minutes (test_cli.py "
-                                                   "runs it with --quick)"},
+                                                   "runs it with --quick)",
+                             "quality_bench.py": "a benchmark of an hour or more"},
+    "docs/serving.rst": {
+        "shorttext-s2s serve fra-eng.h5": "a server running until stopped (test_serving.py "
+                                          "starts real ones)",
+        'serve("fra-eng.h5"': "a server running until stopped (test_serving.py)",
+        "curl -s localhost:8000/v1/decode -d": "requests to a running server (test_serving.py "
+                                               "sends them)",
+        "serve_bench.py": "a load benchmark of minutes"},
 }
 
 
