@@ -6,7 +6,8 @@ each number of clients runs that many clients for a bounded time. Each client ke
 HTTP/1.1 connection and sends one English sentence of fra.txt per request, greedy, as a chat
 page would, waiting for each answer before the next. It prints requests per second, the
 median and 99th-percentile latency, the mean number of requests decoded together (from
-``/healthz``) and the error count (any answer but 200 is an error), and exits with status 1 if there was any error. Usage (from the repository root)::
+``/healthz``) and the error count (any answer but 200 is an error), and exits with status 1
+if there was any error. Usage (from the repository root)::
 
     nice python benchmarks/serve_bench.py MODEL.h5                       # 1, 8, 64 clients, 30 s
     nice python benchmarks/serve_bench.py MODEL.h5 --clients 64 --duration 10
