@@ -123,6 +123,7 @@ def test_interrupted_training_saves_its_best_epoch_and_resumes(pairs_file, tmp_p
 
 # --- evaluate without the metrics extra -------------------------------------------------------
 
+@pytest.mark.slow
 def test_evaluate_without_sacrebleu_prints_what_it_can(in_process, model_file, pairs_file,
                                                        tiny_pairs, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "sacrebleu", None)  # as if not installed
@@ -169,6 +170,7 @@ def test_model_commands_print_nothing_but_their_output(model_file, tiny_pairs):
     assert result.stderr == ""  # no TensorFlow, absl, oneDNN or XLA lines
 
 
+@pytest.mark.slow
 def test_missing_files_are_reported_before_keras_is_imported(tmp_path):
     missing = tmp_path / "missing.h5"
     code = ("import sys\n"

@@ -6,6 +6,8 @@ import random
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 THREADS = 8
 
 
@@ -26,6 +28,7 @@ def _run(generator, call):
     return generator.decode(texts, strategy=strategy, seed=seed)
 
 
+@pytest.mark.slow
 def test_threads_decode_as_sequential(trained_generator, tiny_pairs):
     calls = _calls(tiny_pairs)
     expected = [_run(trained_generator, call) for call in calls]
@@ -44,6 +47,7 @@ def test_threads_decode_as_sequential(trained_generator, tiny_pairs):
         assert [result[i] for i in range(len(calls))] == expected
 
 
+@pytest.mark.slow
 def test_threads_sharing_a_first_compilation(tmp_path, tiny_pairs, trained_generator):
     # A freshly loaded model of a new shape: the threads race to compile the same functions.
     import keras

@@ -118,6 +118,7 @@ def test_init_from_empty_text_is_an_error(tmp_path):
         initSentenceToCharVecEncoder(path)
 
 
+@pytest.mark.slow
 def test_reading_and_encoding_data_does_not_import_keras():
     # Data preparation stays light: Keras (and its backend) load only when a model is used.
     import subprocess

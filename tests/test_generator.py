@@ -125,6 +125,7 @@ def test_reverse_input_decodes_what_the_same_weights_decode_from_the_reversed_te
         [text[:room][::-1] for text in texts])
 
 
+@pytest.mark.slow
 def test_reverse_input_is_saved_with_the_model(tiny_pairs, tmp_path):
     encoder = SentenceToCharVecEncoder.from_texts(s + t for s, t in tiny_pairs)
     generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=16, maxlen=32,
@@ -154,6 +155,7 @@ def bidirectional_generator(tiny_pairs):
     return generator
 
 
+@pytest.mark.slow
 def test_bidirectional_model_learns_its_pairs(bidirectional_generator, tiny_pairs):
     s2s = bidirectional_generator.s2sgenerator
     assert [tuple(w.shape) for w in s2s.model.get_layer("encoder_lstm_backward").get_weights()] \
@@ -162,6 +164,7 @@ def test_bidirectional_model_learns_its_pairs(bidirectional_generator, tiny_pair
     assert bidirectional_generator.decode_batch(sources) == [target for _, target in tiny_pairs]
 
 
+@pytest.mark.slow
 def test_bidirectional_compiled_encoder_matches_keras_and_ignores_padding(
         bidirectional_generator):
     generator = bidirectional_generator
@@ -179,6 +182,7 @@ def test_bidirectional_compiled_encoder_matches_keras_and_ignores_padding(
     np.testing.assert_allclose(states[0], states[1], atol=1e-6)
 
 
+@pytest.mark.slow
 def test_bidirectional_is_saved_with_the_model(bidirectional_generator, tmp_path):
     bidirectional_generator.save_compact_model(tmp_path / "bi.h5")
     loaded = loadCharBasedSeq2SeqGenerator(tmp_path / "bi.h5")

@@ -69,6 +69,7 @@ def test_concurrent_requests_are_decoded_in_one_batch_and_answered_separately(
     assert (batcher.requests, batcher.batches) == (5, 1)  # the empty request needs no decoding
 
 
+@pytest.mark.slow
 def test_each_setting_is_its_own_batch_and_seeded_samples_repeat(trained_generator,
                                                                  tiny_pairs):
     texts = sources(tiny_pairs, 6)
@@ -107,6 +108,7 @@ def test_batch_limit_and_batching_off(trained_generator, tiny_pairs):
     assert (limited.batches, alone.batches) == (2, 3)
 
 
+@pytest.mark.slow
 def test_warm_up_compiles_every_shape_a_request_meets(tmp_path):
     from shorttext_s2s import CharBasedSeq2SeqGenerator, SentenceToCharVecEncoder
     from tools.fuzz_loader import mark_trained

@@ -100,6 +100,7 @@ def test_validation_split_must_leave_both_sides():
 
 # --- validation, early stopping, checkpoints -------------------------------------------------
 
+@pytest.mark.slow
 def test_early_stopping_restores_the_best_weights(tiny_pairs):
     keras.utils.set_random_seed(5)
     validation = first_unique_pairs(12, skip=24)
@@ -119,6 +120,7 @@ def test_early_stopping_restores_the_best_weights(tiny_pairs):
     assert scores["loss"] == pytest.approx(min(val_loss), rel=1e-4)
 
 
+@pytest.mark.slow
 def test_resume_from_checkpoint_continues_where_it_stopped(tiny_pairs, tmp_path):
     pairs = tiny_pairs[:12]
     checkpoint = tmp_path / "ckpt.s2s.h5"
