@@ -144,6 +144,8 @@ NOT_RUN: Dict[str, Dict[str, str]] = {
                                   "shorttext-s2s chat": "an interactive session (test_cli.py)"},
     "docs/cli.rst": {"demo [--quick]": "a synopsis", "train PAIRS": "a synopsis",
                      "decode MODEL": "a synopsis", "chat shorttext-s2s-demo.h5": "interactive",
+                     "shorttext-s2s serve MODEL": "a server running until stopped "
+                                                  "(test_serving.py starts real ones)",
                      "^C": "a transcript of Ctrl-C (test_cli_session.py sends the signal)"},
     "docs/training.rst": {"MirroredStrategy": "several devices (test_training.py: two)",
                           "benchmarks/": "benchmarks of minutes to hours"},
