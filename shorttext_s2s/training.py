@@ -146,8 +146,10 @@ class Trainer:
 
         s2s = generator.s2sgenerator
         recipe = self.recipe or s2s.network.recipe
-        optimizer = default_optimizer(recipe) if optimizer is None else optimizer
-        loss = default_loss(recipe) if loss is None else loss
+        if not s2s.compiled or self.distribution is not None:
+            # Only a model still to be compiled (or rebuilt) takes them: an optimizer is state.
+            optimizer = default_optimizer(recipe) if optimizer is None else optimizer
+            loss = default_loss(recipe) if loss is None else loss
         with distribution_scope(self.distribution):
             if self.distribution is not None:
                 s2s.rebuild(optimizer, loss)

@@ -86,3 +86,11 @@ def trained_generator(tiny_pairs) -> CharBasedSeq2SeqGenerator:
     generator.compile(optimizer=keras.optimizers.Adam(0.02))
     generator.train_pairs(tiny_pairs, epochs=120, batch_size=8, verbose=0, seed=0)
     return generator
+
+
+@pytest.fixture(scope="session")
+def model_file(trained_generator, tmp_path_factory) -> Path:
+    """``trained_generator`` saved as a final model file, for the commands and the server."""
+    path = tmp_path_factory.mktemp("model") / "tiny.h5"
+    trained_generator.save_compact_model(path, final=True)
+    return path

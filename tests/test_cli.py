@@ -77,13 +77,6 @@ def assert_one_line_error(result: subprocess.CompletedProcess, status: int,
 
 
 @pytest.fixture(scope="module")
-def model_file(trained_generator, tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("cli") / "tiny.h5"
-    trained_generator.save_compact_model(path, final=True)
-    return path
-
-
-@pytest.fixture(scope="module")
 def pairs_file(tiny_pairs, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("cli") / "pairs.tsv"
     # Three columns, as the current Anki files: the attribution must be ignored.

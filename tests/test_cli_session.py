@@ -37,13 +37,6 @@ STREAM_ENV = dict(QUIET_ENV, PYTHONUNBUFFERED="1")
 
 
 @pytest.fixture(scope="module")
-def model_file(trained_generator, tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("session") / "tiny.h5"
-    trained_generator.save_compact_model(path, final=True)
-    return path
-
-
-@pytest.fixture(scope="module")
 def pairs_file(tiny_pairs, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("session") / "pairs.tsv"
     path.write_text("".join(f"{s}\t{t}\n" for s, t in tiny_pairs), encoding="utf-8")

@@ -185,13 +185,6 @@ def decode(server: Server, body: Any) -> Dict:
 
 
 @pytest.fixture(scope="module")
-def model_file(trained_generator, tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("serve") / "tiny.h5"
-    trained_generator.save_compact_model(path, final=True)
-    return path
-
-
-@pytest.fixture(scope="module")
 def server(model_file) -> Iterator[Server]:
     running = Server(model_file, "--max-texts", str(MAX_TEXTS), "--max-chars", str(MAX_CHARS),
                      "--max-body-bytes", str(MAX_BODY), "--max-batch", "8",
