@@ -10,20 +10,46 @@ saying where the file is expected, when it is not there.
 from __future__ import annotations
 
 import itertools
+import os
 from pathlib import Path
 from typing import List, Tuple
 
-import keras
 import pytest
 
-from shorttext_s2s import CharBasedSeq2SeqGenerator, SentenceToCharVecEncoder
+from shorttext_s2s import CharBasedSeq2SeqGenerator, loadCharBasedSeq2SeqGenerator
 from shorttext_s2s.data import read_pairs
+from shorttext_s2s.decoding import backend as decoding_backend
+from shorttext_s2s.decoding import engine
 
 REPO = Path(__file__).resolve().parents[1]
 #: The data the project reads by relative path; CI has it beside the checkout.
 FRA_PATH = REPO.parent / "shared" / "data" / "fra-eng" / "fra.txt"
 #: 36 short English-French pairs written for the tests, two columns as in read_pairs' input.
 PAIRS_PATH = REPO / "tests" / "data" / "en-fr.tsv"
+#: ``trained_generator``'s file, written by ``tools/make_test_model.py``.
+TINY_MODEL_PATH = REPO / "tests" / "data" / "tiny_model.h5"
+
+
+#: Under TensorFlow the library compiles each decoding function with XLA, what users run, at
+#: about 2 s a compile against 0.4 s for a plain graph; a test run makes dozens. The tests
+#: compile plain graphs unless ``SHORTTEXT_S2S_TEST_XLA=1`` (``.ci/run`` sets it), so that
+#: ``pytest -m "not slow"`` stays a fast loop; tests marked ``xla`` always use XLA.
+TEST_XLA = os.environ.get("SHORTTEXT_S2S_TEST_XLA", "") == "1"
+_compile_function = decoding_backend.compile_function
+
+
+def _compile_without_xla(function, jit_compile=True):
+    return _compile_function(function, jit_compile=False)
+
+
+@pytest.fixture(autouse=True)
+def decoding_compiler(request):
+    """Plain graphs for TensorFlow's decoding functions, unless XLA is asked for (see above)."""
+    xla = TEST_XLA or request.node.get_closest_marker("xla") is not None
+    wanted = _compile_function if xla else _compile_without_xla
+    if decoding_backend.compile_function is not wanted:
+        engine.clear_cache()  # its functions were compiled the other way
+        decoding_backend.compile_function = wanted
 
 
 def made_up_pairs() -> List[Tuple[str, str]]:
@@ -75,17 +101,13 @@ def tiny_pairs() -> List[Tuple[str, str]]:
 
 @pytest.fixture(scope="session")
 def trained_generator(tiny_pairs) -> CharBasedSeq2SeqGenerator:
-    """A model trained (a few seconds) until greedy decoding reproduces ``tiny_pairs``.
+    """A small model trained until greedy decoding reproduces ``tiny_pairs``, with its optimizer.
 
-    Shared by many tests: do not train it further or load into it; copy it by saving and
-    loading instead.
+    Trained once by ``python -m tools.make_test_model`` (rerun it when the file format
+    changes) and loaded here. Shared by many tests: do not train it further or load into
+    it; copy it by saving and loading instead.
     """
-    keras.utils.set_random_seed(1234)
-    encoder = SentenceToCharVecEncoder.from_texts([s + t for s, t in tiny_pairs])
-    generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=32, maxlen=32)
-    generator.compile(optimizer=keras.optimizers.Adam(0.02))
-    generator.train_pairs(tiny_pairs, epochs=120, batch_size=8, verbose=0, seed=0)
-    return generator
+    return loadCharBasedSeq2SeqGenerator(TINY_MODEL_PATH)
 
 
 @pytest.fixture(scope="session")

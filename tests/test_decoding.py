@@ -49,6 +49,7 @@ def test_greedy_batch_equals_seed_loop_on_hundreds_of_inputs(trained_generator, 
     assert greedy_outputs[:len(tiny_pairs)] == [target for _, target in tiny_pairs]
 
 
+@pytest.mark.xla  # what users run under TensorFlow, also in the fast loop
 def test_single_sentence_equals_seed_loop_with_predict(trained_generator, tiny_pairs, inputs,
                                                       greedy_outputs):
     # predict() per character is slow: a training sentence and the unusual input with the

@@ -49,7 +49,8 @@ V010 = REPO / "tests" / "data"
 V010_OUTPUTS = json.loads((V010 / "v010_outputs.json").read_text(encoding="utf-8"))
 
 
-@pytest.mark.parametrize("name", ["v010_lstm", "v010_bilstm"])
+@pytest.mark.xla  # 0.1.0 recorded its samples with XLA's random numbers
+@pytest.mark.parametrize("name", ["v010_lstm", pytest.param("v010_bilstm", marks=pytest.mark.slow)])
 def test_files_of_release_0_1_0_load_and_decode_as_they_did(name, tmp_path):
     expected = V010_OUTPUTS[name]
     inputs = V010_OUTPUTS["inputs"]
@@ -141,8 +142,9 @@ def test_seq2seq_with_keras_round_trip(tmp_path):
     keras.utils.set_random_seed(7)
     s2s = Seq2SeqWithKeras(vecsize=6, latent_dim=4)
     rng = np.random.default_rng(0)
-    data = np.eye(6, dtype=np.float32)[rng.integers(1, 6, size=(3, 5, 3))]
-    s2s.fit(data[0], data[1], data[2], batch_size=5, epochs=1, verbose=0)
+    s2s.prepare_model()
+    s2s.set_weights([rng.normal(size=w.shape).astype("float32")
+                     for w in s2s.model.get_weights()])
     s2s.savemodel(tmp_path / "s2s")
     restored = loadSeq2SeqWithKeras(tmp_path / "s2s", compact=False)
     assert restored.get_config() == {"network": "lstm", "vecsize": 6, "latent_dim": 4,
@@ -151,8 +153,8 @@ def test_seq2seq_with_keras_round_trip(tmp_path):
         assert np.array_equal(a, b)
     other = Seq2SeqWithKeras(vecsize=6, latent_dim=4)
     other.loadmodel(tmp_path / "s2s")
-    assert np.array_equal(np.asarray(other.encoder_model.predict_on_batch(data[0])[0]),
-                          np.asarray(s2s.encoder_model.predict_on_batch(data[0])[0]))
+    for a, b in zip(s2s.model.get_weights(), other.model.get_weights()):
+        assert np.array_equal(a, b)
     with pytest.raises(ModelFileError, match="latent_dim"):
         Seq2SeqWithKeras(vecsize=6, latent_dim=5).loadmodel(tmp_path / "s2s")
 

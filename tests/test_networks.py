@@ -90,7 +90,8 @@ def test_saved_and_loaded_decodes_the_same(trained, tmp_path):
                                                                               beam_width=3)
 
 
-@pytest.mark.parametrize("layers", [1, 2])
+@pytest.mark.parametrize("layers", [pytest.param(1, marks=pytest.mark.slow),
+                                    pytest.param(2, marks=pytest.mark.xla)])
 def test_untrained_attention_decodes_as_its_keras_model(layers):
     keras.utils.set_random_seed(layers)
     encoder = SentenceToCharVecEncoder.from_texts(s + t for s, t in PAIRS)

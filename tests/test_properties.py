@@ -132,7 +132,7 @@ def test_invalid_vocabulary_is_rejected_at_construction():
 
 # --- decoding --------------------------------------------------------------------------------
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(texts=st.lists(ANY_TEXT, min_size=3, max_size=3), seed=st.integers(0, 2 ** 31 - 1))
 def test_any_string_decodes(trained_generator, texts, seed):
     # Three texts a call: one compiled batch shape, so the examples test inputs, not compiles.
