@@ -14,6 +14,7 @@ import pytest
 
 from shorttext_s2s import (CharBasedSeq2SeqGenerator, SentenceToCharVecEncoder,
                            loadCharBasedSeq2SeqGenerator)
+from shorttext_s2s.cli.options import NETWORK_NAMES
 from shorttext_s2s.decoding import BeamSearchStrategy, GreedyStrategy, decode_ids
 from shorttext_s2s.networks import NETWORKS, AttentionNetwork, TransformerNetwork, get_network
 
@@ -177,6 +178,7 @@ def test_attention_memory_matches_the_keras_encoder():
 
 def test_networks_by_name_and_their_errors():
     assert sorted(NETWORKS) == ["attention", "lstm", "transformer"]
+    assert sorted(NETWORK_NAMES) == sorted(NETWORKS)  # the command line's --network choices
     with pytest.raises(ValueError, match="network"):
         get_network("transformer-xl", 10, 8)
     with pytest.raises(TypeError, match="attention"):
