@@ -208,10 +208,12 @@ def test_transformer_option_errors(options, error, match):
     assert get_network("transformer", 10, 8, heads=8, feedforward_dim=None).feedforward_dim == 32
 
 
-def test_attention_trains_with_the_small_data_recipe_by_default():
+@pytest.mark.parametrize("settings", [dict(network="attention", embedding_dim=4),
+                                      dict(network="transformer", heads=2)],
+                         ids=["attention", "transformer"])
+def test_trains_with_the_small_data_recipe_by_default(settings):
     encoder = SentenceToCharVecEncoder.from_texts(s + t for s, t in PAIRS)
-    generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=8, maxlen=12,
-                                          network="attention", embedding_dim=4)
+    generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=8, maxlen=12, **settings)
     generator.compile()
     model = generator.s2sgenerator.model
     assert isinstance(model.optimizer, keras.optimizers.Adam)

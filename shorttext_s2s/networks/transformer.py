@@ -14,11 +14,11 @@ attention weights and on each sub-layer's output before it is added back.
 
 The training model is made of Keras core layers (``MultiHeadAttention``,
 ``LayerNormalization``, ``Dense``, ``Dropout``). The inference functions mirror it with
-``keras.ops``: they read the attention projections through ``MultiHeadAttention``'s public
-``query_dense``, ``key_dense``, ``value_dense`` and ``output_dense`` properties (each an
-``EinsumDense`` whose ``kernel`` and ``bias`` are reshaped into matrices, heads side by
-side) and normalise with ``keras.ops.layer_normalization``, the function the Keras layer
-calls. ``encode`` runs the encoder once and projects its output into every decoder block's
+``keras.ops``. They read each ``MultiHeadAttention``'s projections from ``layer.weights``,
+in the order ``get_weights()`` returns them and a model file stores them (query, key, value
+and output kernel and bias, see :meth:`TransformerNetwork.weight_shapes`), not through the
+layer's private attributes; the kernels are reshaped into matrices, heads side by side. They
+normalise with ``keras.ops.layer_normalization``, the function the Keras layer calls. ``encode`` runs the encoder once and projects its output into every decoder block's
 cross-attention keys and values (the context); ``step`` runs one position through the
 decoder, keeping the self-attention keys and values of the positions before it in a cache of
 ``num_steps`` positions, with each row's position counter (the state).
@@ -286,16 +286,14 @@ class TransformerNetwork(Network):
             return tensor(layer.gamma), tensor(layer.beta)
 
         def attention(name: str) -> Tuple[Any, ...]:
-            layer = self._layers[name]
-            weights = []
-            for dense in (layer.query_dense, layer.key_dense, layer.value_dense):
-                # (width, heads, size) -> (width, heads * size): head h owns columns
-                # h * size .. (h + 1) * size - 1, as a reshape of the projection splits them.
-                weights += [ops.reshape(tensor(dense.kernel), (width, width)),
-                            ops.reshape(tensor(dense.bias), (width,))]
-            output = layer.output_dense
-            return tuple(weights) + (ops.reshape(tensor(output.kernel), (width, width)),
-                                     tensor(output.bias))
+            # The order of weight_shapes(), which a model file's arrays are checked against.
+            # A (width, heads, size) kernel becomes (width, heads * size): head h owns columns
+            # h * size to (h + 1) * size - 1, as _attention's reshape splits them; the output
+            # kernel (heads, size, width) becomes (heads * size, width) likewise.
+            variables = [tensor(variable) for variable in self._layers[name].weights]
+            shapes = [(width, width), (width,)] * 4
+            return tuple(ops.reshape(variable, shape)
+                         for variable, shape in zip(variables, shapes))
 
         def feedforward(part: str, block: int) -> Tuple[Any, ...]:
             inner = self._layers[_name(part, block, "feedforward_inner")]
