@@ -7,8 +7,8 @@ the input's real characters then a two-layer ReLU feed-forward network; ``layers
 blocks, each causal self-attention (a position sees itself and the positions before it),
 attention over the encoder output (padding masked) and the feed-forward network. Every
 sub-layer reads a layer-normalised copy of its input and adds its output back to it
-(pre-layer-norm, Xiong et al., 2020: the residual path stays an identity, which lets a small
-model train at the library's usual learning rate without a warm-up); a last layer norm closes
+(pre-layer-norm, Xiong et al., 2020: the residual path stays an identity, so training needs
+no learning-rate warm-up, which the library's recipes do not have); a last layer norm closes
 the encoder and the decoder before the softmax layer. Dropout acts on the embeddings, on the
 attention weights and on each sub-layer's output before it is added back.
 
@@ -18,7 +18,8 @@ The training model is made of Keras core layers (``MultiHeadAttention``,
 in the order ``get_weights()`` returns them and a model file stores them (query, key, value
 and output kernel and bias, see :meth:`TransformerNetwork.weight_shapes`), not through the
 layer's private attributes; the kernels are reshaped into matrices, heads side by side. They
-normalise with ``keras.ops.layer_normalization``, the function the Keras layer calls. ``encode`` runs the encoder once and projects its output into every decoder block's
+normalise with ``keras.ops.layer_normalization``, the function the Keras layer calls.
+``encode`` runs the encoder once and projects its output into every decoder block's
 cross-attention keys and values (the context); ``step`` runs one position through the
 decoder, keeping the self-attention keys and values of the positions before it in a cache of
 ``num_steps`` positions, with each row's position counter (the state).
@@ -51,8 +52,8 @@ ENCODER_SUBLAYERS = ("attention_norm", "attention", "feedforward_norm", "feedfor
 DECODER_SUBLAYERS = ("self_attention_norm", "self_attention", "cross_attention_norm",
                      "cross_attention", "feedforward_norm", "feedforward_inner",
                      "feedforward_outer")
-#: Layer normalisation's epsilon (Keras's default, 1e-3, is meant for activations far
-#: larger than a small model's).
+#: Layer normalisation's epsilon, that of common Transformer implementations: Keras's default,
+#: 1e-3, would damp the normalisation of features of small variance.
 _EPSILON = 1e-5
 #: Scores of masked positions, as in :mod:`.attention`: far below any real score but finite.
 _MASKED_SCORE = -1e9
@@ -92,8 +93,9 @@ def sinusoidal_positions(positions: Any, width: int) -> Any:
 class SinusoidalPositions(keras.layers.Layer):
     """Scale embeddings by ``sqrt(width)`` and add :func:`sinusoidal_positions`.
 
-    The scale brings the embeddings (initialised small) to the size of the encodings, whose
-    features lie in ``[-1, 1]``, so that neither drowns the other at the start of training.
+    The scale, as in Vaswani et al. (2017), keeps the embeddings from being drowned by the
+    encodings (features in ``[-1, 1]``) in wide models: Glorot-initialised embeddings shrink
+    as ``1 / sqrt(width)``.
 
     Call arguments:
         inputs: ``(batch, steps, width)`` embeddings.
