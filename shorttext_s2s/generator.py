@@ -32,17 +32,19 @@ class CharBasedSeq2SeqGenerator(CompactIOMachine):
 
     Args:
         sent2charvec_encoder: the character vocabulary (:class:`SentenceToCharVecEncoder`).
-        latent_dim: number of units of the decoder (see the network for the encoder's).
+        latent_dim: number of units of the decoder, the transformer's width (see the network
+            for the encoder's).
         maxlen: longest sequence, in characters, the start/end signal included (2 to
             ``MAX_SEQUENCE_LENGTH``): longer inputs and targets are cut, and decoding stops
             after ``maxlen - 1`` characters.
         reverse_input: feed each input to the encoder backwards, so that its first
             characters are the last the encoder reads (Sutskever et al., 2014). Defaults to
             False, as in shorttext and the Keras example.
-        network: ``"lstm"`` (the default, the network of shorttext and the Keras example) or
-            ``"attention"``; see :class:`Seq2SeqWithKeras`.
+        network: ``"lstm"`` (the default, the network of shorttext and the Keras example),
+            ``"attention"`` or ``"transformer"``; see :class:`Seq2SeqWithKeras`.
         **network_options: the network's own options, e.g. ``bidirectional=True`` for
-            ``"lstm"``, ``dropout=0.3`` for ``"attention"``.
+            ``"lstm"``, ``dropout=0.3`` for ``"attention"``, ``heads=8`` for
+            ``"transformer"``.
 
     Attributes:
         s2sgenerator: the underlying :class:`Seq2SeqWithKeras`.

@@ -30,15 +30,19 @@ class Seq2SeqWithKeras(CompactIOMachine):
 
     Args:
         vecsize: size of the one-hot vectors (the vocabulary size), a positive integer.
-        latent_dim: number of units of the decoder, a positive integer.
+        latent_dim: number of units of the decoder (the transformer's width), a positive
+            integer.
         network: ``"lstm"`` (the default: :class:`~shorttext_s2s.networks.LSTMNetwork`, an
             encoder LSTM whose final states start the decoder LSTM, as in the Keras example
-            and shorttext) or ``"attention"``
+            and shorttext), ``"attention"``
             (:class:`~shorttext_s2s.networks.AttentionNetwork`: a bidirectional encoder and
-            a decoder attending to all its outputs).
+            a decoder attending to all its outputs) or ``"transformer"``
+            (:class:`~shorttext_s2s.networks.TransformerNetwork`: a small encoder–decoder
+            Transformer).
         **options: the network's own options: ``bidirectional`` for ``"lstm"`` (two encoder
             LSTMs of ``latent_dim // 2`` units, forwards and backwards; default False);
-            ``embedding_dim``, ``layers`` and ``dropout`` for ``"attention"``.
+            ``embedding_dim``, ``layers`` and ``dropout`` for ``"attention"``; ``layers``,
+            ``heads``, ``feedforward_dim`` and ``dropout`` for ``"transformer"``.
 
     Attributes:
         network: the :class:`~shorttext_s2s.networks.Network` the models are built from.

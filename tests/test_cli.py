@@ -238,6 +238,21 @@ def test_train_attention_network_with_its_options(pairs_file, tmp_path):
     assert wrong.returncode == 2 and "bidirectional" in wrong.stderr
 
 
+def test_train_transformer_network_with_its_options(pairs_file, tmp_path):
+    model = tmp_path / "transformer.h5"
+    result = run("train", str(pairs_file), "-o", str(model), "--network", "transformer",
+                 "--latent-dim", "8", "--layers", "1", "--heads", "2", "--feedforward-dim", "12",
+                 "--dropout", "0.0", "--epochs", "1", "--quiet")
+    assert result.returncode == 0, result.stderr
+    config = loadCharBasedSeq2SeqGenerator(model).get_config()
+    assert [config[key] for key in ("network", "layers", "heads", "feedforward_dim", "dropout")] \
+        == ["transformer", 1, 2, 12, 0.0]
+    # Heads that do not divide the width are a usage error naming the option.
+    wrong = run("train", str(pairs_file), "-o", str(tmp_path / "x.h5"), "--network",
+                "transformer", "--latent-dim", "8", "--heads", "3", "--epochs", "1", "--quiet")
+    assert_one_line_error(wrong, 2, "heads")
+
+
 # --- demo -------------------------------------------------------------------------------------
 
 def test_demo_quick_trains_saves_and_answers(tmp_path):

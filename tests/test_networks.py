@@ -2,7 +2,8 @@
 
 For every network: it learns a few dozen pairs exactly; the compiled decoder's greedy output
 is the argmax of the teacher-forced Keras model on the same prefixes; beam search of width 1
-is greedy and never scores below it; a saved model loads to the same outputs.
+is greedy and never scores below it; a saved model loads to the same outputs. The fast loop
+checks the same agreements on untrained networks with random weights.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import pytest
 
 from shorttext_s2s import (CharBasedSeq2SeqGenerator, SentenceToCharVecEncoder,
                            loadCharBasedSeq2SeqGenerator)
+from shorttext_s2s.cli.options import NETWORK_NAMES
 from shorttext_s2s.decoding import BeamSearchStrategy, GreedyStrategy, decode_ids
-from shorttext_s2s.networks import NETWORKS, AttentionNetwork, get_network
+from shorttext_s2s.networks import NETWORKS, AttentionNetwork, TransformerNetwork, get_network
 
 #: Pairs written for these tests: English and French words.
 PAIRS = [("one", "un"), ("two", "deux"), ("three", "trois"), ("four", "quatre"),
@@ -29,6 +31,7 @@ SETTINGS = {
     "lstm": dict(network="lstm", bidirectional=True),
     "attention": dict(network="attention", embedding_dim=16, dropout=0.0),
     "attention-2-layers": dict(network="attention", embedding_dim=16, layers=2, dropout=0.1),
+    "transformer": dict(network="transformer", layers=2, heads=2, dropout=0.0),
 }
 
 
@@ -68,9 +71,13 @@ def test_compiled_greedy_is_the_argmax_of_the_keras_model(trained):
 
 
 def test_beam_width_one_is_greedy_and_beam_never_scores_below_greedy(trained):
-    input_ids = trained.encoder.encode_sources(PROBES, trained.maxlen,
-                                               reverse=trained.reverse_input)
-    network, signal = trained.s2sgenerator.network, trained.encoder.signal_id
+    _check_beam_against_greedy(trained)
+
+
+def _check_beam_against_greedy(generator):
+    input_ids = generator.encoder.encode_sources(PROBES, generator.maxlen,
+                                                 reverse=generator.reverse_input)
+    network, signal = generator.s2sgenerator.network, generator.encoder.signal_id
     greedy = decode_ids(network, input_ids, GreedyStrategy(), None, signal)
     width_one = decode_ids(network, input_ids, BeamSearchStrategy(beam_width=1), None, signal)
     np.testing.assert_array_equal(width_one.ids[:, 0], greedy.ids[:, 0])
@@ -90,19 +97,67 @@ def test_saved_and_loaded_decodes_the_same(trained, tmp_path):
                                                                               beam_width=3)
 
 
+def _untrained(seed, **settings):
+    """A generator of latent 16, maxlen 10 on the test pairs' characters, random weights."""
+    keras.utils.set_random_seed(seed)
+    encoder = SentenceToCharVecEncoder.from_texts(s + t for s, t in PAIRS)
+    generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=16, maxlen=10, **settings)
+    s2s = generator.s2sgenerator
+    s2s.prepare_model()
+    s2s.set_weights([np.random.default_rng(seed).normal(0, 0.5, w.shape).astype("float32")
+                     for w in s2s.model.get_weights()])
+    return generator
+
+
 @pytest.mark.parametrize("layers", [pytest.param(1, marks=pytest.mark.slow),
                                     pytest.param(2, marks=pytest.mark.xla)])
 def test_untrained_attention_decodes_as_its_keras_model(layers):
-    keras.utils.set_random_seed(layers)
-    encoder = SentenceToCharVecEncoder.from_texts(s + t for s, t in PAIRS)
-    generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=16, maxlen=10,
-                                          network="attention", embedding_dim=8, layers=layers)
-    s2s = generator.s2sgenerator
-    s2s.prepare_model()
-    s2s.set_weights([np.random.default_rng(layers).normal(0, 0.5, w.shape).astype("float32")
-                     for w in s2s.model.get_weights()])
+    generator = _untrained(layers, network="attention", embedding_dim=8, layers=layers)
     outputs = generator.decode_batch(PROBES)
     assert _teacher_forced_argmax(generator, PROBES, outputs) == outputs
+
+
+#: Untrained transformers: the fast loop compiles one, with XLA (a transformer's decoding
+#: loops take seconds to compile even as plain graphs).
+UNTRAINED_TRANSFORMERS = [
+    pytest.param(dict(layers=2, heads=2), marks=pytest.mark.xla, id="2-layers-xla"),
+    pytest.param(dict(layers=1, heads=4, feedforward_dim=24), marks=pytest.mark.slow,
+                 id="1-layer"),
+]
+
+
+@pytest.mark.parametrize("options", UNTRAINED_TRANSFORMERS)
+def test_untrained_transformer_decodes_as_its_keras_model(options):
+    generator = _untrained(3, network="transformer", **options)
+    network = generator.s2sgenerator.network
+    assert {layer.name: [tuple(w.shape) for w in layer.get_weights()]
+            for layer in generator.s2sgenerator.model.layers
+            if layer.get_weights()} == network.weight_shapes()
+    outputs = generator.decode_batch(PROBES)
+    # Random weights make long outputs; the cache must serve every step up to maxlen - 1.
+    assert max(len(output) for output in outputs) == generator.maxlen - 1
+    assert _teacher_forced_argmax(generator, PROBES, outputs) == outputs
+
+
+@pytest.mark.slow
+def test_untrained_transformer_beam_search_and_saving(tmp_path):
+    generator = _untrained(4, network="transformer", layers=1, heads=2)
+    _check_beam_against_greedy(generator)
+    generator.save_compact_model(tmp_path / "model.h5")
+    loaded = loadCharBasedSeq2SeqGenerator(tmp_path / "model.h5")
+    assert loaded.get_config() == generator.get_config()
+    assert loaded.decode_batch(PROBES) == generator.decode_batch(PROBES)
+    assert loaded.decode_nbest("three", beam_width=3) == generator.decode_nbest("three",
+                                                                                beam_width=3)
+
+
+def test_transformer_config_and_its_cache_needs_num_steps():
+    network = TransformerNetwork(vecsize=9, latent_dim=8, heads=2)
+    assert network.get_config() == {"vecsize": 9, "latent_dim": 8, "layers": 2, "heads": 2,
+                                    "feedforward_dim": 32, "dropout": 0.1}
+    # The self-attention cache is sized by the steps the decoding loop will run.
+    with pytest.raises(ValueError, match="num_steps"):
+        network.encode(None, None)
 
 
 def test_attention_memory_matches_the_keras_encoder():
@@ -122,7 +177,8 @@ def test_attention_memory_matches_the_keras_encoder():
 
 
 def test_networks_by_name_and_their_errors():
-    assert sorted(NETWORKS) == ["attention", "lstm"]
+    assert sorted(NETWORKS) == ["attention", "lstm", "transformer"]
+    assert sorted(NETWORK_NAMES) == sorted(NETWORKS)  # the command line's --network choices
     with pytest.raises(ValueError, match="network"):
         get_network("transformer-xl", 10, 8)
     with pytest.raises(TypeError, match="attention"):
@@ -135,10 +191,29 @@ def test_networks_by_name_and_their_errors():
         get_network("attention", 10, 8, layers=0)
 
 
-def test_attention_trains_with_the_small_data_recipe_by_default():
+@pytest.mark.parametrize("options, error, match", [
+    (dict(heads=3), ValueError, "heads.*latent_dim=8"),
+    (dict(heads=0), ValueError, "heads"),
+    (dict(layers=0), ValueError, "layers"),
+    (dict(layers=9), ValueError, "layers"),
+    (dict(feedforward_dim=0), ValueError, "feedforward_dim"),
+    (dict(feedforward_dim=2.5), ValueError, "feedforward_dim"),
+    (dict(dropout=1.0), ValueError, "dropout"),
+    (dict(embedding_dim=4), TypeError, "transformer"),
+    (dict(bidirectional=True), TypeError, "transformer"),
+])
+def test_transformer_option_errors(options, error, match):
+    with pytest.raises(error, match=match):
+        get_network("transformer", 10, 8, **options)
+    assert get_network("transformer", 10, 8, heads=8, feedforward_dim=None).feedforward_dim == 32
+
+
+@pytest.mark.parametrize("settings", [dict(network="attention", embedding_dim=4),
+                                      dict(network="transformer", heads=2)],
+                         ids=["attention", "transformer"])
+def test_trains_with_the_small_data_recipe_by_default(settings):
     encoder = SentenceToCharVecEncoder.from_texts(s + t for s, t in PAIRS)
-    generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=8, maxlen=12,
-                                          network="attention", embedding_dim=4)
+    generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=8, maxlen=12, **settings)
     generator.compile()
     model = generator.s2sgenerator.model
     assert isinstance(model.optimizer, keras.optimizers.Adam)

@@ -12,6 +12,10 @@ from .train import _cmd_train
 
 __all__ = ["build_parser"]
 
+#: The names of ``shorttext_s2s.networks.NETWORKS``, written out: importing the networks would
+#: import Keras before every command's options are even parsed (a test checks they agree).
+NETWORK_NAMES = ("lstm", "attention", "transformer")
+
 
 def _number(convert: Any, lowest: float, inclusive: bool, expected: str) -> Any:
     """An argparse type: ``convert`` the text and require a finite value above ``lowest``."""
@@ -28,11 +32,7 @@ def _number(convert: Any, lowest: float, inclusive: bool, expected: str) -> Any:
 
 
 _positive_int = _number(int, 1, True, "a positive integer")
-
-
 _non_negative_int = _number(int, 0, True, "an integer >= 0")
-
-
 _positive_float = _number(float, 0, False, "a positive number")
 
 
@@ -186,24 +186,32 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--limit", type=_positive_int, metavar="N",
                        help="train on the first N pairs only")
     hyper = train.add_argument_group("model and training")
-    hyper.add_argument("--network", choices=("lstm", "attention"), default=None,
+    hyper.add_argument("--network", choices=NETWORK_NAMES, default=None,
                        help="the network (default: lstm; see the networks page)")
     hyper.add_argument("--latent-dim", type=_positive_int, default=256, metavar="N",
-                       help="the decoder's units (default: %(default)s)")
+                       help="the decoder's units, the transformer's width (default: %(default)s)")
     for flag, what in (
             ("--reverse-input", "feed inputs to the encoder backwards (often better for "
                                 "translation; saved with the model)"),
             ("--bidirectional", "lstm network: encode inputs with a forward and a backward "
                                 "LSTM of half the units each (trains faster on a CPU)")):
         hyper.add_argument(flag, action="store_true", help=what)
+    both = "attention and transformer networks"
     for flag, kind, metavar, what in (
-            ("--embedding-dim", _positive_int, "N", "size of the character embeddings (64)"),
-            ("--layers", _positive_int, "N", "stacked LSTM layers (default: 1)"),
-            ("--dropout", _fraction, "F", "dropout rate (default: 0.2)")):
-        hyper.add_argument(flag, type=kind, metavar=metavar, help=f"attention network: {what}")
+            ("--embedding-dim", _positive_int, "N",
+             "attention network: size of the character embeddings (default: 64)"),
+            ("--layers", _positive_int, "N", f"{both}: stacked LSTM layers or Transformer "
+             "blocks (default: 1 for attention, 2 for transformer)"),
+            ("--heads", _positive_int, "N",
+             "transformer network: attention heads, a divisor of --latent-dim (default: 4)"),
+            ("--feedforward-dim", _positive_int, "N", "transformer network: units of the "
+             "feed-forward layers (default: 4 x --latent-dim)"),
+            ("--dropout", _fraction, "F",
+             f"{both}: dropout rate (default: 0.2 for attention, 0.1 for transformer)")):
+        hyper.add_argument(flag, type=kind, metavar=metavar, help=what)
     hyper.add_argument("--recipe", choices=("keras-example", "small-data"),
                        help="training recipe (default: the network's: small-data for "
-                            "attention, keras-example for lstm)")
+                            "attention and transformer, keras-example for lstm)")
     hyper.add_argument("--maxlen", type=_maxlen, metavar="N",
                        help="longest sequence in characters, the signal included; longer "
                             "texts are cut (default: the longest text of the data + 1)")

@@ -140,6 +140,7 @@ def _cmd_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
          f"{' (derived from the data)' if not args.maxlen else ''}")
     network = {"network": args.network, "bidirectional": args.bidirectional or None,
                "embedding_dim": args.embedding_dim, "layers": args.layers,
+               "heads": args.heads, "feedforward_dim": args.feedforward_dim,
                "dropout": args.dropout}
     try:
         generator = CharBasedSeq2SeqGenerator(

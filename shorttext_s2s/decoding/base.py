@@ -106,7 +106,7 @@ class DecodingStrategy:
             ``int32`` ``(batch, 1, num_steps)`` (:data:`PAD_ID` after the end),
             ``float32`` ``(batch, 1)`` and ``int32`` ``(batch, 1)``.
         """
-        context, state = network.encode(weights, input_ids)
+        context, state = network.encode(weights, input_ids, num_steps)
         ids, log_probs, lengths = self.token_loop(network, weights, context, state, seed,
                                                   num_steps, signal_id)
         return ids[:, None, :], log_probs[:, None], lengths[:, None]

@@ -77,7 +77,7 @@ class BeamSearchStrategy(DecodingStrategy):
         log-probability ``-inf``. Shapes as in :meth:`DecodingStrategy.generate` with
         ``beam_width + 1`` candidates.
         """
-        context, state = network.encode(weights, input_ids)
+        context, state = network.encode(weights, input_ids, num_steps)
         greedy = GreedyStrategy().token_loop(network, weights, context, state, seed, num_steps,
                                              signal_id)
         beams = self._beam_loop(network, weights, context, state, num_steps, signal_id)

@@ -11,14 +11,19 @@ from typing import Any, Dict, Type
 from .attention import AttentionNetwork, AttentionWeights, LuongAttention
 from .base import BuiltModels, Network, PaddingMask
 from .lstm import LSTMNetwork, LSTMWeights
+from .transformer import (SinusoidalPositions, TransformerNetwork, TransformerWeights,
+                          sinusoidal_positions)
 
 __all__ = ["Network", "BuiltModels", "PaddingMask", "LSTMNetwork", "LSTMWeights",
-           "AttentionNetwork", "AttentionWeights", "LuongAttention", "NETWORKS", "get_network"]
+           "AttentionNetwork", "AttentionWeights", "LuongAttention", "TransformerNetwork",
+           "TransformerWeights", "SinusoidalPositions", "sinusoidal_positions", "NETWORKS",
+           "get_network"]
 
 #: Network classes by name.
 NETWORKS: Dict[str, Type[Network]] = {
     LSTMNetwork.name: LSTMNetwork,
     AttentionNetwork.name: AttentionNetwork,
+    TransformerNetwork.name: TransformerNetwork,
 }
 
 
@@ -26,10 +31,12 @@ def get_network(name: str, vecsize: int, latent_dim: int, **options: Any) -> Net
     """Make a network from its name, sizes and own options.
 
     Args:
-        name: ``"lstm"`` (:class:`LSTMNetwork`, option ``bidirectional``) or ``"attention"``
-            (:class:`AttentionNetwork`, options ``embedding_dim``, ``layers``, ``dropout``).
+        name: ``"lstm"`` (:class:`LSTMNetwork`, option ``bidirectional``), ``"attention"``
+            (:class:`AttentionNetwork`, options ``embedding_dim``, ``layers``, ``dropout``) or
+            ``"transformer"`` (:class:`TransformerNetwork`, options ``layers``, ``heads``,
+            ``feedforward_dim``, ``dropout``).
         vecsize: the vocabulary size.
-        latent_dim: the decoder's units.
+        latent_dim: the decoder's units (the transformer's width).
         **options: the network's other constructor arguments.
 
     Raises:

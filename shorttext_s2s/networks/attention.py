@@ -16,7 +16,7 @@ layers is folded into their input kernel (``E @ K``, a row lookup per character)
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, NamedTuple, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 import keras
 from keras import ops
@@ -228,8 +228,12 @@ class AttentionNetwork(Network):
                                 tensor(self._layers[ATTENTION_OUTPUT].kernel),
                                 tensor(dense.kernel), tensor(dense.bias))
 
-    def encode(self, weights: AttentionWeights, input_ids: Any) -> Tuple[Tuple, Tuple]:
-        """Context ``(memory, keys, mask)`` and the decoder's initial ``(h, c)`` per layer."""
+    def encode(self, weights: AttentionWeights, input_ids: Any,
+               num_steps: Optional[int] = None) -> Tuple[Tuple, Tuple]:
+        """Context ``(memory, keys, mask)`` and the decoder's initial ``(h, c)`` per layer.
+
+        ``num_steps`` is ignored.
+        """
         mask = ops.not_equal(input_ids, PAD_ID)
         states = []
         inputs = None

@@ -75,12 +75,16 @@ class Network:
         """The current weights of the built layers as backend tensors (a tuple or NamedTuple)."""
         raise NotImplementedError
 
-    def encode(self, weights: Any, input_ids: Any) -> Tuple[Tuple[Any, ...], Tuple[Any, ...]]:
+    def encode(self, weights: Any, input_ids: Any, num_steps: Optional[int] = None
+               ) -> Tuple[Tuple[Any, ...], Tuple[Any, ...]]:
         """Read a batch of inputs.
 
         Args:
             weights: what :meth:`inference_weights` returned.
             input_ids: ``int32`` ``(batch, length)``: text, signal, then padding.
+            num_steps: the most times :meth:`step` will run on the state returned (the
+                decoding strategies always give it), for a network whose state must be sized
+                in advance (a cache of past steps); others ignore it.
 
         Returns:
             ``(context, state)`` for :meth:`step`.

@@ -14,7 +14,7 @@ only zeros to the selected row).
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, NamedTuple, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 import keras
 from keras import ops
@@ -172,11 +172,13 @@ class LSTMNetwork(Network):
             variables += [backward.kernel, backward.recurrent_kernel, backward.bias]
         return LSTMWeights(*(ops.convert_to_tensor(variable) for variable in variables))
 
-    def encode(self, weights: LSTMWeights, input_ids: Any) -> Tuple[Tuple, Tuple[Any, Any]]:
+    def encode(self, weights: LSTMWeights, input_ids: Any,
+               num_steps: Optional[int] = None) -> Tuple[Tuple, Tuple[Any, Any]]:
         """The encoder's final states ``(h, c)``; padding ids leave the state as it is.
 
         For a bidirectional model, the forward and backward LSTMs' states side by side. There
         is no context: the decoder sees the input through its initial state only.
+        ``num_steps`` is ignored.
         """
         h, c = _masked_lstm(weights.encoder_kernel, weights.encoder_recurrent_kernel,
                             weights.encoder_bias, input_ids)
