@@ -109,8 +109,8 @@ def _untrained(seed, **settings):
     return generator
 
 
-@pytest.mark.parametrize("layers", [pytest.param(1, marks=pytest.mark.slow),
-                                    pytest.param(2, marks=pytest.mark.xla)])
+@pytest.mark.parametrize("layers", [pytest.param(1, marks=[pytest.mark.slow, pytest.mark.xla]),
+                                    2])
 def test_untrained_attention_decodes_as_its_keras_model(layers):
     generator = _untrained(layers, network="attention", embedding_dim=8, layers=layers)
     outputs = generator.decode_batch(PROBES)
@@ -120,9 +120,10 @@ def test_untrained_attention_decodes_as_its_keras_model(layers):
 #: Untrained transformers: the fast loop compiles one, with XLA (a transformer's decoding
 #: loops take seconds to compile even as plain graphs).
 UNTRAINED_TRANSFORMERS = [
-    pytest.param(dict(layers=2, heads=2), marks=pytest.mark.xla, id="2-layers-xla"),
-    pytest.param(dict(layers=1, heads=4, feedforward_dim=24), marks=pytest.mark.slow,
-                 id="1-layer"),
+    pytest.param(dict(layers=2, heads=2), id="2-layers"),
+    pytest.param(dict(layers=1, heads=4, feedforward_dim=24), marks=[pytest.mark.slow,
+                                                                     pytest.mark.xla],
+                 id="1-layer-xla"),
 ]
 
 

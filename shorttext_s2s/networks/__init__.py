@@ -11,8 +11,8 @@ from typing import Any, Dict, Type
 from .attention import AttentionNetwork, AttentionWeights, LuongAttention
 from .base import BuiltModels, Network, PaddingMask
 from .lstm import LSTMNetwork, LSTMWeights
-from .transformer import (SinusoidalPositions, TransformerNetwork, TransformerWeights,
-                          sinusoidal_positions)
+from .positions import SinusoidalPositions, sinusoidal_positions
+from .transformer import TransformerNetwork, TransformerWeights
 
 __all__ = ["Network", "BuiltModels", "PaddingMask", "LSTMNetwork", "LSTMWeights",
            "AttentionNetwork", "AttentionWeights", "LuongAttention", "TransformerNetwork",

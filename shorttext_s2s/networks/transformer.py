@@ -36,9 +36,9 @@ from keras import ops
 from .._checks import check_int, check_number, check_optional_int
 from ..encoder import PAD_ID
 from .base import BuiltModels, Network, PaddingMask
+from .positions import SinusoidalPositions, sinusoidal_positions
 
-__all__ = ["TransformerNetwork", "TransformerWeights", "SinusoidalPositions",
-           "sinusoidal_positions"]
+__all__ = ["TransformerNetwork", "TransformerWeights"]
 
 ENCODER_EMBEDDING = "encoder_embedding"
 DECODER_EMBEDDING = "decoder_embedding"
@@ -61,57 +61,6 @@ _MASKED_SCORE = -1e9
 
 def _name(part: str, block: int, sublayer: str) -> str:
     return f"{part}_{block + 1}_{sublayer}"
-
-
-def sinusoidal_positions(positions: Any, width: int) -> Any:
-    """Sinusoidal encodings of ``positions``: ``sin`` of each frequency, then ``cos``.
-
-    The frequencies are ``10000 ** (-2 i / width)`` for ``i`` below ``ceil(width / 2)``
-    (Vaswani et al., 2017), the sines and the cosines side by side rather than interleaved
-    (the same information; a different order of the features), cut to ``width`` features.
-
-    Args:
-        positions: ``float32`` positions, any shape.
-        width: features per position, a positive integer.
-
-    Returns:
-        ``float32`` ``positions.shape + (width,)``.
-
-    Example:
-
-    >>> from keras import ops
-    >>> [round(float(v), 3) for v in sinusoidal_positions(ops.convert_to_tensor([1.0]), 4)[0]]
-    [0.841, 0.01, 0.54, 1.0]
-    """
-    half = (width + 1) // 2
-    frequencies = ops.exp(ops.arange(half, dtype="float32")
-                          * ops.cast(-2.0 * math.log(10000.0) / width, "float32"))
-    angles = ops.multiply(ops.expand_dims(ops.cast(positions, "float32"), -1), frequencies)
-    return ops.concatenate([ops.sin(angles), ops.cos(angles)], axis=-1)[..., :width]
-
-
-class SinusoidalPositions(keras.layers.Layer):
-    """Scale embeddings by ``sqrt(width)`` and add :func:`sinusoidal_positions`.
-
-    The scale, as in Vaswani et al. (2017), keeps the embeddings from being drowned by the
-    encodings (features in ``[-1, 1]``) in wide models: Glorot-initialised embeddings shrink
-    as ``1 / sqrt(width)``.
-
-    Call arguments:
-        inputs: ``(batch, steps, width)`` embeddings.
-
-    Returns:
-        ``(batch, steps, width)``: ``inputs * sqrt(width) + encodings of 0 .. steps - 1``.
-    """
-
-    def call(self, inputs: Any) -> Any:
-        width = inputs.shape[-1]
-        positions = ops.arange(ops.shape(inputs)[1], dtype="float32")
-        return ops.add(ops.multiply(inputs, math.sqrt(width)),
-                       sinusoidal_positions(positions, width)[None])
-
-    def compute_output_shape(self, input_shape: tuple) -> tuple:
-        return input_shape
 
 
 class TransformerWeights(NamedTuple):
