@@ -1,5 +1,5 @@
 """Shared fixtures: small pairs of the project's own, the real fra-eng pairs where they are,
-and one small model trained once per session.
+and one small trained model (trained once, by ``tools/make_test_model.py``, and loaded).
 
 The suite trains on pairs it carries (``tests/data/en-fr.tsv``, written for it) and on
 sentences it makes up, so that it passes in a fresh clone with nothing beside it. Only the
