@@ -202,11 +202,10 @@ class AttentionNetwork(Network):
 
     def inference_weights(self) -> AttentionWeights:
         """The built layers' current weights, read at this call."""
-        if not self._layers:
-            raise RuntimeError("the network is not built yet; call build() first.")
+        layers = self.built_layers()
         tensor = ops.convert_to_tensor
-        encoder_embedding = tensor(self._layers[ENCODER_EMBEDDING].kernel)
-        decoder_embedding = tensor(self._layers[DECODER_EMBEDDING].kernel)
+        encoder_embedding = tensor(layers[ENCODER_EMBEDDING].kernel)
+        decoder_embedding = tensor(layers[DECODER_EMBEDDING].kernel)
 
         def cell(lstm: Any, embedding: Any = None) -> Tuple[Any, Any, Any]:
             kernel = tensor(lstm.cell.kernel)
@@ -216,16 +215,16 @@ class AttentionNetwork(Network):
 
         encoder, decoder = [], []
         for layer in range(self.layers):
-            bidirectional = self._layers[_encoder_lstm(layer)]
+            bidirectional = layers[_encoder_lstm(layer)]
             embedding = encoder_embedding if layer == 0 else None
             encoder.append((cell(bidirectional.forward_layer, embedding),
                             cell(bidirectional.backward_layer, embedding)))
-            decoder.append(cell(self._layers[_decoder_lstm(layer)],
+            decoder.append(cell(layers[_decoder_lstm(layer)],
                                 decoder_embedding if layer == 0 else None))
-        dense = self._layers[DECODER_DENSE]
+        dense = layers[DECODER_DENSE]
         return AttentionWeights(tuple(encoder), tuple(decoder),
-                                tensor(self._layers[ATTENTION].kernel),
-                                tensor(self._layers[ATTENTION_OUTPUT].kernel),
+                                tensor(layers[ATTENTION].kernel),
+                                tensor(layers[ATTENTION_OUTPUT].kernel),
                                 tensor(dense.kernel), tensor(dense.bias))
 
     def encode(self, weights: AttentionWeights, input_ids: Any,

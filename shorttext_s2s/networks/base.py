@@ -75,6 +75,17 @@ class Network:
         """The current weights of the built layers as backend tensors (a tuple or NamedTuple)."""
         raise NotImplementedError
 
+    def built_layers(self) -> Dict[str, keras.layers.Layer]:
+        """The layers :meth:`build` made, by name (the names of :meth:`weight_shapes`).
+
+        Raises:
+            RuntimeError: :meth:`build` was not called yet.
+        """
+        layers = getattr(self, "_layers", None)
+        if not layers:
+            raise RuntimeError("the network is not built yet; call build() first.")
+        return layers
+
     def encode(self, weights: Any, input_ids: Any, num_steps: Optional[int] = None
                ) -> Tuple[Tuple[Any, ...], Tuple[Any, ...]]:
         """Read a batch of inputs.

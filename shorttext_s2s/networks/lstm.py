@@ -159,16 +159,15 @@ class LSTMNetwork(Network):
 
     def inference_weights(self) -> LSTMWeights:
         """The built layers' current weights, read at this call."""
-        if not self._layers:
-            raise RuntimeError("the network is not built yet; call build() first.")
-        encoder = self._layers[ENCODER_LSTM].cell
-        decoder = self._layers[DECODER_LSTM].cell
-        dense = self._layers[DECODER_DENSE]
+        layers = self.built_layers()
+        encoder = layers[ENCODER_LSTM].cell
+        decoder = layers[DECODER_LSTM].cell
+        dense = layers[DECODER_DENSE]
         variables = [encoder.kernel, encoder.recurrent_kernel, encoder.bias,
                      decoder.kernel, decoder.recurrent_kernel, decoder.bias,
                      dense.kernel, dense.bias]
         if self.bidirectional:
-            backward = self._layers[ENCODER_LSTM_BACKWARD].cell
+            backward = layers[ENCODER_LSTM_BACKWARD].cell
             variables += [backward.kernel, backward.recurrent_kernel, backward.bias]
         return LSTMWeights(*(ops.convert_to_tensor(variable) for variable in variables))
 

@@ -186,54 +186,56 @@ class TransformerNetwork(Network):
                                                              "feedforward_outer")))
             return outer(inner(inputs))
 
+        def embed(inputs: Any, part: str) -> Any:
+            embedded = add(keras.layers.Dense(width, use_bias=False, name=f"{part}_embedding"))(
+                inputs)
+            return keras.layers.Dropout(rate)(
+                SinusoidalPositions(name=f"{part}_positions")(embedded))
+
         def residual(inputs: Any, output: Any) -> Any:
             return ops.add(inputs, keras.layers.Dropout(rate)(output))
+
+        def block(x: Any, part: str, index: int, attentions: List[Tuple[str, Any, dict]]) -> Any:
+            """One block: each ``(sub-layer, memory or None for itself, call options)``
+            attention, then the feed-forward network, each on a layer-normalised copy."""
+            for sublayer, memory, options in attentions:
+                h = norm(_name(part, index, f"{sublayer}_norm"))(x)
+                x = residual(x, attention(_name(part, index, sublayer))(
+                    h, h if memory is None else memory, **options))
+            h = norm(_name(part, index, "feedforward_norm"))(x)
+            return residual(x, feedforward(h, part, index))
 
         encoder_inputs = keras.Input(shape=(None, self.vecsize), name="encoder_input")
         decoder_inputs = keras.Input(shape=(None, self.vecsize), name="decoder_input")
         source_mask = ops.any(ops.not_equal(encoder_inputs, 0), axis=-1)
 
-        x = add(keras.layers.Dense(width, use_bias=False, name=ENCODER_EMBEDDING))(
-            encoder_inputs)
-        x = keras.layers.Dropout(rate)(SinusoidalPositions(name="encoder_positions")(x))
-        for block in range(self.layers):
-            h = norm(_name("encoder", block, "attention_norm"))(x)
-            x = residual(x, attention(_name("encoder", block, "attention"))(
-                h, h, value_mask=source_mask))
-            h = norm(_name("encoder", block, "feedforward_norm"))(x)
-            x = residual(x, feedforward(h, "encoder", block))
+        x = embed(encoder_inputs, "encoder")
+        for index in range(self.layers):
+            x = block(x, "encoder", index, [("attention", None, {"value_mask": source_mask})])
         memory = norm(ENCODER_NORM)(x)
-
         # Targets are padded on the right and self-attention is causal, so padding positions
         # never reach a real one; the padding mask goes on the output, for the loss.
-        y = add(keras.layers.Dense(width, use_bias=False, name=DECODER_EMBEDDING))(
-            decoder_inputs)
-        y = keras.layers.Dropout(rate)(SinusoidalPositions(name="decoder_positions")(y))
-        for block in range(self.layers):
-            h = norm(_name("decoder", block, "self_attention_norm"))(y)
-            y = residual(y, attention(_name("decoder", block, "self_attention"))(
-                h, h, use_causal_mask=True))
-            h = norm(_name("decoder", block, "cross_attention_norm"))(y)
-            y = residual(y, attention(_name("decoder", block, "cross_attention"))(
-                h, memory, value_mask=source_mask))
-            h = norm(_name("decoder", block, "feedforward_norm"))(y)
-            y = residual(y, feedforward(h, "decoder", block))
+        y = embed(decoder_inputs, "decoder")
+        for index in range(self.layers):
+            y = block(y, "decoder", index, [
+                ("self_attention", None, {"use_causal_mask": True}),
+                ("cross_attention", memory, {"value_mask": source_mask})])
         y = norm(DECODER_NORM)(y)
         dense = add(keras.layers.Dense(self.vecsize, activation="softmax", name=DECODER_DENSE))
         probabilities = PaddingMask(name="decoder_output_mask")([dense(y), decoder_inputs])
         self._layers = layers
-        return BuiltModels(keras.Model([encoder_inputs, decoder_inputs], probabilities,
-                                       name="seq2seq_transformer"))
+        model = keras.Model([encoder_inputs, decoder_inputs], probabilities,
+                            name="seq2seq_transformer")
+        return BuiltModels(model)
 
     def inference_weights(self) -> TransformerWeights:
         """The built layers' current weights, read at this call."""
-        if not self._layers:
-            raise RuntimeError("the network is not built yet; call build() first.")
+        layers = self.built_layers()
         tensor = ops.convert_to_tensor
         width = self.latent_dim
 
         def norm(name: str) -> Tuple[Any, Any]:
-            layer = self._layers[name]
+            layer = layers[name]
             return tensor(layer.gamma), tensor(layer.beta)
 
         def attention(name: str) -> Tuple[Any, ...]:
@@ -241,14 +243,14 @@ class TransformerNetwork(Network):
             # A (width, heads, size) kernel becomes (width, heads * size): head h owns columns
             # h * size to (h + 1) * size - 1, as _attention's reshape splits them; the output
             # kernel (heads, size, width) becomes (heads * size, width) likewise.
-            variables = [tensor(variable) for variable in self._layers[name].weights]
+            variables = [tensor(variable) for variable in layers[name].weights]
             shapes = [(width, width), (width,)] * 4
             return tuple(ops.reshape(variable, shape)
                          for variable, shape in zip(variables, shapes))
 
         def feedforward(part: str, block: int) -> Tuple[Any, ...]:
-            inner = self._layers[_name(part, block, "feedforward_inner")]
-            outer = self._layers[_name(part, block, "feedforward_outer")]
+            inner = layers[_name(part, block, "feedforward_inner")]
+            outer = layers[_name(part, block, "feedforward_outer")]
             return (tensor(inner.kernel), tensor(inner.bias), tensor(outer.kernel),
                     tensor(outer.bias))
 
@@ -264,10 +266,10 @@ class TransformerNetwork(Network):
              attention(_name("decoder", block, "cross_attention")),
              norm(_name("decoder", block, "feedforward_norm")),
              feedforward("decoder", block)) for block in range(self.layers))
-        dense = self._layers[DECODER_DENSE]
+        dense = layers[DECODER_DENSE]
         return TransformerWeights(
-            tensor(self._layers[ENCODER_EMBEDDING].kernel),
-            tensor(self._layers[DECODER_EMBEDDING].kernel), encoder, norm(ENCODER_NORM),
+            tensor(layers[ENCODER_EMBEDDING].kernel),
+            tensor(layers[DECODER_EMBEDDING].kernel), encoder, norm(ENCODER_NORM),
             decoder, norm(DECODER_NORM), tensor(dense.kernel), tensor(dense.bias))
 
     def encode(self, weights: TransformerWeights, input_ids: Any,
