@@ -222,14 +222,20 @@ def test_train_conversation_derives_maxlen_from_the_data(tmp_path):
     assert "B" not in loaded.encoder.characters
 
 
-def test_train_attention_network_with_its_options(pairs_file, tmp_path):
-    model = tmp_path / "attention.h5"
-    result = run("train", str(pairs_file), "-o", str(model), "--network", "attention",
-                 "--latent-dim", "8", "--embedding-dim", "4", "--layers", "2", "--dropout", "0.1",
-                 "--epochs", "2", "--validation-split", "0.25", "--quiet")
+def _train_network(pairs_file, tmp_path, network, *options):
+    """Train ``network`` with the command line; its result and the saved model's config."""
+    model = tmp_path / f"{network}.h5"
+    result = run("train", str(pairs_file), "-o", str(model), "--network", network, *options,
+                 "--quiet")
     assert result.returncode == 0, result.stderr
+    return result, loadCharBasedSeq2SeqGenerator(model).get_config()
+
+
+def test_train_attention_network_with_its_options(pairs_file, tmp_path):
+    result, config = _train_network(pairs_file, tmp_path, "attention", "--latent-dim", "8",
+                                    "--embedding-dim", "4", "--layers", "2", "--dropout", "0.1",
+                                    "--epochs", "2", "--validation-split", "0.25")
     assert "(weights of epoch " in result.stdout
-    config = loadCharBasedSeq2SeqGenerator(model).get_config()
     assert (config["network"], config["embedding_dim"], config["layers"], config["dropout"]) \
         == ("attention", 4, 2, 0.1)
     # An option of the other network is a usage error naming it.
@@ -239,12 +245,9 @@ def test_train_attention_network_with_its_options(pairs_file, tmp_path):
 
 
 def test_train_transformer_network_with_its_options(pairs_file, tmp_path):
-    model = tmp_path / "transformer.h5"
-    result = run("train", str(pairs_file), "-o", str(model), "--network", "transformer",
-                 "--latent-dim", "8", "--layers", "1", "--heads", "2", "--feedforward-dim", "12",
-                 "--dropout", "0.0", "--epochs", "1", "--quiet")
-    assert result.returncode == 0, result.stderr
-    config = loadCharBasedSeq2SeqGenerator(model).get_config()
+    _, config = _train_network(pairs_file, tmp_path, "transformer", "--latent-dim", "8",
+                               "--layers", "1", "--heads", "2", "--feedforward-dim", "12",
+                               "--dropout", "0.0", "--epochs", "1")
     assert [config[key] for key in ("network", "layers", "heads", "feedforward_dim", "dropout")] \
         == ["transformer", 1, 2, 12, 0.0]
     # Heads that do not divide the width are a usage error naming the option.

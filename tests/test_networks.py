@@ -89,12 +89,16 @@ def _check_beam_against_greedy(generator):
 
 
 def test_saved_and_loaded_decodes_the_same(trained, tmp_path):
-    trained.save_compact_model(tmp_path / "model.h5")
-    loaded = loadCharBasedSeq2SeqGenerator(tmp_path / "model.h5")
-    assert loaded.get_config() == trained.get_config()
-    assert loaded.decode_batch(PROBES) == trained.decode_batch(PROBES)
-    assert loaded.decode_nbest("three", beam_width=3) == trained.decode_nbest("three",
-                                                                              beam_width=3)
+    _check_save_and_load(trained, tmp_path / "model.h5")
+
+
+def _check_save_and_load(generator, path):
+    generator.save_compact_model(path)
+    loaded = loadCharBasedSeq2SeqGenerator(path)
+    assert loaded.get_config() == generator.get_config()
+    assert loaded.decode_batch(PROBES) == generator.decode_batch(PROBES)
+    assert loaded.decode_nbest("three", beam_width=3) == generator.decode_nbest("three",
+                                                                                beam_width=3)
 
 
 def _untrained(seed, **settings):
@@ -144,12 +148,7 @@ def test_untrained_transformer_decodes_as_its_keras_model(options):
 def test_untrained_transformer_beam_search_and_saving(tmp_path):
     generator = _untrained(4, network="transformer", layers=1, heads=2)
     _check_beam_against_greedy(generator)
-    generator.save_compact_model(tmp_path / "model.h5")
-    loaded = loadCharBasedSeq2SeqGenerator(tmp_path / "model.h5")
-    assert loaded.get_config() == generator.get_config()
-    assert loaded.decode_batch(PROBES) == generator.decode_batch(PROBES)
-    assert loaded.decode_nbest("three", beam_width=3) == generator.decode_nbest("three",
-                                                                                beam_width=3)
+    _check_save_and_load(generator, tmp_path / "model.h5")
 
 
 def test_transformer_config_and_its_cache_needs_num_steps():
