@@ -12,7 +12,7 @@ from conftest import first_unique_pairs
 from seed_reference import seed_decode, seed_decode_many, teacher_forced_log_probs
 from shorttext_s2s import CharBasedSeq2SeqGenerator, SentenceToCharVecEncoder
 from shorttext_s2s.decoding import (BeamSearchStrategy, GreedyStrategy, SamplingStrategy,
-                                    clear_cache, get_strategy, trace_count)
+                                    clear_cache, engine, get_strategy, trace_count)
 
 
 def _random_strings(count, seed=0):
@@ -184,6 +184,24 @@ def test_same_bucket_reuses_the_compiled_function(trained_generator, tiny_pairs)
     trained_generator.decode_batch(texts[:9])  # a new batch bucket compiles once
     trained_generator.decode_batch(texts[1:10])
     assert trace_count() == traces + 2
+
+
+def test_compacted_batches_decode_every_row_as_the_whole_batch_does(trained_generator, inputs,
+                                                                   monkeypatch):
+    # Rows still running when most have ended are carried on in smaller batches; each row's
+    # output, score and length must be what one batch run to its longest output gives.
+    input_ids = trained_generator.encoder.encode_sources(
+        inputs[:256], trained_generator.maxlen, reverse=trained_generator.reverse_input)
+    network, signal_id = trained_generator.s2sgenerator.network, \
+        trained_generator.encoder.signal_id
+    clear_cache()
+    compacted = engine.decode_ids(network, input_ids, GreedyStrategy(), None, signal_id)
+    assert any("resume" in key for key in engine._cache)  # rows were carried on
+    monkeypatch.setattr(engine, "COMPACT_ROWS", 10 ** 6)
+    whole = engine.decode_ids(network, input_ids, GreedyStrategy(), None, signal_id)
+    np.testing.assert_array_equal(compacted.ids, whole.ids)
+    np.testing.assert_array_equal(compacted.lengths, whole.lengths)
+    np.testing.assert_allclose(compacted.log_probs, whole.log_probs, rtol=1e-5)
 
 
 def test_decoding_uses_the_current_weights_not_compiled_in_copies():

@@ -168,11 +168,15 @@ def test_attention_memory_matches_the_keras_encoder():
     onehot = np.eye(9, dtype=np.float32)[ids] * (ids != 0)[..., None]
     bilstm = model.get_layer("encoder_bilstm_2")
     keras_memory = keras.Model(model.inputs[0], bilstm.output[0]).predict_on_batch(onehot)
-    (memory, _, mask), _ = network.encode(network.inference_weights(),
-                                          keras.ops.convert_to_tensor(ids))
+    weights = network.inference_weights()
+    (values, keys, mask), _ = network.encode(weights, keras.ops.convert_to_tensor(ids))
+    # The context holds the memory projected for the scores and for the attentional layer.
     real = ids != 0
-    np.testing.assert_allclose(np.asarray(memory)[real], np.asarray(keras_memory)[real],
-                               atol=1e-5)
+    for projected, kernel in ((keys, weights.attention_kernel),
+                              (values, weights.context_kernel)):
+        np.testing.assert_allclose(np.asarray(projected)[real],
+                                   (np.asarray(keras_memory) @ np.asarray(kernel))[real],
+                                   atol=1e-5)
     np.testing.assert_array_equal(np.asarray(mask), real)
 
 

@@ -52,6 +52,11 @@ class DecodingStrategy:
 
     name = "base"
     stochastic = False
+    #: Whether the engine may carry a batch's last running rows on in a smaller batch:
+    #: only for strategies that decode each row on its own with :meth:`token_loop`, whatever
+    #: its place in the batch (greedy; not sampling, whose random numbers are drawn per
+    #: batch position, nor beam search, whose rows form groups).
+    compactable = False
 
     def get_next_token(self, logits, seed, step):
         """Choose the next id of every row.
@@ -123,21 +128,41 @@ class DecodingStrategy:
         Returns:
             ``(ids, log_probs, lengths)``: ``(rows, num_steps)``, ``(rows,)``, ``(rows,)``.
         """
+        loop = self.continue_loop(network, weights, context, seed, num_steps, signal_id,
+                                  self.start_loop(state, num_steps, signal_id))
+        return loop[3], loop[5], loop[6]
+
+    def start_loop(self, state, num_steps: int, signal_id: int) -> Tuple[Any, ...]:
+        """The loop's variables before its first step.
+
+        Returns:
+            ``(step, previous ids, network state, output ids, finished, log-probabilities,
+            lengths)``: a scalar step, then tensors (or the network's tuple) whose first
+            axis is the row, so that rows can be taken out of them (see
+            :attr:`compactable`).
+        """
         batch = ops.shape(state[0])[0]
+        return (ops.convert_to_tensor(0, dtype="int32"),             # step
+                ops.full((batch,), signal_id, dtype="int32"),        # previous id
+                tuple(state),                                        # the network's state
+                ops.zeros((batch, num_steps), dtype="int32"),        # output ids
+                ops.zeros((batch,), dtype="bool"),                   # finished
+                ops.zeros((batch,), dtype="float32"),                # log-probability
+                ops.zeros((batch,), dtype="int32"))                  # length
+
+    def continue_loop(self, network, weights, context, seed, num_steps: int, signal_id: int,
+                      loop: Tuple[Any, ...], rows_left: int = 0) -> Tuple[Any, ...]:
+        """Run steps from ``loop`` (see :meth:`start_loop`) and return the loop's variables.
+
+        Stops after ``num_steps`` steps in all, when every row has ended, or as soon as at
+        most ``rows_left`` rows are still running (the engine then carries on with those
+        rows alone, in a smaller batch).
+        """
         columns = ops.arange(num_steps, dtype="int32")[None, :]
-        loop_state = (
-            ops.convert_to_tensor(0, dtype="int32"),             # step
-            ops.full((batch,), signal_id, dtype="int32"),        # previous id
-            tuple(state),                                        # the network's state
-            ops.zeros((batch, num_steps), dtype="int32"),        # output ids
-            ops.zeros((batch,), dtype="bool"),                   # finished
-            ops.zeros((batch,), dtype="float32"),                # log-probability
-            ops.zeros((batch,), dtype="int32"),                  # length
-        )
 
         def cond(step, token, state, out, finished, log_prob, length):
-            return ops.logical_and(step < num_steps,
-                                   ops.logical_not(ops.all(finished)))
+            running = ops.sum(ops.cast(ops.logical_not(finished), "int32"))
+            return ops.logical_and(step < num_steps, running > rows_left)
 
         def body(step, token, state, out, finished, log_prob, length):
             logits, state = network.step(weights, context, token, state)
@@ -152,5 +177,4 @@ class DecodingStrategy:
             finished = ops.logical_or(finished, token == signal_id)
             return step + 1, token, tuple(state), out, finished, log_prob, length
 
-        _, _, _, out, _, log_prob, length = ops.while_loop(cond, body, loop_state)
-        return out, log_prob, length
+        return tuple(ops.while_loop(cond, body, tuple(loop)))

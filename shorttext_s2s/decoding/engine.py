@@ -25,8 +25,8 @@ from ..encoder import PAD_ID, SentenceToCharVecEncoder
 from . import backend
 from .base import DecodingStrategy
 
-__all__ = ["LENGTH_BUCKET", "MAX_ROWS", "DecodedBatch", "decode_ids", "decode_texts",
-           "trace_count", "clear_cache"]
+__all__ = ["COMPACT_ROWS", "LENGTH_BUCKET", "MAX_ROWS", "DecodedBatch", "decode_ids",
+           "decode_texts", "trace_count", "clear_cache"]
 
 #: Input lengths are padded up to a multiple of this (fewer compiled shapes; the extra
 #: steps are masked and cheap).
@@ -34,6 +34,9 @@ LENGTH_BUCKET = 16
 #: Most decoder rows (inputs times candidates per input) in one compiled call; larger
 #: batches are decoded in chunks of this size.
 MAX_ROWS = 1024
+#: Batches of at least this many rows are compacted as they decode, for the strategies that
+#: allow it (``DecodingStrategy.compactable``): see :func:`_decode_compacting`.
+COMPACT_ROWS = 32
 
 
 @dataclass
@@ -93,11 +96,46 @@ class _Generate:
         self.signal_id = signal_id
 
     def __call__(self, weights, input_ids, seed):
-        global _traces
-        with _traces_lock:
-            _traces += 1  # runs only while tracing: counts compilations
+        _count_trace()
         return self.strategy.generate(self.network, weights, input_ids, seed, self.num_steps,
                                       self.signal_id)
+
+
+class _Begin(_Generate):
+    """Encode a batch and decode until at most ``rows_left`` rows are still running.
+
+    Returns the context and the loop's variables (see ``DecodingStrategy.start_loop``), for
+    :class:`_Resume` to carry the running rows on in a smaller batch.
+    """
+
+    def __init__(self, strategy: DecodingStrategy, network, num_steps: int, signal_id: int,
+                 rows_left: int) -> None:
+        super().__init__(strategy, network, num_steps, signal_id)
+        self.rows_left = rows_left
+
+    def __call__(self, weights, input_ids, seed):
+        _count_trace()
+        context, state = self.network.encode(weights, input_ids, self.num_steps)
+        loop = self.strategy.start_loop(state, self.num_steps, self.signal_id)
+        return context, self.strategy.continue_loop(self.network, weights, context, seed,
+                                                    self.num_steps, self.signal_id, loop,
+                                                    self.rows_left)
+
+
+class _Resume(_Begin):
+    """Carry on decoding from a context and loop variables, as :class:`_Begin` left them."""
+
+    def __call__(self, weights, context, loop, seed):
+        _count_trace()
+        return self.strategy.continue_loop(self.network, weights, context, seed,
+                                           self.num_steps, self.signal_id, loop,
+                                           self.rows_left)
+
+
+def _count_trace() -> None:
+    global _traces
+    with _traces_lock:
+        _traces += 1  # runs only while tracing: counts compilations
 
 
 def _compiled(generate: _Generate, key: Hashable, jit_compile: bool) -> _Entry:
@@ -164,21 +202,78 @@ def decode_ids(network, input_ids: np.ndarray, strategy: DecodingStrategy,
         padded[:len(part)] = part[:, :length]
         key = (keras.backend.backend(), jit_compile, strategy.cache_key(),
                network.cache_key(), batch, length, num_steps, signal_id)
-        entry = _compiled(generate, key, jit_compile)
-        arguments = (weights, ops.convert_to_tensor(padded),
-                     ops.convert_to_tensor(_seed_pair(seed, chunk, strategy.stochastic)))
-        if entry.ready:
-            outputs = entry.function(*arguments)
+        seed_pair = ops.convert_to_tensor(_seed_pair(seed, chunk, strategy.stochastic))
+        if strategy.compactable and batch >= COMPACT_ROWS:
+            outputs = _decode_compacting(generate, key, jit_compile, weights,
+                                         ops.convert_to_tensor(padded), seed_pair)
         else:
-            with entry.lock:
-                outputs = entry.function(*arguments)
-                entry.ready = True
-        results.append([ops.convert_to_numpy(x)[:len(part)] for x in outputs])
+            outputs = _call(_compiled(generate, key, jit_compile), weights,
+                            ops.convert_to_tensor(padded), seed_pair)
+            outputs = [ops.convert_to_numpy(x) for x in outputs]
+        results.append([x[:len(part)] for x in outputs])
     if not results:
         return DecodedBatch(np.zeros((0, per_input, num_steps), np.int32),
                             np.zeros((0, per_input), np.float32),
                             np.zeros((0, per_input), np.int32))
     return DecodedBatch(*(np.concatenate(parts) for parts in zip(*results)))
+
+
+def _call(entry: _Entry, *arguments):
+    if entry.ready:
+        return entry.function(*arguments)
+    with entry.lock:
+        outputs = entry.function(*arguments)
+        entry.ready = True
+    return outputs
+
+
+def _decode_compacting(generate: _Generate, key: Hashable, jit_compile: bool, weights,
+                       input_ids, seed) -> List[np.ndarray]:
+    """Decode a batch, moving its last running rows into smaller batches as others end.
+
+    A batch runs until its longest output ends: the few rows that run on (long outputs, or
+    an under-trained model's babbling) would keep every row's arithmetic going. Instead the
+    loop stops once at most a quarter of the rows are running, and those rows (their
+    context, network state and loop variables, all batch-first) carry on in a batch a
+    quarter the size, and so on down to ``COMPACT_ROWS // 4`` rows. Each row's arithmetic
+    is unchanged, so are its output, score and length.
+    """
+    rows = ops.shape(input_ids)[0]
+    strategy, network = generate.strategy, generate.network
+    num_steps, signal_id = generate.num_steps, generate.signal_id
+    rows_left = rows // 4
+    begin = _Begin(strategy, network, num_steps, signal_id, rows_left)
+    context, loop = _call(_compiled(begin, key + ("begin", rows_left), jit_compile),
+                          weights, input_ids, seed)
+    ids = np.zeros((rows, num_steps), np.int32)
+    log_probs, lengths = np.zeros(rows, np.float32), np.zeros(rows, np.int32)
+    where = np.arange(rows)  # the input row of each row of the current batch (-1: filler)
+    while True:
+        finished = ops.convert_to_numpy(loop[4])
+        real = where >= 0
+        ids[where[real]] = ops.convert_to_numpy(loop[3])[real]
+        log_probs[where[real]] = ops.convert_to_numpy(loop[5])[real]
+        lengths[where[real]] = ops.convert_to_numpy(loop[6])[real]
+        running = np.flatnonzero(~finished & real)
+        if not len(running) or int(ops.convert_to_numpy(loop[0])) >= num_steps:
+            break
+        batch = _power_of_two(len(running))
+        # Filler rows copy an ended row: already finished, they change nothing.
+        take = np.concatenate([running, np.full(batch - len(running),
+                                                np.flatnonzero(finished)[0])])
+        where = np.concatenate([where[running], np.full(batch - len(running), -1)])
+        rows_left = batch // 4 if batch >= COMPACT_ROWS else 0
+        indices = ops.convert_to_tensor(take.astype(np.int32))
+
+        def gather(tensor):
+            return ops.take(tensor, indices, axis=0)
+
+        context = keras.tree.map_structure(gather, context)
+        loop = (loop[0],) + keras.tree.map_structure(gather, tuple(loop[1:]))
+        resume = _Resume(strategy, network, num_steps, signal_id, rows_left)
+        loop = _call(_compiled(resume, key + ("resume", batch, rows_left), jit_compile),
+                     weights, context, loop, seed)
+    return [ids[:, None, :], log_probs[:, None], lengths[:, None]]
 
 
 def check_texts(texts: Sequence[str]) -> List[str]:

@@ -21,6 +21,7 @@ class GreedyStrategy(DecodingStrategy):
     """
 
     name = "greedy"
+    compactable = True
 
     def get_next_token(self, logits, seed, step):
         """Return the argmax of each row's logits (the same argmax as of the softmax)."""

@@ -89,13 +89,16 @@ class AttentionWeights(NamedTuple):
     """The tensors the inference functions read (first-layer embeddings folded in).
 
     ``encoder`` holds one ``((kernel, recurrent_kernel, bias) forward, (...) backward)`` pair
-    per layer; ``decoder`` one ``(kernel, recurrent_kernel, bias)`` per layer.
+    per layer; ``decoder`` one ``(kernel, recurrent_kernel, bias)`` per layer. The
+    attentional layer's kernel is split in two: ``context_kernel`` (the rows that multiply
+    the context vector) and ``query_kernel`` (those that multiply the decoder output).
     """
 
     encoder: Tuple[Any, ...]
     decoder: Tuple[Any, ...]
     attention_kernel: Any
-    output_kernel: Any
+    context_kernel: Any
+    query_kernel: Any
     dense_kernel: Any
     dense_bias: Any
 
@@ -222,15 +225,20 @@ class AttentionNetwork(Network):
             decoder.append(cell(layers[_decoder_lstm(layer)],
                                 decoder_embedding if layer == 0 else None))
         dense = layers[DECODER_DENSE]
+        # The attentional layer reads [context; h]: its first rows multiply the context.
+        output_kernel = tensor(layers[ATTENTION_OUTPUT].kernel)
         return AttentionWeights(tuple(encoder), tuple(decoder),
                                 tensor(layers[ATTENTION].kernel),
-                                tensor(layers[ATTENTION_OUTPUT].kernel),
+                                output_kernel[:self.latent_dim], output_kernel[self.latent_dim:],
                                 tensor(dense.kernel), tensor(dense.bias))
 
     def encode(self, weights: AttentionWeights, input_ids: Any,
                num_steps: Optional[int] = None) -> Tuple[Tuple, Tuple]:
-        """Context ``(memory, keys, mask)`` and the decoder's initial ``(h, c)`` per layer.
+        """Context ``(values, keys, mask)`` and the decoder's initial ``(h, c)`` per layer.
 
+        ``keys`` are the memory projected for the scores, ``values`` the memory projected by
+        the attentional layer's context rows: a context vector is a weighted sum of memory
+        positions, so projecting the memory once here spares every step that product.
         ``num_steps`` is ignored.
         """
         mask = ops.not_equal(input_ids, PAD_ID)
@@ -251,12 +259,13 @@ class AttentionNetwork(Network):
             states += [ops.concatenate([forward_h, backward_h], axis=-1),
                        ops.concatenate([forward_c, backward_c], axis=-1)]
         keys = ops.matmul(inputs, weights.attention_kernel)
-        return (inputs, keys, mask), tuple(states)
+        values = ops.matmul(inputs, weights.context_kernel)
+        return (values, keys, mask), tuple(states)
 
     def step(self, weights: AttentionWeights, context: Tuple, token: Any,
              state: Tuple) -> Tuple[Any, Tuple]:
         """One decoder step: the stacked LSTMs, attention, the attentional vector, logits."""
-        memory, keys, mask = context
+        values, keys, mask = context
         new_state = []
         h = None
         for layer, (kernel, recurrent_kernel, bias) in enumerate(weights.decoder):
@@ -267,9 +276,9 @@ class AttentionNetwork(Network):
         scores = ops.squeeze(ops.matmul(keys, ops.expand_dims(h, -1)), -1)
         scores = ops.where(mask, scores, _MASKED_SCORE)
         attention = ops.softmax(scores, axis=-1)
-        context_vector = ops.squeeze(ops.matmul(ops.expand_dims(attention, 1), memory), 1)
-        attentional = ops.tanh(ops.matmul(ops.concatenate([context_vector, h], axis=-1),
-                                          weights.output_kernel))
+        projected_context = ops.squeeze(ops.matmul(ops.expand_dims(attention, 1), values), 1)
+        attentional = ops.tanh(ops.add(projected_context,
+                                       ops.matmul(h, weights.query_kernel)))
         logits = ops.add(ops.matmul(attentional, weights.dense_kernel), weights.dense_bias)
         return logits, tuple(new_state)
 
