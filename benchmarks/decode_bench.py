@@ -15,6 +15,11 @@ the same greedy outputs. Usage (from the repository root)::
     nice python benchmarks/decode_bench.py            # ~2 min on a 2-core CPU
     nice python benchmarks/decode_bench.py --quick    # under a minute
     KERAS_BACKEND=jax nice python benchmarks/decode_bench.py
+
+``--compaction MODEL.h5`` times instead greedy ``decode_batch()`` of a trained model on
+2,000 English sentences of fra.txt drawn at random, with and without the engine carrying a
+batch's last running rows on in smaller batches (``engine.COMPACT_ROWS``), alternately, and
+checks that both give the same outputs.
 """
 
 from __future__ import annotations
@@ -54,6 +59,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                              "without XLA, interleaved over 4 rounds (best of each)")
     parser.add_argument("--quick", action="store_true",
                         help="2 seed-loop sentences and 1 repeat: under a minute")
+    parser.add_argument("--compaction", type=Path, default=None, metavar="MODEL",
+                        help="time a trained model's greedy batches with and without "
+                             "compaction instead")
     args = parser.parse_args(argv)
     if args.quick:
         args.seed_sentences, args.repeats, args.beam_width = 2, 1, 0
@@ -71,6 +79,8 @@ def best_time(function, repeats: int) -> float:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
+    if args.compaction is not None:
+        return compare_compaction(args.compaction, args.data, args.repeats)
     import keras
     import numpy as np
 
@@ -148,6 +158,43 @@ def main(argv=None) -> None:
     print("load average at end: " + " ".join(f"{x:.1f}" for x in os.getloadavg()))
     if args.compare_tf_jit and keras.backend.backend() == "tensorflow":
         compare_tf_jit(generator, seed_texts, batch_texts)
+
+
+def compare_compaction(model_path: Path, data: Path, repeats: int, count: int = 2000,
+                       batch: int = 256) -> None:
+    """Greedy batches of a trained model with and without compaction, alternately."""
+    import random
+
+    import keras
+
+    from shorttext_s2s import loadCharBasedSeq2SeqGenerator
+    from shorttext_s2s.data import read_pairs
+    from shorttext_s2s.decoding import engine
+
+    generator = loadCharBasedSeq2SeqGenerator(model_path)
+    texts = random.Random(0).sample([source for source, _ in read_pairs(data)], count)
+
+    def decode():
+        return [output for start in range(0, count, batch)
+                for output in generator.decode_batch(texts[start:start + batch])]
+
+    default = engine.COMPACT_ROWS
+    times, outputs = {}, {}
+    for _ in range(repeats):
+        for name, rows in (("whole batches", 10 ** 9), ("compacted", default)):
+            engine.COMPACT_ROWS = rows
+            outputs[name] = decode()  # the first pass also compiles
+            start = time.perf_counter()
+            decode()
+            times[name] = min(times.get(name, float("inf")), time.perf_counter() - start)
+    engine.COMPACT_ROWS = default
+    lengths = [len(text) for text in outputs["compacted"]]
+    print(f"backend={keras.backend.backend()} model={model_path} network="
+          f"{generator.network} {count} inputs in batches of {batch}; outputs "
+          f"{sum(lengths) / count:.1f} characters on average, longest {max(lengths)}; same "
+          f"outputs: {outputs['compacted'] == outputs['whole batches']}")
+    for name, seconds in times.items():
+        print(f"{name:<16}{seconds:>8.2f} s{count / seconds:>10.0f} sentences/s")
 
 
 def compare_tf_jit(generator, seed_texts, batch_texts) -> None:
