@@ -1,4 +1,5 @@
-"""Runs a decoding strategy on a model: bucketing, the compiled-function cache, text out.
+"""Runs a decoding strategy on a model: bucketing, the compiled-function cache, compaction
+of long-running batches, text out.
 
 Each compiled function decodes one batch shape: the batch size is rounded up to a power of
 two and the input length to a multiple of :data:`LENGTH_BUCKET` (at most ``maxlen``), so
