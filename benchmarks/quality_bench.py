@@ -63,7 +63,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import random
 import sys
@@ -227,10 +226,10 @@ class SnapshotKeeper:
                     # Trained since the last judged epoch (an epoch of a large set is
                     # minutes long): judge the current weights too, as the peer's
                     # checkpoints every few hundred steps are judged.
-                    self.best = max(self.best or (0, -math.inf, None, None),
-                                    (0, validate(), self.model.get_weights(),
-                                     f"epoch {self.epochs} + {self.batches} batches"),
-                                    key=lambda best: best[1])
+                    score = validate()
+                    if self.best is None or score > self.best[1]:
+                        self.best = (0, score, self.model.get_weights(),
+                                     f"epoch {self.epochs} + {self.batches} batches")
                 if self.best is None:
                     weights, label = self.model.get_weights(), f"{self.batches} batches"
                 else:
@@ -330,8 +329,9 @@ def train_library(network: str, train_pairs: Sequence[Pair], valid_pairs: Sequen
     for time_s in sorted(keeper.kept):
         weights, label, samples_per_s = keeper.kept[time_s]
         keeper.model.set_weights(weights)  # the Keras model train_pairs fitted
-        rows.append(snapshot_row("library", network, time_s, label, samples_per_s,
-                                 references, *decode("greedy"), *decode(beam)))
+        rows.append(dict(snapshot_row("library", network, time_s, label, samples_per_s,
+                                      references, *decode("greedy"), *decode(beam)),
+                         backend=keras.backend.backend()))
     return rows
 
 
@@ -449,9 +449,8 @@ def main(argv=None) -> None:
         for system in args.systems:
             if system == "library":
                 for network in args.networks:
-                    rows += [dict(row, backend=os.environ["KERAS_BACKEND"]) for row in
-                             train_library(network, train, valid, test, args.budget,
-                                           args.snapshots, args)]
+                    rows += train_library(network, train, valid, test, args.budget,
+                                          args.snapshots, args)
             else:
                 rows += train_peer_rows(train, valid, test, args.budget, args.snapshots, args)
         for row in rows:

@@ -252,9 +252,8 @@ def _decode_compacting(generate: _Generate, key: Hashable, jit_compile: bool, we
     while True:
         finished = ops.convert_to_numpy(loop[4])
         real = where >= 0
-        ids[where[real]] = ops.convert_to_numpy(loop[3])[real]
-        log_probs[where[real]] = ops.convert_to_numpy(loop[5])[real]
-        lengths[where[real]] = ops.convert_to_numpy(loop[6])[real]
+        for kept, value in ((ids, loop[3]), (log_probs, loop[5]), (lengths, loop[6])):
+            kept[where[real]] = ops.convert_to_numpy(value)[real]
         running = np.flatnonzero(~finished & real)
         if not len(running) or int(ops.convert_to_numpy(loop[0])) >= num_steps:
             break
