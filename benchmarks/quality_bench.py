@@ -274,8 +274,8 @@ def train_library(network: str, train_pairs: Sequence[Pair], valid_pairs: Sequen
                   options: argparse.Namespace) -> List[dict]:
     """Train the library's ``network`` for ``budget`` seconds; one scored row per snapshot.
 
-    ``options`` carries ``latent``, ``batch``, ``patience``, ``seed``, ``beam_width`` and
-    ``decode_batch`` (see the command-line options). Returns [] (after saying so) when the
+    ``options`` carries ``latent``, ``batch``, ``length_step``, ``patience``, ``seed``,
+    ``beam_width`` and ``decode_batch`` (see the command-line options). Returns [] (after saying so) when the
     library has no such network.
     """
     selection = dict(NETWORK_SETTINGS.get(network, {}), network=network)
@@ -309,7 +309,7 @@ def train_library(network: str, train_pairs: Sequence[Pair], valid_pairs: Sequen
     generator.train_pairs(train_pairs, batch_size=options.batch, epochs=10 ** 6,
                           validation_data=valid_pairs, callbacks=[timer, keeper],
                           early_stopping=options.patience, seed=options.seed, verbose=0,
-                          validation_every=1)
+                          validation_every=1, length_step=options.length_step)
 
     sources = [source for source, _ in test_pairs]
     references = [target for _, target in test_pairs]
@@ -406,6 +406,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="score only the first N of the 2,000 test pairs (checks)")
     parser.add_argument("--latent", type=int, default=256, help="library: LSTM units (256)")
     parser.add_argument("--batch", type=int, default=64, help="pairs per step, both (64)")
+    parser.add_argument("--length-step", type=int, default=None,
+                        help="library: batch lengths rounded up to a multiple of this "
+                             "(default: the library's for the backend)")
     parser.add_argument("--patience", type=int, default=5,
                         help="library: early-stopping patience in epochs (default 5)")
     parser.add_argument("--beam-width", type=int, default=5)
