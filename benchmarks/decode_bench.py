@@ -92,7 +92,9 @@ def main(argv=None) -> None:
     encoder = SentenceToCharVecEncoder.from_texts([s + t for s, t in pairs])
     maxlen = max(max(len(s), len(t)) for s, t in pairs) + 1
     keras.utils.set_random_seed(0)
-    generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=args.latent, maxlen=maxlen)
+    # The Keras example's network, which the example's loop decodes.
+    generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=args.latent, maxlen=maxlen,
+                                          network="lstm")
     start = time.perf_counter()
     if args.epochs:
         generator.train_pairs(pairs, epochs=args.epochs, batch_size=64, verbose=2)

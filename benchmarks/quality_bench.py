@@ -275,8 +275,8 @@ def train_library(network: str, train_pairs: Sequence[Pair], valid_pairs: Sequen
     """Train the library's ``network`` for ``budget`` seconds; one scored row per snapshot.
 
     ``options`` carries ``latent``, ``batch``, ``length_step``, ``patience``, ``seed``,
-    ``beam_width`` and ``decode_batch`` (see the command-line options). Returns [] (after saying so) when the
-    library has no such network.
+    ``beam_width`` and ``decode_batch`` (see the command-line options). Returns [] (after
+    saying so) when the library has no such network.
     """
     selection = dict(NETWORK_SETTINGS.get(network, {}), network=network)
     import keras

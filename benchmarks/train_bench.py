@@ -283,7 +283,7 @@ def library_train(args, prep, epochs, budget, snapshots=()):
     from shorttext_s2s import CharBasedSeq2SeqGenerator
 
     generator = CharBasedSeq2SeqGenerator(prep["encoder"], latent_dim=args.latent,
-                                          maxlen=prep["maxlen"],
+                                          maxlen=prep["maxlen"], network="lstm",
                                           reverse_input=not args.forward_input,
                                           bidirectional=not args.unidirectional)
     generator.compile(optimizer="rmsprop", jit_compile=True if args.jit else "auto")

@@ -52,7 +52,7 @@ def main() -> None:
     encoder = SentenceToCharVecEncoder.from_texts(texts)
     maxlen = max(len(text) for text in texts) + 1
     chatbot = CharBasedSeq2SeqGenerator(encoder, latent_dim=args.latent_dim, maxlen=maxlen)
-    chatbot.compile(optimizer=keras.optimizers.Adam(0.005))
+    chatbot.compile(optimizer=keras.optimizers.Adam(0.005, clipnorm=1.0))
     if args.conversation:
         chatbot.train(texts, batch_size=32, epochs=args.epochs, verbose=2)
     else:

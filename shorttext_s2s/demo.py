@@ -134,7 +134,8 @@ def run_demo(output: PathLike = "shorttext-s2s-demo.h5", epochs: Optional[int] =
                                           maxlen=settings.max_chars + 1)
     # Clipping keeps Adam's late epochs from undoing what was learnt (seen without it).
     generator.compile(optimizer=keras.optimizers.Adam(settings.learning_rate, clipnorm=1.0))
-    echo(f"Training a character-level seq2seq model: {settings.latent_dim} LSTM units, "
+    echo(f"Training a character-level seq2seq model ({generator.network} network): "
+         f"{settings.latent_dim} units, "
          f"{len(encoder)} symbols, {settings.epochs} epochs"
          f"{' (quick check: expect gibberish)' if quick else ''}...")
     started = time.perf_counter()

@@ -14,6 +14,7 @@ from .encoder import MAX_SEQUENCE_LENGTH, SentenceToCharVecEncoder
 from .exceptions import ModelFileError, ModelNotTrainedException, PathLike
 from .fileformat import ModelFile
 from .model import Seq2SeqWithKeras
+from .networks import DEFAULT_NETWORK
 from .persistence import CompactIOMachine, load_compact, read_description
 from .training import Trainer
 
@@ -40,8 +41,9 @@ class CharBasedSeq2SeqGenerator(CompactIOMachine):
         reverse_input: feed each input to the encoder backwards, so that its first
             characters are the last the encoder reads (Sutskever et al., 2014). Defaults to
             False, as in shorttext and the Keras example.
-        network: ``"lstm"`` (the default, the network of shorttext and the Keras example),
-            ``"attention"`` or ``"transformer"``; see :class:`Seq2SeqWithKeras`.
+        network: ``"attention"`` (the default: an LSTM decoder attending to a bidirectional
+            encoder's outputs), ``"lstm"`` (the network of shorttext and the Keras example)
+            or ``"transformer"``; see :class:`Seq2SeqWithKeras`.
         **network_options: the network's own options, e.g. ``bidirectional=True`` for
             ``"lstm"``, ``dropout=0.3`` for ``"attention"``, ``heads=8`` for
             ``"transformer"``.
@@ -59,7 +61,7 @@ class CharBasedSeq2SeqGenerator(CompactIOMachine):
     """
 
     def __init__(self, sent2charvec_encoder: SentenceToCharVecEncoder, latent_dim: int,
-                 maxlen: int, *, reverse_input: bool = False, network: str = "lstm",
+                 maxlen: int, *, reverse_input: bool = False, network: str = DEFAULT_NETWORK,
                  **network_options: Any) -> None:
         if not isinstance(sent2charvec_encoder, SentenceToCharVecEncoder):
             raise TypeError(f"`sent2charvec_encoder` must be a SentenceToCharVecEncoder, got "
@@ -243,6 +245,11 @@ class CharBasedSeq2SeqGenerator(CompactIOMachine):
                       seed: Optional[int], num_results: int) -> List[List[Tuple[str, float]]]:
         if not self.trained:
             raise ModelNotTrainedException("decoding needs a trained or loaded model.")
+        # Under JAX, fit() keeps the weights being trained in its own state and writes them
+        # to the layers at epoch ends: a callback decoding mid-epoch needs them written now.
+        sync = getattr(self.s2sgenerator.model, "jax_state_sync", None)
+        if sync is not None:
+            sync()
         return decode_texts(self.s2sgenerator.network, self.encoder, self.maxlen, texts,
                             strategy, seed=seed, num_results=num_results,
                             reverse_input=self.reverse_input)

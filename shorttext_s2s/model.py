@@ -11,7 +11,7 @@ from ._checks import check_int
 from .batches import PairBatches, as_fit_input
 from .exceptions import ModelFileError, ModelNotTrainedException, PathLike
 from .fileformat import ModelFile
-from .networks import get_network
+from .networks import DEFAULT_NETWORK, get_network
 from .persistence import (CompactIOMachine, builtin_loss, builtin_optimizer_config, load_compact,
                           read_description)
 from .recipes import default_loss, default_optimizer
@@ -32,11 +32,12 @@ class Seq2SeqWithKeras(CompactIOMachine):
         vecsize: size of the one-hot vectors (the vocabulary size), a positive integer.
         latent_dim: number of units of the decoder (the transformer's width), a positive
             integer.
-        network: ``"lstm"`` (the default: :class:`~shorttext_s2s.networks.LSTMNetwork`, an
-            encoder LSTM whose final states start the decoder LSTM, as in the Keras example
-            and shorttext), ``"attention"``
-            (:class:`~shorttext_s2s.networks.AttentionNetwork`: a bidirectional encoder and
-            a decoder attending to all its outputs) or ``"transformer"``
+        network: ``"attention"`` (the default:
+            :class:`~shorttext_s2s.networks.AttentionNetwork`, a bidirectional encoder and a
+            decoder attending to all its outputs), ``"lstm"``
+            (:class:`~shorttext_s2s.networks.LSTMNetwork`: an encoder LSTM whose final states
+            start the decoder LSTM, as in the Keras example and shorttext) or
+            ``"transformer"``
             (:class:`~shorttext_s2s.networks.TransformerNetwork`: a small encoder–decoder
             Transformer).
         **options: the network's own options: ``bidirectional`` for ``"lstm"`` (two encoder
@@ -62,7 +63,7 @@ class Seq2SeqWithKeras(CompactIOMachine):
     [(8, 10), (10,)]
     """
 
-    def __init__(self, vecsize: int, latent_dim: int, *, network: str = "lstm",
+    def __init__(self, vecsize: int, latent_dim: int, *, network: str = DEFAULT_NETWORK,
                  **options: Any) -> None:
         self.network = get_network(network, vecsize, latent_dim, **options)
         #: The sizes, as checked by the network.

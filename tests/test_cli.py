@@ -196,7 +196,7 @@ def test_train_pairs_with_validation_early_stopping_and_plot(pairs_file, tmp_pat
     result = run("train", str(pairs_file), "--output", str(model), "--latent-dim", "8",
                  "--maxlen", "20", "--epochs", "3", "--batch-size", "8",
                  "--validation-split", "0.25", "--early-stopping", "1", "--seed", "0",
-                 "--plot", str(plot), "--final", "--bidirectional")
+                 "--plot", str(plot), "--final", "--network", "lstm", "--bidirectional")
     assert result.returncode == 0, result.stderr
     assert "validation loss" in result.stdout and str(model) in result.stdout
     loaded = loadCharBasedSeq2SeqGenerator(model)
@@ -216,6 +216,7 @@ def test_train_conversation_derives_maxlen_from_the_data(tmp_path):
                  "--latent-dim", "8", "--epochs", "1", "--limit", "3", "--quiet")
     assert result.returncode == 0, result.stderr
     loaded = loadCharBasedSeq2SeqGenerator(model)
+    assert loaded.network == "attention"  # the default network of new models
     # --limit 3 keeps the pairs of the first four lines; the longest has 16 characters.
     assert loaded.maxlen == max(len(line) for line in lines[:4]) + 1
     assert set("Hello!how are you?Fine, thanks.Good to hear.") <= set(loaded.encoder.characters)

@@ -80,7 +80,7 @@ def test_interrupted_training_saves_its_best_epoch_and_resumes(pairs_file, tmp_p
     output, checkpoint = tmp_path / "model.h5", tmp_path / "run.ckpt.h5"
     args = ["train", str(pairs_file), "-o", str(output), "--checkpoint", str(checkpoint),
             "--latent-dim", "8", "--batch-size", "4", "--epochs", "100000",
-            "--validation-split", "0.25", "--seed", "0", "--optimizer", "adam"]
+            "--validation-split", "0.25", "--seed", "0", "--optimizer", "adam", "--network", "lstm"]
 
     first = subprocess.Popen(COMMAND + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True, env=STREAM_ENV)

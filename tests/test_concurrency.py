@@ -57,7 +57,7 @@ def test_threads_sharing_a_first_compilation(tmp_path, tiny_pairs, trained_gener
 
     keras.utils.set_random_seed(3)
     generator = CharBasedSeq2SeqGenerator(SentenceToCharVecEncoder("abcdef"), latent_dim=12,
-                                          maxlen=10)
+                                          maxlen=10, network="lstm")
     generator.compile()
     mark_trained(generator)
     texts = ["abc", "fed", "", "zzz"]

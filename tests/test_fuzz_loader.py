@@ -103,7 +103,7 @@ def test_builtin_optimizer_with_schedule_and_loss_object_round_trip(originals, t
     from shorttext_s2s import CharBasedSeq2SeqGenerator, SentenceToCharVecEncoder
 
     generator = CharBasedSeq2SeqGenerator(SentenceToCharVecEncoder("ab"), latent_dim=4,
-                                          maxlen=5)
+                                          maxlen=5, network="lstm")
     schedule = keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.9)
     generator.compile(optimizer=keras.optimizers.SGD(schedule),
                       loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.1))

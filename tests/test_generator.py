@@ -117,7 +117,8 @@ def test_reverse_input_decodes_what_the_same_weights_decode_from_the_reversed_te
         trained_generator):
     backwards = CharBasedSeq2SeqGenerator(trained_generator.encoder,
                                           trained_generator.latent_dim,
-                                          trained_generator.maxlen, reverse_input=True)
+                                          trained_generator.maxlen, reverse_input=True,
+                                          network=trained_generator.network)
     backwards.s2sgenerator = trained_generator.s2sgenerator  # the same weights
     room = trained_generator.maxlen - 1
     texts = ["Hi.", "Run!", "", "Who are you, really?" * 3]
@@ -149,7 +150,8 @@ def test_reverse_input_must_be_a_bool(trained_generator):
 def bidirectional_generator(tiny_pairs):
     keras.utils.set_random_seed(1234)
     encoder = SentenceToCharVecEncoder.from_texts([s + t for s, t in tiny_pairs])
-    generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=32, maxlen=32, bidirectional=True)
+    generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=32, maxlen=32, network="lstm",
+                                          bidirectional=True)
     generator.compile(optimizer=keras.optimizers.Adam(0.02))
     generator.train_pairs(tiny_pairs, epochs=120, batch_size=8, verbose=0, seed=0)
     return generator
@@ -193,6 +195,8 @@ def test_bidirectional_is_saved_with_the_model(bidirectional_generator, tmp_path
 
 def test_bidirectional_needs_a_bool_and_an_even_latent_dim(trained_generator):
     with pytest.raises(TypeError, match="bidirectional"):
-        CharBasedSeq2SeqGenerator(trained_generator.encoder, 16, 32, bidirectional="yes")
+        CharBasedSeq2SeqGenerator(trained_generator.encoder, 16, 32, network="lstm",
+                                  bidirectional="yes")
     with pytest.raises(ValueError, match="even"):
-        CharBasedSeq2SeqGenerator(trained_generator.encoder, 15, 32, bidirectional=True)
+        CharBasedSeq2SeqGenerator(trained_generator.encoder, 15, 32, network="lstm",
+                                  bidirectional=True)

@@ -140,7 +140,7 @@ def test_final_file_has_no_optimizer_state_but_decodes(trained_generator, tiny_p
 
 def test_seq2seq_with_keras_round_trip(tmp_path):
     keras.utils.set_random_seed(7)
-    s2s = Seq2SeqWithKeras(vecsize=6, latent_dim=4)
+    s2s = Seq2SeqWithKeras(vecsize=6, latent_dim=4, network="lstm")
     rng = np.random.default_rng(0)
     s2s.prepare_model()
     s2s.set_weights([rng.normal(size=w.shape).astype("float32")
@@ -151,12 +151,12 @@ def test_seq2seq_with_keras_round_trip(tmp_path):
                                      "bidirectional": False}
     for a, b in zip(s2s.model.get_weights(), restored.model.get_weights()):
         assert np.array_equal(a, b)
-    other = Seq2SeqWithKeras(vecsize=6, latent_dim=4)
+    other = Seq2SeqWithKeras(vecsize=6, latent_dim=4, network="lstm")
     other.loadmodel(tmp_path / "s2s")
     for a, b in zip(s2s.model.get_weights(), other.model.get_weights()):
         assert np.array_equal(a, b)
     with pytest.raises(ModelFileError, match="latent_dim"):
-        Seq2SeqWithKeras(vecsize=6, latent_dim=5).loadmodel(tmp_path / "s2s")
+        Seq2SeqWithKeras(vecsize=6, latent_dim=5, network="lstm").loadmodel(tmp_path / "s2s")
 
 
 @pytest.mark.slow

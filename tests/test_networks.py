@@ -16,7 +16,8 @@ from shorttext_s2s import (CharBasedSeq2SeqGenerator, SentenceToCharVecEncoder,
                            loadCharBasedSeq2SeqGenerator)
 from shorttext_s2s.cli.options import NETWORK_NAMES
 from shorttext_s2s.decoding import BeamSearchStrategy, GreedyStrategy, decode_ids
-from shorttext_s2s.networks import NETWORKS, AttentionNetwork, TransformerNetwork, get_network
+from shorttext_s2s.networks import (DEFAULT_NETWORK, NETWORKS, AttentionNetwork,
+                                    TransformerNetwork, get_network)
 
 #: Pairs written for these tests: English and French words.
 PAIRS = [("one", "un"), ("two", "deux"), ("three", "trois"), ("four", "quatre"),
@@ -195,6 +196,12 @@ def test_networks_by_name_and_their_errors():
         get_network("attention", 10, 8, layers=0)
 
 
+def test_new_models_have_the_attention_network_unless_told():
+    encoder = SentenceToCharVecEncoder("ab")
+    assert CharBasedSeq2SeqGenerator(encoder, 8, 8).network == DEFAULT_NETWORK == "attention"
+    assert CharBasedSeq2SeqGenerator(encoder, 8, 8, network="lstm").network == "lstm"
+
+
 @pytest.mark.parametrize("options, error, match", [
     (dict(heads=3), ValueError, "heads.*latent_dim=8"),
     (dict(heads=0), ValueError, "heads"),
@@ -231,9 +238,17 @@ def test_validation_score_selects_the_best_epoch_and_evaluate_works_during_train
     encoder = SentenceToCharVecEncoder.from_texts(s + t for s, t in PAIRS)
     generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=16, maxlen=12,
                                           network="attention", embedding_dim=8)
-    seen = []
+    seen, mid_epoch = [], []
 
     class EvaluateEachEpoch(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+
+        def on_train_batch_end(self, batch, logs=None):
+            # Mid-epoch, where JAX keeps the weights in the trainer's state, not the layers.
+            if self.epoch >= 1 and batch == 0:
+                mid_epoch.append(generator.evaluate(PAIRS[:4], metrics=("cer",)))
+
         def on_epoch_end(self, epoch, logs=None):
             seen.append(generator.evaluate(PAIRS[:4], metrics=("exact_match", "cer")))
 
@@ -241,6 +256,7 @@ def test_validation_score_selects_the_best_epoch_and_evaluate_works_during_train
                                     validation_split=0.25, validation_every=2,
                                     callbacks=[EvaluateEachEpoch()])
     assert len(seen) == 6 and all(0.0 <= scores["cer"] for scores in seen)
+    assert len(mid_epoch) == 5 and all(0.0 <= scores["cer"] for scores in mid_epoch)
     scored = [key for key in history.history if key in ("val_chrf", "val_cer")]
     assert len(scored) == 1 and len(history.history[scored[0]]) == 3  # epochs 2, 4 and 6
     values = history.history[scored[0]]

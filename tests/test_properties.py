@@ -108,7 +108,7 @@ def test_odd_vocabulary_round_trips_through_generator_file(tmp_path):
 
     chars = ["\ud83d", "\ude00", "😀", "\udce9", "e", "\u0301", "\t", " ", "\x00", "\u202e"]
     encoder = SentenceToCharVecEncoder(chars)
-    generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=4, maxlen=8)
+    generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=4, maxlen=8, network="lstm")
     generator.compile()
     mark_trained(generator)
     path = tmp_path / "odd.h5"

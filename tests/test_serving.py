@@ -126,7 +126,7 @@ def test_warm_up_compiles_every_shape_a_request_meets(tmp_path):
     # Sizes no other test uses, so that nothing is compiled before the warm-up.
     keras.utils.set_random_seed(5)
     generator = CharBasedSeq2SeqGenerator(SentenceToCharVecEncoder("abcdefg"), latent_dim=14,
-                                          maxlen=20)
+                                          maxlen=20, network="lstm")
     generator.compile()
     mark_trained(generator)
     batcher = DynamicBatcher(generator, max_batch=4)

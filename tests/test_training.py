@@ -24,7 +24,8 @@ from conftest import REPO, first_unique_pairs
 
 def _generator(pairs, latent_dim=16, maxlen=32):
     encoder = SentenceToCharVecEncoder.from_texts(s + t for s, t in pairs)
-    return CharBasedSeq2SeqGenerator(encoder, latent_dim=latent_dim, maxlen=maxlen)
+    return CharBasedSeq2SeqGenerator(encoder, latent_dim=latent_dim, maxlen=maxlen,
+                                     network="lstm")
 
 
 # --- masking -----------------------------------------------------------------------------
@@ -193,7 +194,7 @@ _DISTRIBUTED = textwrap.dedent("""
     pairs, path = json.loads(sys.argv[1]), sys.argv[2]
     keras.utils.set_random_seed(0)
     encoder = SentenceToCharVecEncoder.from_texts(s + t for s, t in pairs)
-    generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=16, maxlen=24)
+    generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=16, maxlen=24, network="lstm")
     history = generator.train_pairs(pairs, epochs=4, batch_size=8, verbose=0,
                                     optimizer=keras.optimizers.Adam(0.02),
                                     distribution=distribution, validation_split=0.25,

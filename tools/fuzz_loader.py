@@ -60,7 +60,7 @@ def make_original(directory: str) -> Tuple[str, str]:
 
     keras.utils.set_random_seed(7)
     generator = CharBasedSeq2SeqGenerator(SentenceToCharVecEncoder("abc"), latent_dim=4,
-                                          maxlen=6)
+                                          maxlen=6, network="lstm")
     generator.compile(optimizer=keras.optimizers.Adam(0.05))
     mark_trained(generator)
     full = os.path.join(directory, "full.s2s.h5")

@@ -29,7 +29,7 @@ def main() -> int:
     pairs = first_unique_pairs(24)
     keras.utils.set_random_seed(1234)
     encoder = SentenceToCharVecEncoder.from_texts([s + t for s, t in pairs])
-    generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=32, maxlen=32)
+    generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=32, maxlen=32, network="lstm")
     generator.compile(optimizer=keras.optimizers.Adam(0.02))
     generator.train_pairs(pairs, epochs=120, batch_size=8, verbose=0, seed=0)
     outputs = generator.decode_batch([source for source, _ in pairs])

@@ -187,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="train on the first N pairs only")
     hyper = train.add_argument_group("model and training")
     hyper.add_argument("--network", choices=NETWORK_NAMES, default=None,
-                       help="the network (default: lstm; see the networks page)")
+                       help="the network (default: attention; see the networks page)")
     hyper.add_argument("--latent-dim", type=_positive_int, default=256, metavar="N",
                        help="the decoder's units, the transformer's width (default: %(default)s)")
     for flag, what in (

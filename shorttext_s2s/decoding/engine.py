@@ -171,6 +171,10 @@ def decode_ids(network, input_ids: np.ndarray, strategy: DecodingStrategy,
                seed: Optional[int], signal_id: int, jit_compile: bool = True) -> DecodedBatch:
     """Decode encoded inputs with ``strategy`` in compiled, bucketed batches.
 
+    More inputs than one compiled call takes (``MAX_ROWS`` rows) are decoded in chunks: of
+    inputs of like lengths for a deterministic strategy, in the given order for a stochastic
+    one (the order decides each input's random stream). Outputs come back in input order.
+
     Args:
         network: a built :class:`~shorttext_s2s.networks.Network`; its current weights are
             used.
@@ -192,6 +196,13 @@ def decode_ids(network, input_ids: np.ndarray, strategy: DecodingStrategy,
     generate = _Generate(strategy, network, num_steps, signal_id)
     per_input = strategy.candidates_per_input()
     chunk_size = _power_of_two(max(1, MAX_ROWS // per_input) + 1) // 2
+    order = None
+    if count > chunk_size and not strategy.stochastic:
+        # Chunks of inputs of like lengths: each pads its inputs less, and its outputs,
+        # whose lengths follow the inputs', end closer together. A stochastic strategy keeps
+        # the given order, which decides each input's random stream.
+        order = np.argsort((input_ids != PAD_ID).sum(axis=1), kind="stable")
+        input_ids = input_ids[order]
     results = []
     for chunk, start in enumerate(range(0, count, chunk_size)):
         part = input_ids[start:start + chunk_size]
@@ -216,7 +227,17 @@ def decode_ids(network, input_ids: np.ndarray, strategy: DecodingStrategy,
         return DecodedBatch(np.zeros((0, per_input, num_steps), np.int32),
                             np.zeros((0, per_input), np.float32),
                             np.zeros((0, per_input), np.int32))
-    return DecodedBatch(*(np.concatenate(parts) for parts in zip(*results)))
+    decoded = [np.concatenate(parts) for parts in zip(*results)]
+    if order is not None:
+        decoded = [_unsort(part, order) for part in decoded]
+    return DecodedBatch(*decoded)
+
+
+def _unsort(sorted_rows: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """The rows of ``sorted_rows`` (row ``i`` is input ``order[i]``) in input order."""
+    rows = np.empty_like(sorted_rows)
+    rows[order] = sorted_rows
+    return rows
 
 
 def _call(entry: _Entry, *arguments):

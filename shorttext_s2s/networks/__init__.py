@@ -17,7 +17,7 @@ from .transformer import TransformerNetwork, TransformerWeights
 __all__ = ["Network", "BuiltModels", "PaddingMask", "LSTMNetwork", "LSTMWeights",
            "AttentionNetwork", "AttentionWeights", "LuongAttention", "TransformerNetwork",
            "TransformerWeights", "SinusoidalPositions", "sinusoidal_positions", "NETWORKS",
-           "get_network"]
+           "DEFAULT_NETWORK", "get_network"]
 
 #: Network classes by name.
 NETWORKS: Dict[str, Type[Network]] = {
@@ -25,6 +25,11 @@ NETWORKS: Dict[str, Type[Network]] = {
     AttentionNetwork.name: AttentionNetwork,
     TransformerNetwork.name: TransformerNetwork,
 }
+
+#: The network of new models when none is named: the one that translates best at the quality
+#: benchmark's budget (docs/networks.rst has the figures). Files that name no network (those
+#: of release 0.1.0) hold ``"lstm"``.
+DEFAULT_NETWORK = AttentionNetwork.name
 
 
 def get_network(name: str, vecsize: int, latent_dim: int, **options: Any) -> Network:
