@@ -289,7 +289,10 @@ def train_library(network: str, train_pairs: Sequence[Pair], valid_pairs: Sequen
             tf.config.threading.set_inter_op_parallelism_threads(options.threads)
     from shorttext_s2s import CharBasedSeq2SeqGenerator, SentenceToCharVecEncoder
     from shorttext_s2s.decoding import get_strategy
+    from shorttext_s2s.training import Trainer
     from train_bench import EpochTimer
+
+    length_step = Trainer(length_step=options.length_step).length_step
 
     keras.utils.set_random_seed(options.seed)
     encoder = SentenceToCharVecEncoder.from_texts(
@@ -309,7 +312,7 @@ def train_library(network: str, train_pairs: Sequence[Pair], valid_pairs: Sequen
     generator.train_pairs(train_pairs, batch_size=options.batch, epochs=10 ** 6,
                           validation_data=valid_pairs, callbacks=[timer, keeper],
                           early_stopping=options.patience, seed=options.seed, verbose=0,
-                          validation_every=1, length_step=options.length_step)
+                          validation_every=1, length_step=length_step)
 
     sources = [source for source, _ in test_pairs]
     references = [target for _, target in test_pairs]
@@ -331,7 +334,7 @@ def train_library(network: str, train_pairs: Sequence[Pair], valid_pairs: Sequen
         keeper.model.set_weights(weights)  # the Keras model train_pairs fitted
         rows.append(dict(snapshot_row("library", network, time_s, label, samples_per_s,
                                       references, *decode("greedy"), *decode(beam)),
-                         backend=keras.backend.backend()))
+                         backend=keras.backend.backend(), length_step=length_step))
     return rows
 
 
@@ -404,7 +407,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="train on only the first N pairs of each training set (checks)")
     parser.add_argument("--test-limit", type=int, default=None,
                         help="score only the first N of the 2,000 test pairs (checks)")
-    parser.add_argument("--latent", type=int, default=256, help="library: LSTM units (256)")
+    parser.add_argument("--latent", type=int, default=256,
+                        help="library: the decoder's units (256)")
     parser.add_argument("--batch", type=int, default=64, help="pairs per step, both (64)")
     parser.add_argument("--length-step", type=int, default=None,
                         help="library: batch lengths rounded up to a multiple of this "

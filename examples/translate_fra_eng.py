@@ -71,7 +71,8 @@ def main() -> None:
     # 1. The pairs: English source, French target (a third attribution column is ignored).
     path = args.data or download_fra_eng()
     pairs = read_pairs(path, limit=args.num_samples)
-    # Hold out a few pairs, chosen at random, whose English was not seen in training.
+    # Hold out English sentences chosen at random, with all their translations: the final
+    # check is on sentences training never saw.
     rng = random.Random(0)
     held_sources = set(rng.sample(sorted({source for source, _ in pairs}), args.held_out))
     held_out = [pair for pair in pairs if pair[0] in held_sources]

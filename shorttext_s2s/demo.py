@@ -30,7 +30,7 @@ class DemoSettings:
 
     Args:
         epochs: passes over the data.
-        latent_dim: LSTM units.
+        latent_dim: units of the decoder LSTM (even: the encoder has half each way).
         max_chars: keep only exchanges whose both sides have at most this many characters;
             the model's ``maxlen`` is one more.
         batch_size: pairs per gradient step.
@@ -64,7 +64,7 @@ def demo_settings(quick: bool = False, epochs: Optional[int] = None,
     Args:
         quick: a tiny model trained for a few epochs (seconds) instead of the full demo.
         epochs: overrides the number of epochs.
-        latent_dim: overrides the number of LSTM units.
+        latent_dim: overrides the number of units.
 
     Returns:
         The settings.
@@ -99,7 +99,8 @@ def run_demo(output: PathLike = "shorttext-s2s-demo.h5", epochs: Optional[int] =
         output: the model file to write. Defaults to ``shorttext-s2s-demo.h5`` in the current
             directory.
         epochs: overrides the number of epochs (70, or 2 with ``quick``).
-        latent_dim: overrides the number of LSTM units (256, or 16 with ``quick``).
+        latent_dim: overrides the number of units of the decoder LSTM, an even number (256,
+            or 16 with ``quick``).
         quick: train a tiny model for seconds; its replies are not meant to make sense.
         seed: seed of the initial weights, the batch order and the sampled replies; ``None``
             for a different run each time.

@@ -99,9 +99,10 @@ class Seq2SeqWithKeras(CompactIOMachine):
 
         Args:
             optimizer: a Keras optimizer name or instance. Defaults to the network's recipe's
-                (:mod:`shorttext_s2s.recipes`): ``"rmsprop"`` for ``"lstm"``.
-            loss: a Keras loss name or instance. Defaults to the recipe's:
-                ``"categorical_crossentropy"`` for ``"lstm"``.
+                (:mod:`shorttext_s2s.recipes`): Adam with gradient clipping for
+                ``"attention"`` and ``"transformer"``, ``"rmsprop"`` for ``"lstm"``.
+            loss: a Keras loss name or instance. Defaults to the recipe's: cross-entropy with
+                label smoothing, or ``"categorical_crossentropy"`` for ``"lstm"``.
             **kwargs: passed on to ``keras.Model.compile``. ``metrics`` defaults to the
                 masked per-character accuracy, reported as ``char_accuracy``.
         """

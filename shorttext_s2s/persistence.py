@@ -65,6 +65,9 @@ def read_description(contents: ModelFile, path: PathLike) -> Dict[str, Any]:
                                            "stored model")
         if "generator" in config:
             config["generator"] = generator
+    if isinstance(config.get("model"), dict) and "network" not in config["model"]:
+        # A file that names no network holds the only one 0.1.0 had, whatever the default.
+        config["model"] = {"network": "lstm", **config["model"]}
     unknown = sorted(set(config) - set(SECTIONS))
     if unknown:
         raise ModelFileError(path, f"invalid model description (unknown sections {unknown})")

@@ -238,25 +238,30 @@ def test_validation_score_selects_the_best_epoch_and_evaluate_works_during_train
     encoder = SentenceToCharVecEncoder.from_texts(s + t for s, t in PAIRS)
     generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=16, maxlen=12,
                                           network="attention", embedding_dim=8)
-    seen, mid_epoch = [], []
+    seen, last_batch, epoch_end = [], [], []
+    sources = [source for source, _ in PAIRS]
 
     class EvaluateEachEpoch(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
             self.epoch = epoch
 
         def on_train_batch_end(self, batch, logs=None):
-            # Mid-epoch, where JAX keeps the weights in the trainer's state, not the layers.
-            if self.epoch >= 1 and batch == 0:
-                mid_epoch.append(generator.evaluate(PAIRS[:4], metrics=("cer",)))
+            # Mid-epoch, where JAX keeps the weights being trained in the trainer's state:
+            # decoding after the epoch's last batch must see the weights the epoch ends with.
+            if self.epoch >= 1:
+                outputs = generator.decode_batch(sources)
+                last_batch[self.epoch - 1:] = [outputs]
 
         def on_epoch_end(self, epoch, logs=None):
             seen.append(generator.evaluate(PAIRS[:4], metrics=("exact_match", "cer")))
+            if epoch >= 1:
+                epoch_end.append(generator.decode_batch(sources))
 
     history = generator.train_pairs(PAIRS, epochs=6, batch_size=10, verbose=0, seed=0,
                                     validation_split=0.25, validation_every=2,
                                     callbacks=[EvaluateEachEpoch()])
     assert len(seen) == 6 and all(0.0 <= scores["cer"] for scores in seen)
-    assert len(mid_epoch) == 5 and all(0.0 <= scores["cer"] for scores in mid_epoch)
+    assert len(epoch_end) == 5 and last_batch == epoch_end
     scored = [key for key in history.history if key in ("val_chrf", "val_cer")]
     assert len(scored) == 1 and len(history.history[scored[0]]) == 3  # epochs 2, 4 and 6
     values = history.history[scored[0]]

@@ -228,3 +228,12 @@ def test_distributed_training_on_two_logical_devices(tiny_pairs, tmp_path):
     # The model trained across devices decodes, and is saved and loaded like any other.
     assert len(result["decoded"]) == 4 and all(isinstance(t, str) for t in result["decoded"])
     assert result["reloaded"] == result["decoded"]
+
+
+def test_batch_lengths_are_rounded_coarsely_where_each_shape_compiles():
+    from shorttext_s2s.training import Trainer
+
+    # TensorFlow's training step takes any length; JAX compiles one per shape (seconds each).
+    expected = 1 if keras.backend.backend() == "tensorflow" else 16
+    assert Trainer().length_step == expected
+    assert Trainer(length_step=4).length_step == 4

@@ -46,6 +46,15 @@ def _fraction(text: str) -> float:
     return value
 
 
+def _even_positive_int(text: str) -> int:
+    value = _positive_int(text)
+    if value % 2:
+        raise argparse.ArgumentTypeError(f"expected an even positive integer (the attention "
+                                         f"network's encoder has half the units each way), "
+                                         f"got {text!r}")
+    return value
+
+
 def _maxlen(text: str) -> int:
     # The loader's own limit: a model trained above it could be saved but never loaded again.
     from ..encoder import MAX_SEQUENCE_LENGTH
@@ -166,8 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="where to save the trained model (default: %(default)s)")
     demo.add_argument("--epochs", type=_positive_int, metavar="N",
                       help="training epochs (default: 70, or 2 with --quick)")
-    demo.add_argument("--latent-dim", type=_positive_int, metavar="N",
-                      help="LSTM units (default: 256, or 16 with --quick)")
+    demo.add_argument("--latent-dim", type=_even_positive_int, metavar="N",
+                      help="units of the decoder LSTM, even (default: 256, or 16 with --quick)")
     demo.add_argument("--quick", action="store_true",
                       help="a tiny model trained for seconds, to check the installation "
                            "(its replies are gibberish)")
@@ -189,10 +198,11 @@ def build_parser() -> argparse.ArgumentParser:
     hyper.add_argument("--network", choices=NETWORK_NAMES, default=None,
                        help="the network (default: attention; see the networks page)")
     hyper.add_argument("--latent-dim", type=_positive_int, default=256, metavar="N",
-                       help="the decoder's units, the transformer's width (default: %(default)s)")
+                       help="the decoder's units (even for the attention network), the "
+                            "transformer's width (default: %(default)s)")
     for flag, what in (
-            ("--reverse-input", "feed inputs to the encoder backwards (often better for "
-                                "translation; saved with the model)"),
+            ("--reverse-input", "feed inputs to the encoder backwards (better for translation "
+                                "with the lstm network; saved with the model)"),
             ("--bidirectional", "lstm network: encode inputs with a forward and a backward "
                                 "LSTM of half the units each (trains faster on a CPU)")):
         hyper.add_argument(flag, action="store_true", help=what)
@@ -229,7 +239,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "validation and model selection (default: none)")
     hyper.add_argument("--early-stopping", type=_positive_int, metavar="PATIENCE",
                        help="stop after PATIENCE epochs without improvement of the "
-                            "validation loss (of the training loss without validation) and "
+                            "recipe's measure (small-data: the validation chrF; keras-example: "
+                            "the validation loss; without validation: the training loss) and "
                             "keep the best weights")
     hyper.add_argument("--seed", type=_non_negative_int,
                        help="random seed of the initial weights and of the batch order")

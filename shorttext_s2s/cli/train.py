@@ -66,32 +66,64 @@ class _Stopped(Exception):
     """Raised by the training guard to leave Keras's training loop after a stop request."""
 
 
-def _training_guard(request: _StopRequest, monitor: str) -> Any:
+#: What the epochs are judged by when training stops early, in order of preference (the key
+#: in the epoch's logs, and whether higher is better): the validation score of the
+#: ``"small-data"`` recipe, logged every few epochs, over any loss; else the validation loss;
+#: else the training loss.
+STOP_MEASURES = (("val_chrf", True), ("val_cer", False), ("val_loss", False), ("loss", False))
+_MEASURE_NAMES = {"val_chrf": "validation chrF", "val_cer": "validation CER",
+                  "val_loss": "validation loss", "loss": "training loss"}
+
+
+def _training_guard(request: _StopRequest) -> Any:
     """A Keras callback that keeps the best weights so far and stops on ``request``.
 
     It raises :class:`_Stopped` at the end of the batch after a signal, so the weights of the
     unfinished epoch are never mistaken for an epoch's; the weights it keeps are those of the
-    completed epoch with the lowest ``monitor``.
+    best completed epoch by :data:`STOP_MEASURES`, the training's own model selection.
     """
     import keras
 
     class Guard(keras.callbacks.Callback):
         def __init__(self) -> None:
             super().__init__()
-            self.best: Optional[tuple] = None  # (value, epochs done, weights)
+            #: (rank of the measure, its key, its value, epochs done, weights)
+            self.best: Optional[tuple] = None
             self.epochs_done: Optional[int] = None
+            self.ended: Optional[tuple] = None  # (logs, epochs done, weights), not judged yet
+
+        def judge(self) -> None:
+            """Judge the last epoch ended: the recipe's callbacks, after this one, have
+            added its validation score to its logs since."""
+            if self.ended is None:
+                return
+            logs, epochs_done, weights = self.ended
+            self.ended = None
+            for rank, (key, higher) in enumerate(STOP_MEASURES):
+                if key in logs:
+                    value = float(logs[key])
+                    break
+            else:
+                return
+            if self.best is None or rank < self.best[0] or (
+                    rank == self.best[0] and (value > self.best[2] if higher
+                                              else value < self.best[2])):
+                self.best = (rank, key, value, epochs_done, weights)
 
         def on_train_batch_end(self, batch: int, logs: Optional[dict] = None) -> None:
             if request.signum is not None:
+                self.judge()
                 raise _Stopped()
 
         def on_epoch_end(self, epoch: int, logs: Optional[dict] = None) -> None:
+            self.judge()
             self.epochs_done = epoch + 1
-            value = (logs or {}).get(monitor)
-            if value is not None and (self.best is None or value < self.best[0]):
-                self.best = (float(value), epoch + 1, self.model.get_weights())
+            # The dictionary the later callbacks add their figures to.
+            self.ended = (logs if logs is not None else {}, epoch + 1,
+                          self.model.get_weights())
 
         def on_epoch_begin(self, epoch: int, logs: Optional[dict] = None) -> None:
+            self.judge()
             # A signal during validation lets the epoch (and its checkpoint) finish first.
             if request.signum is not None:
                 raise _Stopped()
@@ -158,9 +190,8 @@ def _cmd_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     if args.learning_rate is not None:
         optimizer.learning_rate = args.learning_rate
     generator.compile(optimizer=optimizer, loss=default_loss(recipe))
-    monitor = "val_loss" if args.validation_split else "loss"
     with _StopRequest() as request:
-        guard = _training_guard(request, monitor)
+        guard = _training_guard(request)
         try:
             history = generator.train_pairs(
                 pairs, batch_size=args.batch_size, epochs=args.epochs,
@@ -169,7 +200,7 @@ def _cmd_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
                 verbose=_progress(args.quiet), callbacks=[guard],
                 checkpoint=args.checkpoint, resume=args.resume)
         except _Stopped:
-            return _save_stopped(args, generator, guard, monitor, request.signum)
+            return _save_stopped(args, generator, guard, request.signum)
         except KeyboardInterrupt:
             if args.checkpoint and os.path.exists(args.checkpoint):
                 _say(f"{PROG}: the last complete epoch is in {args.checkpoint}; go on with: "
@@ -199,7 +230,7 @@ def _resume_command(args: argparse.Namespace) -> str:
     return f"{_invocation()} {shlex.join(argv)}"
 
 
-def _save_stopped(args: argparse.Namespace, generator: Any, guard: Any, monitor: str,
+def _save_stopped(args: argparse.Namespace, generator: Any, guard: Any,
                   signum: Optional[int]) -> int:
     """After a stop request: save the best completed epoch and say how to go on."""
     status = 128 + (signum or signal.SIGINT)
@@ -209,13 +240,13 @@ def _save_stopped(args: argparse.Namespace, generator: Any, guard: Any, monitor:
             _say(f"{PROG}: {args.checkpoint} still holds the run so far; go on with: "
                  f"{_resume_command(args)}", sys.stderr)
         return status
-    value, epoch, weights = guard.best
+    _, measure, value, epoch, weights = guard.best
     # The saved weights are those of `epoch`: resuming from this file starts after it.
     generator.s2sgenerator.set_weights(weights, epoch=epoch)
     final = args.final and bool(args.checkpoint)  # without a checkpoint, keep what resumes
     generator.save_compact_model(args.output, final=final)
     _say(f"{PROG}: stopped during epoch {guard.epochs_done + 1}; the model of epoch {epoch} "
-         f"({monitor.replace('val_', 'validation ')} {value:.4f}, the best so far) is saved "
+         f"({_MEASURE_NAMES[measure]} {value:.4g}, the best so far) is saved "
          f"to {args.output}", sys.stderr)
     if args.checkpoint:
         _say(f"{PROG}: {args.checkpoint} holds epoch {guard.epochs_done}; go on with: "
