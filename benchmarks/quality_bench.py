@@ -40,8 +40,8 @@ The systems:
   ``NETWORK_SETTINGS`` (for ``lstm`` reversed, bidirectionally encoded inputs);
   early-stopping patience ``--patience``; the Keras backend of ``KERAS_BACKEND``
   (TensorFlow when unset; the table names it: on the 10k set JAX trained the ``attention``
-  network faster, on all pairs slower, see docs/performance.rst); ``--length-step``. A network the library does not have is skipped
-  with a message. See :func:`train_library`.
+  network faster, on all pairs slower, see docs/performance.rst); ``--length-step``. A
+  network the library does not have is skipped with a message. See :func:`train_library`.
 * ``peer``: OpenNMT-py 3.5.1, a character-level 2-layer bidirectional LSTM encoder and 2-layer
   LSTM decoder with Luong (general) attention, in its own cached virtual environment
   (``benchmarks/peer/setup.sh``); see ``benchmarks/peer/opennmt_peer.py``.
