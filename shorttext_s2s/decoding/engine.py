@@ -199,8 +199,7 @@ def decode_ids(network, input_ids: np.ndarray, strategy: DecodingStrategy,
     order = None
     if count > chunk_size and not strategy.stochastic:
         # Chunks of inputs of like lengths: each pads its inputs less, and its outputs,
-        # whose lengths follow the inputs', end closer together. A stochastic strategy keeps
-        # the given order, which decides each input's random stream.
+        # whose lengths follow the inputs', end closer together.
         order = np.argsort((input_ids != PAD_ID).sum(axis=1), kind="stable")
         input_ids = input_ids[order]
     results = []
