@@ -165,31 +165,30 @@ def snapshot_row(system: str, network: str, snapshot_s: float, selected: str,
 
 # --- the library ---------------------------------------------------------------------------
 
-#: What an epoch is judged by, in order of preference: the validation score a library recipe
-#: computes (chrF, or the character error rate without sacrebleu), else the validation loss.
-#: ``True``: higher is better.
-MONITORS = (("val_chrf", True), ("val_cer", False), ("val_loss", False))
-
-
 class SnapshotKeeper:
     """Keras callback keeping, at each snapshot time, the weights a user would have then.
 
-    The weights of the best epoch among those ended before the snapshot time, judged by the
-    first of :data:`MONITORS` that training reports (the current weights if no epoch has
-    been judged yet). An epoch is judged when the next begins, so that the callbacks after
-    this one (a recipe's validation score) have added their figures to its logs. The clock
-    is ``timer.started`` of the budget timer (:class:`train_bench.EpochTimer`), so both
-    count the same seconds. With ``validate`` (a function returning the validation chrF of
-    the model as it stands), the weights trained since the last judged epoch are judged at
-    the snapshot too, so that a set whose epochs last minutes is not judged on weights
-    minutes old. Snapshots still pending when training ends (early stopping) get
-    the best weights by then. ``kept`` maps each snapshot time to ``(weights, description,
-    training samples/s by then)``.
+    The weights of the best epoch among those ended before the snapshot time, judged as the
+    library's model selection judges them (``shorttext_s2s.callbacks.epoch_figure``: the
+    validation score a recipe computes, else the validation loss; an epoch without validation is
+    not judged), the current weights if no epoch has been judged yet. An epoch is judged when
+    the next begins, so that the callbacks after this one (a recipe's validation score) have
+    added their figures to its logs. The clock is ``timer.started`` of the budget timer
+    (:class:`train_bench.EpochTimer`), so both count the same seconds. With ``validate`` (a
+    function returning the validation chrF of the model as it stands), the weights trained since
+    the last judged epoch are judged at the snapshot too, so that a set whose epochs last
+    minutes is not judged on weights minutes old. Snapshots still pending when training ends
+    (early stopping) get the best weights by then. ``kept`` maps each snapshot time to
+    ``(weights, description, training samples/s by then)``.
     """
 
     def __new__(cls, timer, snapshots: Sequence[float], train_size: int, batch_size: int,
                 validate=None):
         import keras
+
+        from shorttext_s2s.callbacks import SELECTION_MEASURES, EpochFigure, epoch_figure
+
+        validated = [measure for measure in SELECTION_MEASURES if measure[0].startswith("val_")]
 
         class _Keeper(keras.callbacks.Callback):
             def __init__(self):
@@ -197,7 +196,7 @@ class SnapshotKeeper:
                 self.pending = sorted(snapshots)
                 self.kept = {}
                 self.last = None  # (logs, weights, label) of the epoch just ended
-                self.best = None  # (rank of its monitor, score, weights, label)
+                self.best = None  # (EpochFigure, weights, label)
                 self.epochs = 0
                 self.batches = 0
 
@@ -209,31 +208,29 @@ class SnapshotKeeper:
                     return
                 logs, weights, label = self.last
                 self.last = None
-                for rank, (key, higher) in enumerate(MONITORS):
-                    if key in logs:
-                        score = float(logs[key]) * (1 if higher else -1)
-                        break
-                else:
-                    return  # not validated: not judged
-                if (self.best is None or rank < self.best[0]
-                        or (rank == self.best[0] and score > self.best[1])):
-                    self.best = (rank, score, weights, label)
+                figure = epoch_figure(logs, validated)
+                if figure is not None and figure.beats(self._best_figure()):
+                    self.best = (figure, weights, label)
+
+            def _best_figure(self):
+                return None if self.best is None else self.best[0]
 
             def _keep(self, time_s):
                 self._settle()
                 if validate is not None and self.epochs and self.batches and (
-                        self.best is None or self.best[0] == 0):
+                        self.best is None or self.best[0].rank == 0):
                     # Trained since the last judged epoch (an epoch of a large set is
                     # minutes long): judge the current weights too, as the peer's
                     # checkpoints every few hundred steps are judged.
                     score = validate()
-                    if self.best is None or score > self.best[1]:
-                        self.best = (0, score, self.model.get_weights(),
+                    figure = EpochFigure(0, validated[0][0], score, score)
+                    if figure.beats(self._best_figure()):
+                        self.best = (figure, self.model.get_weights(),
                                      f"epoch {self.epochs} + {self.batches} batches")
                 if self.best is None:
                     weights, label = self.model.get_weights(), f"{self.batches} batches"
                 else:
-                    weights, label = self.best[2], self.best[3]
+                    weights, label = self.best[1], self.best[2]
                 samples = self.epochs * train_size + self.batches * batch_size
                 self.kept[time_s] = (weights, label, samples / self._elapsed())
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import os
-from typing import Any, List, Optional
+from typing import Any, List, NamedTuple, Optional, Sequence, Tuple
 
 import keras
 import numpy as np
@@ -18,9 +18,52 @@ import numpy as np
 from ._checks import check_int
 from .exceptions import PathLike
 
-__all__ = ["CompactCheckpoint", "ValidationScore", "early_stopping_callback"]
+__all__ = ["CompactCheckpoint", "ValidationScore", "early_stopping_callback",
+           "SELECTION_MEASURES", "EpochFigure", "epoch_figure"]
 
 logger = logging.getLogger(__name__)
+
+#: What picks the best epoch, in order of preference: a key of the epoch's logs and whether
+#: higher is better. The validation score of the ``"small-data"`` recipe (logged every few
+#: epochs) outranks any loss, the validation loss the training loss.
+SELECTION_MEASURES: Tuple[Tuple[str, bool], ...] = (
+    ("val_chrf", True), ("val_cer", False), ("val_loss", False), ("loss", False))
+
+
+class EpochFigure(NamedTuple):
+    """An epoch's figure for model selection (:func:`epoch_figure`).
+
+    ``rank`` is the measure's place in the measures judged by, ``key`` its key in the logs,
+    ``value`` its value, ``score`` the value signed so that higher is better.
+    """
+
+    rank: int
+    key: str
+    value: float
+    score: float
+
+    def beats(self, other: Optional["EpochFigure"]) -> bool:
+        """Whether this epoch is better than ``other`` (None: no epoch judged yet)."""
+        return other is None or self.rank < other.rank or (
+            self.rank == other.rank and self.score > other.score)
+
+
+def epoch_figure(logs: dict, measures: Sequence[Tuple[str, bool]] = SELECTION_MEASURES
+                 ) -> Optional[EpochFigure]:
+    """The first of ``measures`` in an epoch's ``logs``, or None if it logged none.
+
+    Example:
+
+    >>> epoch_figure({"loss": 2.0, "val_loss": 1.5}).key
+    'val_loss'
+    >>> epoch_figure({"val_chrf": 30.0}).beats(epoch_figure({"val_loss": 1.0}))
+    True
+    """
+    for rank, (key, higher) in enumerate(measures):
+        if key in logs:
+            value = float(logs[key])
+            return EpochFigure(rank, key, value, value if higher else -value)
+    return None
 
 
 class CompactCheckpoint(keras.callbacks.Callback):

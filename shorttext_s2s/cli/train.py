@@ -66,11 +66,6 @@ class _Stopped(Exception):
     """Raised by the training guard to leave Keras's training loop after a stop request."""
 
 
-#: What the epochs are judged by when training stops early, in order of preference (the key
-#: in the epoch's logs, and whether higher is better): the validation score of the
-#: ``"small-data"`` recipe, logged every few epochs, over any loss; else the validation loss;
-#: else the training loss.
-STOP_MEASURES = (("val_chrf", True), ("val_cer", False), ("val_loss", False), ("loss", False))
 _MEASURE_NAMES = {"val_chrf": "validation chrF", "val_cer": "validation CER",
                   "val_loss": "validation loss", "loss": "training loss"}
 
@@ -80,15 +75,17 @@ def _training_guard(request: _StopRequest) -> Any:
 
     It raises :class:`_Stopped` at the end of the batch after a signal, so the weights of the
     unfinished epoch are never mistaken for an epoch's; the weights it keeps are those of the
-    best completed epoch by :data:`STOP_MEASURES`, the training's own model selection.
+    best completed epoch by the training's own model selection
+    (:data:`~shorttext_s2s.callbacks.SELECTION_MEASURES`).
     """
     import keras
+
+    from ..callbacks import epoch_figure
 
     class Guard(keras.callbacks.Callback):
         def __init__(self) -> None:
             super().__init__()
-            #: (rank of the measure, its key, its value, epochs done, weights)
-            self.best: Optional[tuple] = None
+            self.best: Optional[tuple] = None  # (EpochFigure, epochs done, weights)
             self.epochs_done: Optional[int] = None
             self.ended: Optional[tuple] = None  # (logs, epochs done, weights), not judged yet
 
@@ -99,16 +96,9 @@ def _training_guard(request: _StopRequest) -> Any:
                 return
             logs, epochs_done, weights = self.ended
             self.ended = None
-            for rank, (key, higher) in enumerate(STOP_MEASURES):
-                if key in logs:
-                    value = float(logs[key])
-                    break
-            else:
-                return
-            if self.best is None or rank < self.best[0] or (
-                    rank == self.best[0] and (value > self.best[2] if higher
-                                              else value < self.best[2])):
-                self.best = (rank, key, value, epochs_done, weights)
+            figure = epoch_figure(logs)
+            if figure is not None and figure.beats(None if self.best is None else self.best[0]):
+                self.best = (figure, epochs_done, weights)
 
         def on_train_batch_end(self, batch: int, logs: Optional[dict] = None) -> None:
             if request.signum is not None:
@@ -240,13 +230,13 @@ def _save_stopped(args: argparse.Namespace, generator: Any, guard: Any,
             _say(f"{PROG}: {args.checkpoint} still holds the run so far; go on with: "
                  f"{_resume_command(args)}", sys.stderr)
         return status
-    _, measure, value, epoch, weights = guard.best
+    figure, epoch, weights = guard.best
     # The saved weights are those of `epoch`: resuming from this file starts after it.
     generator.s2sgenerator.set_weights(weights, epoch=epoch)
     final = args.final and bool(args.checkpoint)  # without a checkpoint, keep what resumes
     generator.save_compact_model(args.output, final=final)
     _say(f"{PROG}: stopped during epoch {guard.epochs_done + 1}; the model of epoch {epoch} "
-         f"({_MEASURE_NAMES[measure]} {value:.4g}, the best so far) is saved "
+         f"({_MEASURE_NAMES[figure.key]} {figure.value:.4g}, the best so far) is saved "
          f"to {args.output}", sys.stderr)
     if args.checkpoint:
         _say(f"{PROG}: {args.checkpoint} holds epoch {guard.epochs_done}; go on with: "
