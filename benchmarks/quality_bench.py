@@ -259,8 +259,6 @@ class SnapshotKeeper:
         return _Keeper()
 
 
-#: Constructor arguments of each library network besides the vocabulary, ``latent_dim`` and
-#: ``maxlen``: the settings the library's guide recommends for it.
 #: The generator's settings per network beyond ``network=NAME`` (the recommended ones for
 #: translation; the attention network's are its defaults).
 NETWORK_SETTINGS = {"lstm": {"reverse_input": True, "bidirectional": True}}
