@@ -161,16 +161,26 @@ def test_transformer_config_and_its_cache_needs_num_steps():
         network.encode(None, None)
 
 
-def test_attention_memory_matches_the_keras_encoder():
+@pytest.mark.parametrize("rows", [2, 256])
+def test_attention_memory_matches_the_keras_encoder(rows):
+    # 256 rows of mixed lengths: the encoder runs them in groups of like lengths.
     keras.utils.set_random_seed(3)
     network = AttentionNetwork(vecsize=9, latent_dim=8, embedding_dim=4, layers=2, dropout=0.0)
     model = network.build().model
-    ids = np.array([[3, 4, 5, 2, 0, 0], [6, 2, 0, 0, 0, 0]], dtype=np.int32)
+    if rows == 2:
+        ids = np.array([[3, 4, 5, 2, 0, 0], [6, 2, 0, 0, 0, 0]], dtype=np.int32)
+    else:
+        rng = np.random.default_rng(0)
+        ids = np.zeros((rows, 12), dtype=np.int32)
+        for row, length in enumerate(rng.integers(0, 12, rows)):
+            ids[row, :length] = rng.integers(3, 9, length)
+            ids[row, length] = 2  # the signal ends every input
     onehot = np.eye(9, dtype=np.float32)[ids] * (ids != 0)[..., None]
     bilstm = model.get_layer("encoder_bilstm_2")
-    keras_memory = keras.Model(model.inputs[0], bilstm.output[0]).predict_on_batch(onehot)
+    keras_memory, *keras_states = keras.Model(model.inputs[0],
+                                              bilstm.output).predict_on_batch(onehot)
     weights = network.inference_weights()
-    (values, keys, mask), _ = network.encode(weights, keras.ops.convert_to_tensor(ids))
+    (values, keys, mask), states = network.encode(weights, keras.ops.convert_to_tensor(ids))
     # The context holds the memory projected for the scores and for the attentional layer.
     real = ids != 0
     for projected, kernel in ((keys, weights.attention_kernel),
@@ -179,6 +189,12 @@ def test_attention_memory_matches_the_keras_encoder():
                                    (np.asarray(keras_memory) @ np.asarray(kernel))[real],
                                    atol=1e-5)
     np.testing.assert_array_equal(np.asarray(mask), real)
+    # The decoder starts from the last layer's final states, both directions joined.
+    forward_h, forward_c, backward_h, backward_c = (np.asarray(x) for x in keras_states)
+    np.testing.assert_allclose(np.asarray(states[2]),
+                               np.concatenate([forward_h, backward_h], -1), atol=1e-5)
+    np.testing.assert_allclose(np.asarray(states[3]),
+                               np.concatenate([forward_c, backward_c], -1), atol=1e-5)
 
 
 def test_networks_by_name_and_their_errors():
