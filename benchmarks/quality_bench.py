@@ -287,8 +287,6 @@ def train_library(network: str, train_pairs: Sequence[Pair], valid_pairs: Sequen
     from shorttext_s2s.training import Trainer
     from train_bench import EpochTimer
 
-    length_step = Trainer(length_step=options.length_step).length_step
-
     keras.utils.set_random_seed(options.seed)
     encoder = SentenceToCharVecEncoder.from_texts(
         text for pair in list(train_pairs) + list(valid_pairs) for text in pair)
@@ -300,6 +298,8 @@ def train_library(network: str, train_pairs: Sequence[Pair], valid_pairs: Sequen
     except ValueError as exc:  # a name the constructor's `network` argument refuses
         print(f"this library has no network {network} ({exc}): skipped", flush=True)
         return []
+    length_step = Trainer(length_step=options.length_step).length_step_for(
+        generator.s2sgenerator.network)
     timer = EpochTimer(budget)
     keeper = SnapshotKeeper(timer, snapshots, len(train_pairs), options.batch,
                             validate=lambda: generator.evaluate(valid_pairs,

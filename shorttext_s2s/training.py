@@ -67,9 +67,11 @@ class Trainer:
         seed: seed of the batch shuffling, for reproducible runs. Defaults to None.
         length_step: batch lengths are rounded up to a multiple of this, trading a little
             padding for fewer compiled shapes. Defaults to 1 on TensorFlow (its training step
-            takes any length without recompiling) and 16 on other backends (JAX compiles
-            once per shape, seconds each: with 4, the attention network spent most of a
-            5-minute budget compiling on fra.txt).
+            takes any length without recompiling) and, on other backends (JAX compiles once
+            per shape), to the network's ``compiled_length_step``: 16 for ``"attention"`` and
+            ``"transformer"`` (with 4, the attention network spent most of a 5-minute budget
+            compiling on fra.txt), 4 for ``"lstm"`` (with 16 it trained 17 % slower once
+            compiled).
 
     Raises:
         ValueError: an invalid option (the message names it).
@@ -93,9 +95,8 @@ class Trainer:
         self.distribution = distribution
         self.replicas = replica_count(distribution)
         self.seed = check_optional_int(seed, "seed", minimum=0)
-        if length_step is None:
-            length_step = 1 if keras.backend.backend() == "tensorflow" else 16
-        self.length_step = check_int(length_step, "length_step")
+        self.length_step = (None if length_step is None
+                            else check_int(length_step, "length_step"))
         self.recipe = None if recipe is None else check_recipe(recipe)
         self.validation_every = check_int(validation_every, "validation_every")
 
@@ -156,10 +157,12 @@ class Trainer:
                 s2s.rebuild(optimizer, loss)
             elif not s2s.compiled:
                 s2s.compile(optimizer=optimizer, loss=loss)
-            batches = self._batches(ids, len(generator.encoder), shuffle=True)
+            length_step = self.length_step_for(s2s.network)
+            batches = self._batches(ids, len(generator.encoder), length_step, shuffle=True)
             batches.set_epoch(initial_epoch)
             validation = (None if validation_ids is None else
-                          self._batches(validation_ids, len(generator.encoder), shuffle=False))
+                          self._batches(validation_ids, len(generator.encoder), length_step,
+                                        shuffle=False))
             callbacks = list(self.callbacks) + recipe_callbacks(
                 recipe, generator, validation_ids, self.early_stopping, self.validation_every)
             if self.checkpoint is not None:
@@ -176,9 +179,16 @@ class Trainer:
                         history.epoch[-1] + 1, s2s.weights_epoch)
         return history
 
-    def _batches(self, ids: Sequence[np.ndarray], vocab_size: int, shuffle: bool) -> PairBatches:
+    def length_step_for(self, network: Any) -> int:
+        """The length step batches for ``network`` are padded with (see ``length_step``)."""
+        if self.length_step is not None:
+            return self.length_step
+        return 1 if keras.backend.backend() == "tensorflow" else network.compiled_length_step
+
+    def _batches(self, ids: Sequence[np.ndarray], vocab_size: int, length_step: int,
+                 shuffle: bool) -> PairBatches:
         return PairBatches(*ids, vocab_size, batch_size=self.batch_size, shuffle=shuffle,
-                           seed=self.seed if shuffle else None, length_step=self.length_step,
+                           seed=self.seed if shuffle else None, length_step=length_step,
                            multiple_of=self.replicas)
 
 

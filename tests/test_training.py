@@ -256,7 +256,12 @@ def test_distributed_training_on_two_logical_devices(tiny_pairs, tmp_path):
 def test_batch_lengths_are_rounded_coarsely_where_each_shape_compiles():
     from shorttext_s2s.training import Trainer
 
-    # TensorFlow's training step takes any length; JAX compiles one per shape (seconds each).
-    expected = 1 if keras.backend.backend() == "tensorflow" else 16
-    assert Trainer().length_step == expected
-    assert Trainer(length_step=4).length_step == 4
+    from shorttext_s2s.networks import AttentionNetwork, LSTMNetwork
+
+    # TensorFlow's training step takes any length; JAX compiles one per shape (seconds each,
+    # more for the attention network's).
+    tensorflow = keras.backend.backend() == "tensorflow"
+    attention, lstm = AttentionNetwork(9, 8), LSTMNetwork(9, 8)
+    assert Trainer().length_step_for(attention) == (1 if tensorflow else 16)
+    assert Trainer().length_step_for(lstm) == (1 if tensorflow else 4)
+    assert Trainer(length_step=8).length_step_for(attention) == 8

@@ -51,6 +51,10 @@ class Network:
     #: The training recipe this network is trained with by default (see
     #: :class:`~shorttext_s2s.training.Trainer`): ``"keras-example"`` or ``"small-data"``.
     recipe: ClassVar[str] = "small-data"
+    #: Where each batch shape compiles (JAX), training pads batch lengths to a multiple of
+    #: this by default (see :class:`~shorttext_s2s.training.Trainer`'s ``length_step``):
+    #: fewer shapes to compile against more padding to compute.
+    compiled_length_step: ClassVar[int] = 16
 
     def get_config(self) -> Dict[str, Any]:
         """Return the constructor arguments (what a model file stores)."""

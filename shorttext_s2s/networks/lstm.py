@@ -70,6 +70,7 @@ class LSTMNetwork(Network):
 
     name = "lstm"
     recipe = "keras-example"
+    compiled_length_step = 4  # its shapes compile fast; padding would cost more
 
     def __init__(self, vecsize: int, latent_dim: int, bidirectional: bool = False) -> None:
         self.vecsize = check_int(vecsize, "vecsize")
