@@ -186,7 +186,7 @@ class SnapshotKeeper:
                 validate=None):
         import keras
 
-        from shorttext_s2s.callbacks import SELECTION_MEASURES, EpochFigure, epoch_figure
+        from shorttext_s2s.callbacks import SELECTION_MEASURES, epoch_figure
 
         validated = [measure for measure in SELECTION_MEASURES if measure[0].startswith("val_")]
 
@@ -222,8 +222,7 @@ class SnapshotKeeper:
                     # Trained since the last judged epoch (an epoch of a large set is
                     # minutes long): judge the current weights too, as the peer's
                     # checkpoints every few hundred steps are judged.
-                    score = validate()
-                    figure = EpochFigure(0, validated[0][0], score, score)
+                    figure = epoch_figure({validated[0][0]: validate()}, validated)
                     if figure.beats(self._best_figure()):
                         self.best = (figure, self.model.get_weights(),
                                      f"epoch {self.epochs} + {self.batches} batches")

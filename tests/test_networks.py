@@ -163,7 +163,7 @@ def test_transformer_config_and_its_cache_needs_num_steps():
 
 @pytest.mark.parametrize("rows", [2, 256])
 def test_attention_memory_matches_the_keras_encoder(rows):
-    # 256 rows of mixed lengths: the encoder runs them in groups of like lengths.
+    # Also 256 rows of mixed lengths, a batch as the decoding engine hands it over.
     keras.utils.set_random_seed(3)
     network = AttentionNetwork(vecsize=9, latent_dim=8, embedding_dim=4, layers=2, dropout=0.0)
     model = network.build().model

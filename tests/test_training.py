@@ -22,10 +22,10 @@ from shorttext_s2s.batches import PairBatches
 from conftest import REPO, first_unique_pairs
 
 
-def _generator(pairs, latent_dim=16, maxlen=32):
+def _generator(pairs, latent_dim=16, maxlen=32, network="lstm", **options):
     encoder = SentenceToCharVecEncoder.from_texts(s + t for s, t in pairs)
     return CharBasedSeq2SeqGenerator(encoder, latent_dim=latent_dim, maxlen=maxlen,
-                                     network="lstm")
+                                     network=network, **options)
 
 
 # --- masking -----------------------------------------------------------------------------
@@ -57,10 +57,9 @@ def test_figures_fit_reports_leave_padding_out(tiny_pairs, network):
     # learning rate 0 and no dropout: two epochs over the same pairs, padded to multiples of
     # 1 and of 16, must report the same loss and accuracy, those of the real positions.
     keras.utils.set_random_seed(3)
-    encoder = SentenceToCharVecEncoder.from_texts(s + t for s, t in tiny_pairs)
     options = {"dropout": 0.0} if network == "attention" else {}
-    generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=16, maxlen=32, network=network,
-                                          **options)
+    generator = _generator(tiny_pairs, network=network, **options)
+    encoder = generator.encoder
     generator.train_pairs(tiny_pairs, batch_size=8, epochs=20, verbose=0)
     generator.compile(optimizer=keras.optimizers.SGD(learning_rate=0.0))
     logs = [generator.train_pairs(tiny_pairs, batch_size=8, epochs=1, verbose=0, seed=1,
