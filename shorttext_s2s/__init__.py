@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, List
 from .encoder import SentenceToCharVecEncoder, initSentenceToCharVecEncoder
 from .exceptions import (InputDataError, ModelFileError, ModelFileNotFoundError,
                          ModelNotTrainedException, ShorttextS2SError)
+from .native_logs import quiet_native_logs
 
 if TYPE_CHECKING:
     from .generator import CharBasedSeq2SeqGenerator, loadCharBasedSeq2SeqGenerator
@@ -34,6 +35,7 @@ __all__ = [
     "ModelFileError",
     "ModelFileNotFoundError",
     "InputDataError",
+    "quiet_native_logs",
 ]
 
 _LAZY = {

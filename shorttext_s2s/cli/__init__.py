@@ -8,11 +8,13 @@ options, and 128 + the signal number when interrupted (130 for Ctrl-C, 143 for S
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from typing import Optional, Sequence
 
 from ..exceptions import ShorttextS2SError
+from ..native_logs import quiet_native_logs
 from .common import (
     EXIT_ERROR,
     EXIT_INTERRUPTED,
@@ -54,6 +56,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         args = args.subparser.parse_intermixed_args(argv[argv.index(args.command) + 1:])
     args.argv = argv
     _quiet_backend(args.verbose)
+    if args.verbose:
+        return _run(args)
+    with quiet_native_logs():
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         from ..extras import check_backend
 

@@ -92,13 +92,13 @@ def _progress(quiet: bool) -> Any:
 
 
 def _quiet_backend(verbose: bool) -> None:
-    """Silence the backend's start-up log unless asked for; must run before Keras is imported.
+    """Quiet the backend's Python-side logging unless asked for; runs before Keras is imported.
 
-    TensorFlow's C++ runtime (and XLA's, which JAX shares) logs half a dozen lines on import
-    and on each compilation (CPU features, the absl notice, the oneDNN notice, "Compiled
-    cluster using XLA"), mixed with the command's output. Level 2 hides its information and
-    warnings and keeps its errors. The oneDNN notice goes with them, so ``TF_ENABLE_ONEDNN_OPTS``
-    (which would change the numerics) is left alone. A value the user set is kept.
+    ``TF_CPP_MIN_LOG_LEVEL`` 2 spares the native runtime most of its information lines (a
+    value the user set is kept); what it still prints, whatever the level on this build (the
+    oneDNN notice), is taken out by :func:`~shorttext_s2s.native_logs.quiet_native_logs`,
+    which ``main`` runs the command in. ``TF_ENABLE_ONEDNN_OPTS``, which would change the
+    numerics, is left alone.
     """
     if verbose:
         logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
