@@ -13,7 +13,7 @@ import importlib
 from typing import TYPE_CHECKING, Any, List
 
 from .encoder import SentenceToCharVecEncoder, initSentenceToCharVecEncoder
-from .exceptions import (InputDataError, ModelFileError, ModelFileNotFoundError,
+from .exceptions import (InputDataError, InputWarning, ModelFileError, ModelFileNotFoundError,
                          ModelNotTrainedException, ShorttextS2SError)
 from .native_logs import quiet_native_logs
 
@@ -35,6 +35,7 @@ __all__ = [
     "ModelFileError",
     "ModelFileNotFoundError",
     "InputDataError",
+    "InputWarning",
     "quiet_native_logs",
 ]
 

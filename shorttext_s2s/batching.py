@@ -105,6 +105,20 @@ class DynamicBatcher:
         self._wake.set()
         return await request.future
 
+    def _warm_up_plan(self) -> List[Tuple[int, int]]:
+        """The (input length, batch size) shapes a request can meet."""
+        from .decoding.engine import LENGTH_BUCKET
+
+        maxlen = self.generator.maxlen
+        lengths = sorted({min(maxlen, step) for step in
+                          range(LENGTH_BUCKET, maxlen + LENGTH_BUCKET, LENGTH_BUCKET)})
+        sizes = [1 << power for power in range((self.max_batch - 1).bit_length() + 1)]
+        return [(length, size) for length in lengths for size in sizes]
+
+    def warm_up_shapes(self, strategies: Sequence[Any]) -> int:
+        """How many shapes :meth:`warm_up` compiles for ``strategies``."""
+        return len(strategies) * len(self._warm_up_plan())
+
     def warm_up(self, strategies: Sequence[Any]) -> int:
         """Compile the decoder for every batch size and input length a request can meet.
 
@@ -116,19 +130,12 @@ class DynamicBatcher:
         Returns:
             How many shapes were decoded.
         """
-        from .decoding.engine import LENGTH_BUCKET
-
-        maxlen = self.generator.maxlen
-        lengths = sorted({min(maxlen, step) for step in
-                          range(LENGTH_BUCKET, maxlen + LENGTH_BUCKET, LENGTH_BUCKET)})
-        sizes = [1 << power for power in range((self.max_batch - 1).bit_length() + 1)]
         shapes = 0
         for strategy in strategies:
-            for length in lengths:
-                for size in sizes:
-                    # length - 1 characters and the end signal fill the length bucket exactly.
-                    self.generator._decode_texts(["a" * (length - 1)] * size, strategy, 0, 1)
-                    shapes += 1
+            for length, size in self._warm_up_plan():
+                # length - 1 characters and the end signal fill the length bucket exactly.
+                self.generator._decode_texts(["a" * (length - 1)] * size, strategy, 0, 1)
+                shapes += 1
         return shapes
 
     async def close(self) -> None:

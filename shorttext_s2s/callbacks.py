@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import math
 import os
-from typing import Any, List, NamedTuple, Optional, Sequence, Tuple
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import keras
 import numpy as np
@@ -18,8 +19,8 @@ import numpy as np
 from ._checks import check_int
 from .exceptions import PathLike
 
-__all__ = ["CompactCheckpoint", "ValidationScore", "early_stopping_callback",
-           "SELECTION_MEASURES", "EpochFigure", "epoch_figure"]
+__all__ = ["CompactCheckpoint", "ModelSelection", "ValidationScorer", "Selection",
+           "SELECTION_MEASURES", "MEASURE_NAMES", "EpochFigure", "epoch_figure"]
 
 logger = logging.getLogger(__name__)
 
@@ -34,18 +35,21 @@ class EpochFigure(NamedTuple):
     """An epoch's figure for model selection (:func:`epoch_figure`).
 
     ``rank`` is the measure's place in the measures judged by, ``key`` its key in the logs,
-    ``value`` its value, ``score`` the value signed so that higher is better.
+    ``value`` its value, ``score`` the value signed so that higher is better, ``tie`` the
+    negated validation loss that breaks ties (-inf when the measure is a loss itself or there
+    is none), as :class:`ModelSelection` judges.
     """
 
     rank: int
     key: str
     value: float
     score: float
+    tie: float = -math.inf
 
     def beats(self, other: Optional["EpochFigure"]) -> bool:
         """Whether this epoch is better than ``other`` (None: no epoch judged yet)."""
         return other is None or self.rank < other.rank or (
-            self.rank == other.rank and self.score > other.score)
+            self.rank == other.rank and (self.score, self.tie) > (other.score, other.tie))
 
 
 def epoch_figure(logs: dict, measures: Sequence[Tuple[str, bool]] = SELECTION_MEASURES
@@ -58,11 +62,16 @@ def epoch_figure(logs: dict, measures: Sequence[Tuple[str, bool]] = SELECTION_ME
     'val_loss'
     >>> epoch_figure({"val_chrf": 30.0}).beats(epoch_figure({"val_loss": 1.0}))
     True
+    >>> epoch_figure({"val_chrf": 30.0, "val_loss": 0.9}).beats(
+    ...     epoch_figure({"val_chrf": 30.0, "val_loss": 1.0}))
+    True
     """
     for rank, (key, higher) in enumerate(measures):
         if key in logs:
             value = float(logs[key])
-            return EpochFigure(rank, key, value, value if higher else -value)
+            tie = -float(logs["val_loss"]) if "val_loss" in logs and key != "val_loss" \
+                else -math.inf
+            return EpochFigure(rank, key, value, value if higher else -value, tie)
     return None
 
 
@@ -91,59 +100,112 @@ class CompactCheckpoint(keras.callbacks.Callback):
         logger.debug("epoch %d: checkpoint written to %s", epoch + 1, self.path)
 
 
-def early_stopping_callback(patience: int, monitor: str) -> keras.callbacks.EarlyStopping:
-    """Early stopping on ``monitor`` after ``patience`` epochs without improvement.
+#: How each measure is named in messages.
+MEASURE_NAMES = {"val_chrf": "validation chrF", "val_cer": "validation CER",
+                 "val_loss": "validation loss", "loss": "training loss"}
+#: The measures where a higher value is better.
+_HIGHER_IS_BETTER = {key for key, higher in SELECTION_MEASURES if higher}
 
-    The weights of the best epoch are restored when training ends, whether it stopped early
-    or ran all its epochs.
+
+@dataclass
+class Selection:
+    """Which epoch's weights model selection keeps, and by what figure.
+
+    Saved in a model file's ``training`` section (:meth:`to_config`), with the weights
+    themselves when they are not the file's own (a checkpoint whose last epoch is not the
+    best), so that training resumed from a checkpoint goes on judging against the best epoch
+    so far.
+
+    Attributes:
+        epoch: the epoch (counted from 1) whose weights are kept.
+        measure: the key of the measure that judged it (:data:`SELECTION_MEASURES`).
+        value: its value of that measure.
+        val_loss: its validation loss, which breaks ties of the measure (None when the
+            measure is a loss or there was no validation).
+        weights: the weights of that epoch (``keras.Model.get_weights()``), or None where
+            they are the model's own.
     """
-    patience = check_int(patience, "early_stopping", minimum=0)
-    return keras.callbacks.EarlyStopping(monitor=monitor, patience=patience,
-                                         restore_best_weights=True)
+
+    epoch: int
+    measure: str
+    value: float
+    val_loss: Optional[float] = None
+    weights: Optional[List[np.ndarray]] = field(default=None, repr=False, compare=False)
+
+    def figure(self) -> Tuple[float, float]:
+        """What epochs are compared by: the measure, signed so that higher is better, then
+        the validation loss, lower better."""
+        value = self.value if self.measure in _HIGHER_IS_BETTER else -self.value
+        return value, -math.inf if self.val_loss is None else -self.val_loss
+
+    def beats(self, other: Optional["Selection"]) -> bool:
+        """Whether this epoch is better than ``other`` (None: no epoch judged yet)."""
+        return other is None or self.figure() > other.figure()
+
+    def describe(self) -> str:
+        """The figure in words: ``validation chrF 87.31, validation loss 0.5123``."""
+        text = f"{MEASURE_NAMES.get(self.measure, self.measure)} {self.value:.4g}"
+        if self.val_loss is not None:
+            text += f", validation loss {self.val_loss:.4g}"
+        return text
+
+    def to_config(self) -> Dict[str, Any]:
+        """The JSON description (the weights are stored apart)."""
+        return {"epoch": self.epoch, "measure": self.measure, "value": self.value,
+                "val_loss": self.val_loss}
+
+    @classmethod
+    def from_config(cls, config: Any) -> "Selection":
+        """The inverse of :meth:`to_config`.
+
+        Raises:
+            ValueError: not such a description.
+        """
+        if not isinstance(config, dict) or set(config) != {"epoch", "measure", "value",
+                                                           "val_loss"}:
+            raise ValueError(f"invalid selection {config!r}")
+        epoch, measure, value, val_loss = (config[key] for key in ("epoch", "measure", "value",
+                                                                   "val_loss"))
+        if (isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 1
+                or measure not in MEASURE_NAMES or not _finite(value)
+                or not (val_loss is None or _finite(val_loss))):
+            raise ValueError(f"invalid selection {config!r}")
+        return cls(epoch, measure, float(value), None if val_loss is None else float(val_loss))
 
 
-class ValidationScore(keras.callbacks.Callback):
-    """Decode held-out pairs every few epochs, score them, and keep the best weights.
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+class ValidationScorer:
+    """Decodes held-out pairs greedily and scores the outputs, as users judge a model.
 
     The score is what a user judges a model by (the decoded text), not the teacher-forced
-    loss: greedy decoding of the validation inputs, scored with chrF (``metric="chrf"``,
-    needs the ``metrics`` extra) or the character error rate (``"cer"``, lower is better). The
-    score is logged as ``val_chrf`` (or ``val_cer``). When training ends the weights of the
-    best-scoring epoch are restored, and ``weights_epoch`` of the model says which epoch that
-    was.
-
-    The last epoch is always scored, also when another callback stops training.
+    loss: chrF (``metric="chrf"``, needs the ``metrics`` extra) or the character error rate
+    (``"cer"``, lower is better), logged by :class:`ModelSelection` as ``val_chrf`` or
+    ``val_cer``.
 
     Args:
         generator: the :class:`~shorttext_s2s.CharBasedSeq2SeqGenerator` being trained.
         encoder_ids: the validation inputs, encoded as the model reads them
             (``generator.encode_pairs(pairs)[0]``).
         target_ids: the validation targets' ids (``generator.encode_pairs(pairs)[2]``).
-        every: score after every this many epochs (and after the last). Defaults to 1.
         metric: ``"chrf"`` or ``"cer"``. Defaults to ``"chrf"``.
-        patience: stop training after this many epochs without a better score. Defaults to
-            None (never stop early).
     """
 
     def __init__(self, generator: Any, encoder_ids: np.ndarray, target_ids: np.ndarray,
-                 every: int = 1, metric: str = "chrf", patience: Optional[int] = None) -> None:
-        super().__init__()
+                 metric: str = "chrf") -> None:
         if metric not in ("chrf", "cer"):
             raise ValueError(f"Received an invalid value for argument `metric`, expected "
                              f"'chrf' or 'cer', got {metric!r}.")
         self.generator = generator
         self.encoder_ids = np.asarray(encoder_ids)
         self.targets: List[str] = [generator.encoder.decode_ids(row) for row in target_ids]
-        self.every = check_int(every, "every")
         self.metric = metric
-        self.patience = None if patience is None else check_int(patience, "patience", 0)
-        self.sign = 1.0 if metric == "chrf" else -1.0
-        self.best = -math.inf
-        self.best_epoch: Optional[int] = None
-        self.best_weights: Optional[List[np.ndarray]] = None
-        self._unscored: Optional[int] = None  # the last epoch ended, if not scored
+        #: The key of the score in an epoch's logs.
+        self.key = f"val_{metric}"
 
-    def score(self) -> float:
+    def __call__(self) -> float:
         """Decode the validation inputs greedily and return the metric."""
         from .decoding import GreedyStrategy, decode_ids
         from .evaluation import score_texts
@@ -154,30 +216,108 @@ class ValidationScore(keras.callbacks.Callback):
         outputs = [encoder.decode_ids(row[0]) for row in decoded.ids]
         return score_texts(outputs, self.targets, metrics=(self.metric,))[self.metric]
 
+
+class ModelSelection(keras.callbacks.Callback):
+    """Keep the weights of the best epoch by one measure, and stop when it stops improving.
+
+    The one rule of model selection of the library: epochs are judged by ``measure``
+    (the validation chrF or CER that ``scorer`` computes, the validation loss, or the
+    training loss), ties broken by the validation loss. When training ends, however it ends,
+    the weights of the best epoch are restored, the model's ``weights_epoch`` and
+    ``selection`` (a :class:`Selection`) say which epoch that was, and so do
+    :attr:`stopped_early` and :meth:`summary`. Training resumed from a checkpoint goes on
+    from the selection saved in it.
+
+    Args:
+        generator: the :class:`~shorttext_s2s.CharBasedSeq2SeqGenerator` being trained.
+        measure: the key of an epoch's logs to judge by, one of
+            :data:`SELECTION_MEASURES`; with a ``scorer``, the scorer's key.
+        scorer: a :class:`ValidationScorer`, called after every ``every`` epochs and after
+            the last one, its score added to the epoch's logs. Defaults to None.
+        every: with a ``scorer``, judge every this many epochs. Defaults to 1.
+        patience: stop training once this many epochs have passed without a better one.
+            Defaults to None (never stop early).
+    """
+
+    def __init__(self, generator: Any, measure: str, scorer: Optional[ValidationScorer] = None,
+                 every: int = 1, patience: Optional[int] = None) -> None:
+        super().__init__()
+        if measure not in MEASURE_NAMES or (scorer is not None and scorer.key != measure):
+            raise ValueError(f"Received an invalid value for argument `measure`, expected one "
+                             f"of {sorted(MEASURE_NAMES)} (the scorer's), got {measure!r}.")
+        self.generator = generator
+        self.measure = measure
+        self.scorer = scorer
+        self.every = check_int(every, "every")
+        self.patience = None if patience is None else check_int(patience, "patience", 1)
+        #: Whether training stopped because ``patience`` epochs passed without a better one.
+        self.stopped_early = False
+        self._unjudged: Optional[Tuple[int, dict]] = None  # the last epoch, not scored yet
+
+    @property
+    def s2s(self) -> Any:
+        return self.generator.s2sgenerator
+
+    def on_train_begin(self, logs: Optional[dict] = None) -> None:
+        self.stopped_early = False
+        self._unjudged = None
+        selection = self.s2s.selection
+        if selection is not None and selection.measure != self.measure:
+            logger.info("the selection saved (%s) is not by %s: judging afresh",
+                        selection.describe(), MEASURE_NAMES[self.measure])
+            self.s2s.selection = None
+
     def on_epoch_end(self, epoch: int, logs: Optional[dict] = None) -> None:
-        last = epoch + 1 >= self.params.get("epochs", epoch + 1)
-        if (epoch + 1) % self.every and not last:
-            self._unscored = epoch + 1
-            return
-        self._unscored = None
-        value = self._judge(epoch + 1)
-        if logs is not None:
-            logs[f"val_{self.metric}"] = value
-        if self.patience is not None and epoch + 1 - self.best_epoch >= self.patience:
+        logs = logs if logs is not None else {}
+        done = epoch + 1
+        if self.scorer is not None:
+            if done % self.every and done < self.params.get("epochs", done):
+                self._unjudged = (done, logs)
+                return
+            logs[self.measure] = self.scorer()
+        self._unjudged = None
+        self._judge(done, logs)
+        best = self.s2s.selection
+        if self.patience is not None and best is not None and done - best.epoch >= self.patience:
+            self.stopped_early = True
             self.model.stop_training = True
 
-    def _judge(self, epoch: int) -> float:
-        value = self.score()
-        if self.sign * value > self.best:
-            self.best, self.best_epoch = self.sign * value, epoch
-            self.best_weights = self.model.get_weights()
-        logger.info("epoch %d: validation %s %.2f (best %.2f at epoch %d)", epoch,
-                    self.metric, value, self.sign * self.best, self.best_epoch)
-        return value
+    def _judge(self, epoch: int, logs: dict) -> None:
+        if self.measure not in logs:
+            return
+        val_loss = logs.get("val_loss") if self.measure != "val_loss" else None
+        candidate = Selection(epoch, self.measure, float(logs[self.measure]),
+                              None if val_loss is None else float(val_loss))
+        if candidate.beats(self.s2s.selection):
+            candidate.weights = self.model.get_weights()
+            self.s2s.selection = candidate
+        logger.info("epoch %d: %s (best: epoch %d)", epoch, candidate.describe(),
+                    self.s2s.selection.epoch)
 
     def on_train_end(self, logs: Optional[dict] = None) -> None:
-        if self._unscored is not None:  # stopped by another callback between two scorings
-            self._judge(self._unscored)
-        if self.best_weights is not None:
-            self.model.set_weights(self.best_weights)
-            self.generator.s2sgenerator.weights_epoch = self.best_epoch
+        if self._unjudged is not None:  # stopped by another callback between two scorings
+            epoch, epoch_logs = self._unjudged
+            epoch_logs[self.measure] = self.scorer()
+            self._judge(epoch, epoch_logs)
+            self._unjudged = None
+        self.restore_best()
+
+    def restore_best(self) -> None:
+        """Put the weights of the best epoch judged so far into the model."""
+        best = self.s2s.selection
+        if best is None or best.epoch == self.s2s.weights_epoch:
+            return
+        if best.weights is None:
+            raise RuntimeError(f"the weights of epoch {best.epoch} were not kept")
+        self.model.set_weights(best.weights)
+        self.s2s.weights_epoch = best.epoch
+
+    def summary(self) -> str:
+        """What was kept and why, in one line (empty before an epoch was judged)."""
+        best = self.s2s.selection
+        if best is None:
+            return ""
+        text = f"kept the weights of epoch {best.epoch} (the best {best.describe()})"
+        if self.stopped_early:
+            text += f"; stopped early: {self.patience} epochs without a better one"
+        return text

@@ -132,7 +132,8 @@ def run_demo(output: PathLike = "shorttext-s2s-demo.h5", epochs: Optional[int] =
         keras.utils.set_random_seed(seed)
     encoder = SentenceToCharVecEncoder.from_texts(source + target for source, target in pairs)
     generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=settings.latent_dim,
-                                          maxlen=settings.max_chars + 1)
+                                          maxlen=settings.max_chars + 1,
+                                          example_input="Happy Holiday!")
     # Clipping keeps Adam's late epochs from undoing what was learnt (seen without it).
     generator.compile(optimizer=keras.optimizers.Adam(settings.learning_rate, clipnorm=1.0))
     echo(f"Training a character-level seq2seq model ({generator.network} network): "
@@ -144,8 +145,8 @@ def run_demo(output: PathLike = "shorttext-s2s-demo.h5", epochs: Optional[int] =
                                     epochs=settings.epochs, seed=seed, verbose=verbose,
                                     length_step=settings.length_step)
     minutes, seconds = divmod(time.perf_counter() - started, 60)
-    echo(f"Trained in {int(minutes)} min {seconds:.0f} s; final loss "
-         f"{history.history['loss'][-1]:.3f}.")
+    echo(f"Trained in {int(minutes)} min {seconds:.0f} s; the weights of epoch "
+         f"{history.selection.epoch} kept ({history.selection.describe()}).")
 
     generator.save_compact_model(output, final=True)
     path = os.path.abspath(os.fspath(output))

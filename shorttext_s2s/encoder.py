@@ -260,11 +260,18 @@ class SentenceToCharVecEncoder:
 
     @classmethod
     def from_texts(cls, texts: Iterable[str], signalchar: str = "\n") -> "SentenceToCharVecEncoder":
-        """Build the vocabulary of every character in ``texts`` (strings, e.g. sentences)."""
+        """Build the vocabulary of every character in ``texts`` (strings, e.g. sentences).
+
+        Raises:
+            InputDataError: the texts have no characters at all (no texts, or empty ones).
+        """
         chars = set()
         for text in texts:
             _check_text(text, "texts")
             chars.update(text)
+        if not chars:
+            raise InputDataError("no characters to build a vocabulary from: the texts are "
+                                 "empty or there are none")
         return cls(chars, signalchar=signalchar)
 
 
@@ -285,11 +292,11 @@ def initSentenceToCharVecEncoder(textfile: TextSource, encoding: Optional[str] =
         InputDataError: the file is missing, cannot be decoded (the message names the line),
             or has no characters at all.
     """
-    encoder = SentenceToCharVecEncoder.from_texts(iter_lines(textfile, encoding), signalchar)
-    if len(encoder.characters) == 1:
+    lines = list(iter_lines(textfile, encoding))
+    if not any(lines):
         raise InputDataError("the text has no characters to build a vocabulary from",
                              source_name(textfile))
-    return encoder
+    return SentenceToCharVecEncoder.from_texts(lines, signalchar)
 
 
 def _check_text(value: object, name: str) -> None:

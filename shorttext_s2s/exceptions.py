@@ -17,6 +17,7 @@ __all__ = [
     "ModelFileError",
     "ModelFileNotFoundError",
     "InputDataError",
+    "InputWarning",
 ]
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -94,3 +95,12 @@ class InputDataError(ShorttextS2SError, ValueError):
         elif line is not None:
             where = f"line {line}"
         super().__init__(f"{where}: {reason}" if where else reason)
+
+
+class InputWarning(UserWarning):
+    """Texts to decode that the model will not read as given: empty ones, ones with characters
+    it never saw (read as the unknown character), or ones longer than it reads (cut).
+
+    Decoding warns once per call, naming the texts; the HTTP server says it in its answer's
+    ``warnings``. ``warnings.simplefilter("ignore", InputWarning)`` silences it.
+    """

@@ -6,6 +6,8 @@ Layout (every name below is a constant of this module, so writer and reader cann
     /config                uint8: the description as UTF-8 JSON (its sections: persistence)
     /weights/<layer>/<i>   the layer's i-th weight array
     /optimizer/<i>         the optimizer's i-th variable (absent when saved with final=True)
+    /selected/<i>          a checkpoint's i-th weight of the best epoch so far, when its
+                           weights are not the file's own (``get_weights()`` order)
 
 Version 2 (this release) changed only the description; version 1 files (release 0.1.0) are
 read too, with their version in :attr:`ModelFile.version`.
@@ -58,6 +60,7 @@ DIGESTED_ATTRS = (ATTR_FORMAT, ATTR_VERSION, ATTR_KIND, ATTR_HAS_OPTIMIZER)
 CONFIG = "config"
 WEIGHTS = "weights"
 OPTIMIZER = "optimizer"
+SELECTED = "selected"
 
 # --- limits the reader enforces before reading anything large -----------------------------
 #: Most datasets a model file may hold (a generator has about 20).
@@ -82,6 +85,8 @@ class ModelFile:
         config: JSON-compatible description (hyperparameters, vocabulary, optimizer config).
         weights: arrays per layer name, in the layer's ``get_weights()`` order.
         optimizer: the optimizer's variables in order, or ``None`` when saved as final.
+        selected: the weights of the best epoch so far in ``keras.Model.get_weights()``
+            order, where a checkpoint's own weights are those of a later epoch; else None.
         version: the format version the file was written in (:data:`FORMAT_VERSION` for
             contents about to be written).
     """
@@ -91,6 +96,7 @@ class ModelFile:
     weights: Dict[str, List[np.ndarray]]
     optimizer: Optional[List[np.ndarray]] = None
     version: int = FORMAT_VERSION
+    selected: Optional[List[np.ndarray]] = None
 
 
 @contextlib.contextmanager
@@ -169,6 +175,8 @@ def _flatten(model: ModelFile) -> Dict[str, np.ndarray]:
             flat[f"{WEIGHTS}/{layer}/{index}"] = np.asarray(value)
     for index, value in enumerate(model.optimizer or []):
         flat[f"{OPTIMIZER}/{index}"] = np.asarray(value)
+    for index, value in enumerate(model.selected or []):
+        flat[f"{SELECTED}/{index}"] = np.asarray(value)
     for name, value in flat.items():
         if value.dtype.kind not in _NUMERIC_KINDS:
             raise TypeError(f"array {name!r} has dtype {value.dtype}; a model file holds only "
@@ -372,12 +380,15 @@ def _assemble(path: str, attrs: Mapping[str, Any], flat: Dict[str, np.ndarray]) 
         raise ModelFileError(path, "the model description is not a JSON object")
     weights: Dict[str, Dict[int, np.ndarray]] = {}
     optimizer: Dict[int, np.ndarray] = {}
+    selected: Dict[int, np.ndarray] = {}
     for name, value in flat.items():
         parts = name.split("/")
         if parts[0] == WEIGHTS and len(parts) == 3 and _is_index(parts[2]):
             weights.setdefault(parts[1], {})[int(parts[2])] = value
         elif parts[0] == OPTIMIZER and len(parts) == 2 and _is_index(parts[1]):
             optimizer[int(parts[1])] = value
+        elif parts[0] == SELECTED and len(parts) == 2 and _is_index(parts[1]):
+            selected[int(parts[1])] = value
         else:
             raise ModelFileError(path, f"unexpected entry {name!r}")
     if optimizer and not attrs[ATTR_HAS_OPTIMIZER]:
@@ -387,7 +398,8 @@ def _assemble(path: str, attrs: Mapping[str, Any], flat: Dict[str, np.ndarray]) 
                               for layer, values in weights.items()},
                      optimizer=(_in_order(path, OPTIMIZER, optimizer)
                                 if attrs[ATTR_HAS_OPTIMIZER] else None),
-                     version=attrs[ATTR_VERSION])
+                     version=attrs[ATTR_VERSION],
+                     selected=_in_order(path, SELECTED, selected) if selected else None)
 
 
 def _is_index(text: str) -> bool:

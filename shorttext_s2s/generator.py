@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import keras
@@ -11,7 +12,7 @@ from ._checks import check_bool, check_int
 from .data import check_pairs, conversation_pairs, iter_lines
 from .decoding import BeamSearchStrategy, DecodingStrategy, decode_texts, get_strategy
 from .encoder import MAX_SEQUENCE_LENGTH, SentenceToCharVecEncoder
-from .exceptions import ModelFileError, ModelNotTrainedException, PathLike
+from .exceptions import InputWarning, ModelFileError, ModelNotTrainedException, PathLike
 from .fileformat import ModelFile
 from .model import Seq2SeqWithKeras
 from .networks import DEFAULT_NETWORK
@@ -44,12 +45,16 @@ class CharBasedSeq2SeqGenerator(CompactIOMachine):
         network: ``"attention"`` (the default: an LSTM decoder attending to a bidirectional
             encoder's outputs), ``"lstm"`` (the network of shorttext and the Keras example)
             or ``"transformer"``; see :class:`Seq2SeqWithKeras`.
+        example_input: an input that shows what the model is for (the chat page's
+            placeholder), saved with it. Defaults to None: :meth:`train_pairs` then takes the
+            first training pair's.
         **network_options: the network's own options, e.g. ``bidirectional=True`` for
             ``"lstm"``, ``dropout=0.3`` for ``"attention"``, ``heads=8`` for
             ``"transformer"``.
 
     Attributes:
         s2sgenerator: the underlying :class:`Seq2SeqWithKeras`.
+        example_input: as given, or set by training.
 
     Example:
 
@@ -62,7 +67,7 @@ class CharBasedSeq2SeqGenerator(CompactIOMachine):
 
     def __init__(self, sent2charvec_encoder: SentenceToCharVecEncoder, latent_dim: int,
                  maxlen: int, *, reverse_input: bool = False, network: str = DEFAULT_NETWORK,
-                 **network_options: Any) -> None:
+                 example_input: Optional[str] = None, **network_options: Any) -> None:
         if not isinstance(sent2charvec_encoder, SentenceToCharVecEncoder):
             raise TypeError(f"`sent2charvec_encoder` must be a SentenceToCharVecEncoder, got "
                             f"{type(sent2charvec_encoder).__name__}; build one with "
@@ -70,6 +75,10 @@ class CharBasedSeq2SeqGenerator(CompactIOMachine):
         self.encoder = sent2charvec_encoder
         self.maxlen = check_int(maxlen, "maxlen", 2, MAX_SEQUENCE_LENGTH)
         self.reverse_input = check_bool(reverse_input, "reverse_input")
+        if example_input is not None and not isinstance(example_input, str):
+            raise TypeError(f"`example_input` must be a str or None, got "
+                            f"{type(example_input).__name__}.")
+        self.example_input = example_input
         self.s2sgenerator = Seq2SeqWithKeras(len(self.encoder), latent_dim, network=network,
                                              **network_options)
         self.latent_dim = self.s2sgenerator.latent_dim
@@ -138,6 +147,9 @@ class CharBasedSeq2SeqGenerator(CompactIOMachine):
             InputDataError: no pairs, or an item that is not a pair of strings.
             ValueError, TypeError: an invalid or unknown option (the message names it).
         """
+        pairs = check_pairs(pairs)
+        if self.example_input is None:
+            self.example_input = pairs[0][0]
         return Trainer(batch_size, **options).train(self, pairs, epochs=epochs,
                                                     initial_epoch=initial_epoch,
                                                     optimizer=optimizer, loss=loss)
@@ -198,7 +210,9 @@ class CharBasedSeq2SeqGenerator(CompactIOMachine):
                             f"decode_batch() for several texts.")
         if strategy is None:
             strategy = "sample" if stochastic else "greedy"
-        return self.decode_batch([txtseq], strategy=strategy, seed=seed)[0]
+        found = self._decode_texts([txtseq], get_strategy(strategy), seed, 1)
+        self._warn_about([txtseq])
+        return found[0][0][0]
 
     def decode_batch(self, texts: Sequence[str],
                      strategy: Union[str, DecodingStrategy] = "greedy",
@@ -217,7 +231,9 @@ class CharBasedSeq2SeqGenerator(CompactIOMachine):
         ['Salut.', 'Cours !']
         """
         strategy = get_strategy(strategy)
-        return [found[0][0] for found in self._decode_texts(texts, strategy, seed, 1)]
+        found = self._decode_texts(texts, strategy, seed, 1)
+        self._warn_about(texts)
+        return [each[0][0] for each in found]
 
     def decode_nbest(self, txtseq: str, beam_width: int = 5, num_results: Optional[int] = None,
                      length_penalty: float = 1.0) -> List[Tuple[str, float]]:
@@ -239,7 +255,51 @@ class CharBasedSeq2SeqGenerator(CompactIOMachine):
         num_results = beam_width if num_results is None else num_results
         strategy = BeamSearchStrategy(beam_width=beam_width, length_penalty=length_penalty,
                                       num_results=num_results)
-        return self._decode_texts([txtseq], strategy, None, num_results)[0]
+        found = self._decode_texts([txtseq], strategy, None, num_results)[0]
+        self._warn_about([txtseq])
+        return found
+
+    def input_notes(self, texts: Sequence[str]) -> List[Optional[str]]:
+        """What the model will not read as given in each text, or None where it reads it all.
+
+        A text is noted when it is empty (the model answers the start signal alone), when it
+        has characters the model never saw (each read as the unknown character), or when it
+        is longer than the ``maxlen - 1`` characters the model reads (the rest is cut).
+
+        Example:
+
+        >>> generator.input_notes(["Hi.", "", "Hi\u2603"])  # doctest: +SKIP
+        [None, 'empty', "characters the model never saw: '\u2603'"]
+        """
+        limit = self.maxlen - 1
+        known = self.encoder.dictionary
+        notes: List[Optional[str]] = []
+        for text in texts:
+            if not text:
+                notes.append("empty")
+                continue
+            parts = []
+            unseen = sorted({char for char in text[:limit] if char not in known})
+            if unseen:
+                shown = ", ".join(repr(char) for char in unseen[:5])
+                parts.append(f"characters the model never saw: {shown}"
+                             + (f" and {len(unseen) - 5} more" if len(unseen) > 5 else ""))
+            if len(text) > limit:
+                parts.append(f"{len(text)} characters, cut to the {limit} the model reads")
+            notes.append("; ".join(parts) or None)
+        return notes
+
+    def _warn_about(self, texts: Sequence[str]) -> None:
+        """One :class:`~shorttext_s2s.exceptions.InputWarning` for the texts of a call that
+        are not read as given (up to three named)."""
+        noted = [(text, note) for text, note in zip(texts, self.input_notes(texts)) if note]
+        if not noted:
+            return
+        named = "; ".join(f"{text[:40]!r}{'...' if len(text) > 40 else ''}: {note}"
+                          for text, note in noted[:3])
+        more = f"; and {len(noted) - 3} more" if len(noted) > 3 else ""
+        warnings.warn(f"{len(noted)} of {len(texts)} input(s) not read as given: {named}{more}",
+                      InputWarning, stacklevel=3)
 
     def _decode_texts(self, texts: Sequence[str], strategy: DecodingStrategy,
                       seed: Optional[int], num_results: int) -> List[List[Tuple[str, float]]]:
@@ -262,6 +322,8 @@ class CharBasedSeq2SeqGenerator(CompactIOMachine):
         contents.kind = type(self).__name__
         contents.config["generator"] = {"maxlen": self.maxlen,
                                         "reverse_input": self.reverse_input}
+        if self.example_input is not None:
+            contents.config["generator"]["example_input"] = self.example_input
         contents.config["encoder"] = self.encoder.get_config()
         return contents
 

@@ -9,6 +9,7 @@ import numpy as np
 
 from ._checks import check_int
 from .batches import PairBatches, as_fit_input
+from .callbacks import Selection
 from .exceptions import ModelFileError, ModelNotTrainedException, PathLike
 from .fileformat import ModelFile
 from .networks import DEFAULT_NETWORK, get_network
@@ -76,6 +77,9 @@ class Seq2SeqWithKeras(CompactIOMachine):
         self.epochs_trained = 0
         #: The epoch whose weights the model holds (the best one after early stopping).
         self.weights_epoch = 0
+        #: Which epoch model selection keeps and by what figure
+        #: (:class:`~shorttext_s2s.callbacks.Selection`), or None before one was judged.
+        self.selection: Optional[Selection] = None
 
     def get_config(self) -> Dict[str, Any]:
         """Return the constructor arguments, the description the model file stores."""
@@ -220,8 +224,15 @@ class Seq2SeqWithKeras(CompactIOMachine):
             raise ModelNotTrainedException()
         weights = {name: [np.asarray(w) for w in self.model.get_layer(name).get_weights()]
                    for name in self.weight_layers()}
-        config: Dict[str, Any] = {"model": self.get_config(),
-                                  "training": {"epochs_trained": int(self.epochs_trained)}}
+        training: Dict[str, Any] = {"epochs_trained": int(self.epochs_trained),
+                                    "weights_epoch": int(self.weights_epoch)}
+        selected = None
+        if self.selection is not None:
+            training["selection"] = self.selection.to_config()
+            if self.selection.epoch != self.weights_epoch and not final:
+                # A checkpoint past its best epoch: resuming must be able to go back to it.
+                selected = [np.asarray(w) for w in self.selection.weights]
+        config: Dict[str, Any] = {"model": self.get_config(), "training": training}
         optimizer_values = None
         optimizer = getattr(self.model, "optimizer", None)
         if optimizer is not None:
@@ -231,7 +242,7 @@ class Seq2SeqWithKeras(CompactIOMachine):
             if not final:
                 optimizer_values = [np.asarray(v) for v in optimizer.variables]
         return ModelFile(kind=type(self).__name__, config=config, weights=weights,
-                         optimizer=optimizer_values)
+                         optimizer=optimizer_values, selected=selected)
 
     @classmethod
     def from_model_file(cls, contents: ModelFile, path: str) -> "Seq2SeqWithKeras":
@@ -264,9 +275,32 @@ class Seq2SeqWithKeras(CompactIOMachine):
         extra = sorted(set(contents.weights) - set(expected))
         if extra:
             raise ModelFileError(path, f"unexpected layers {extra}")
-        epochs = description.get("training", {}).get("epochs_trained", 0)
+        training = description.get("training", {})
+        unknown = sorted(set(training) - {"epochs_trained", "weights_epoch", "selection"})
+        if unknown:
+            raise ModelFileError(path, f"invalid model description (unknown training "
+                                       f"settings {unknown})")
+        epochs = training.get("epochs_trained", 0)
         if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
             raise ModelFileError(path, f"invalid model description (epochs_trained {epochs!r})")
+        # Files written before it was recorded hold the weights of their last epoch.
+        weights_epoch = training.get("weights_epoch", epochs)
+        if isinstance(weights_epoch, bool) or not isinstance(weights_epoch, int) \
+                or not 0 <= weights_epoch <= epochs:
+            raise ModelFileError(path, f"invalid model description (weights_epoch "
+                                       f"{weights_epoch!r})")
+        selection = None
+        if "selection" in training:
+            try:
+                selection = Selection.from_config(training["selection"])
+            except ValueError as exc:
+                raise ModelFileError(path, f"invalid model description ({exc})") from None
+            if selection.epoch > epochs or (selection.epoch != weights_epoch
+                                            and contents.selected is None):
+                # Saved final, or its selected weights lost: what it holds is all there is.
+                selection = None
+        if contents.selected is not None and selection is None:
+            raise ModelFileError(path, "selected weights without a selection")
         optimizer = loss = None
         if "optimizer" in description:
             optimizer_config = builtin_optimizer_config(description["optimizer"], path)
@@ -291,8 +325,19 @@ class Seq2SeqWithKeras(CompactIOMachine):
                     raise ModelFileError(path, "the optimizer state does not match the model")
                 for variable, value in zip(optimizer.variables, contents.optimizer):
                     variable.assign(value)
+        if selection is not None:
+            selection.weights = (self.model.get_weights() if contents.selected is None
+                                 else self._checked_weights(contents.selected, path))
         self.trained = True
-        self.epochs_trained = epochs
+        self.epochs_trained, self.weights_epoch = epochs, weights_epoch
+        self.selection = selection
+
+    def _checked_weights(self, weights: Sequence[np.ndarray], path: PathLike
+                         ) -> List[np.ndarray]:
+        expected = [tuple(w.shape) for w in self.model.weights]
+        if [tuple(w.shape) for w in weights] != expected:
+            raise ModelFileError(path, "the selected weights do not match the model")
+        return list(weights)
 
     def _replace_with(self, loaded: "Seq2SeqWithKeras", path: str) -> None:
         # Loading into a model of another shape is refused: the object was made for a shape.

@@ -6,7 +6,7 @@ descriptor 2, not through Python: the absl notice, the oneDNN notice, the CPU-fe
 not others (TensorFlow 2.21 prints the oneDNN lines at every level), and the only variable
 that removes the oneDNN lines, ``TF_ENABLE_ONEDNN_OPTS=0``, changes the numerics and the speed.
 So the lines are taken out where they are written: :func:`quiet_native_logs` points
-descriptor 2 at a pipe and passes on everything but the backend's log records.
+descriptor 2 at a socket and passes on everything but the backend's log records.
 
 The command line does this unless ``--verbose``. From Python, wrap the work in the same
 context manager::
@@ -22,6 +22,7 @@ import contextlib
 import io
 import os
 import re
+import socket
 import sys
 import threading
 from typing import Iterator, List, Optional
@@ -30,6 +31,8 @@ __all__ = ["quiet_native_logs", "is_native_log_record"]
 
 # absl's and glog's record prefix: severity, MMDD, time, thread id, file:line, then "] ".
 _RECORD = re.compile(r"^[IWEF]\d{4} [\d:.]+ +\d+ [^ \]]+:\d+\] ")
+# The longest write passed on whole; the runtime's records are a few hundred bytes.
+_MAX_PACKET = 1 << 20
 # Printed once per process by absl before its logging is initialised, without a prefix.
 _ABSL_NOTICE = "WARNING: All log messages before absl::InitializeLog() is called"
 
@@ -53,33 +56,33 @@ def is_native_log_record(line: str) -> bool:
 
 
 class _Filter:
-    """Reads what is written to the pipe and passes on all but the native log records.
+    """Reads what is written to descriptor 2 and passes on all but the native log records.
 
-    A record's continuation lines (the CPU-feature record spans two) go with it: the lines
-    after it, up to the next record, that arrived in the same read. A record and its
-    continuation are one ``write`` of the runtime's logger, which a pipe delivers whole, so
-    the line of another writer that comes later is not taken for one.
+    Descriptor 2 is one end of a socket pair of sequenced packets, so that each ``write``
+    arrives as one packet. A record's continuation lines (the CPU-feature record spans two)
+    are the lines after it in the same packet: the runtime's logger writes a record whole in
+    one call, and a line another writer writes right after it is not taken for one.
     """
 
-    def __init__(self, read_fd: int, out_fd: int) -> None:
-        self.read_fd, self.out_fd = read_fd, out_fd
+    def __init__(self, reader: socket.socket, out_fd: int) -> None:
+        self.reader, self.out_fd = reader, out_fd
         self.thread = threading.Thread(target=self._run, name="native-log-filter", daemon=True)
         self.thread.start()
 
     def _run(self) -> None:
-        pending = b""
+        pending = b""  # the start of a line a writer has not ended yet
         while True:
             try:
-                chunk = os.read(self.read_fd, 1 << 16)
+                packet = self.reader.recv(_MAX_PACKET)
             except OSError:
-                chunk = b""
-            if not chunk:
+                packet = b""
+            if not packet:
                 break
-            *lines, pending = (pending + chunk).split(b"\n")
+            *lines, pending = (pending + packet).split(b"\n")
             self._pass_on([line + b"\n" for line in lines])
         if pending:
             self._pass_on([pending])
-        os.close(self.read_fd)
+        self.reader.close()
 
     def _pass_on(self, lines: List[bytes]) -> None:
         kept, dropping = [], False
@@ -109,7 +112,7 @@ def _python_stderr_fd() -> Optional[int]:
 def quiet_native_logs() -> Iterator[None]:
     """Drop the backend's native log records from standard error while the block runs.
 
-    Descriptor 2 is pointed at a pipe read by a thread that passes everything on to the real
+    Descriptor 2 is pointed at a socket read by a thread that passes everything on to the real
     standard error except the records :func:`is_native_log_record` names. Python's own
     ``sys.stderr`` writes to the real standard error directly meanwhile, so its messages and
     prompts keep their order with standard output. Both are restored on leaving the block.
@@ -122,15 +125,17 @@ def quiet_native_logs() -> Iterator[None]:
     except OSError:
         yield
         return
-    read_fd, write_fd = os.pipe()
-    log_filter = _Filter(read_fd, real)
-    os.dup2(write_fd, 2)
-    os.close(write_fd)
+    reader, writer = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    for end, option in ((reader, socket.SO_RCVBUF), (writer, socket.SO_SNDBUF)):
+        end.setsockopt(socket.SOL_SOCKET, option, _MAX_PACKET)
+    log_filter = _Filter(reader, real)
+    os.dup2(writer.fileno(), 2)
+    writer.close()
     python_stderr = sys.stderr
     if _python_stderr_fd() == 2:
         sys.stderr = io.TextIOWrapper(
             io.FileIO(real, "w", closefd=False), encoding=python_stderr.encoding,
-            errors=python_stderr.errors, line_buffering=True, write_through=True)
+            errors=python_stderr.errors, line_buffering=True)
     try:
         yield
     finally:
@@ -140,8 +145,8 @@ def quiet_native_logs() -> Iterator[None]:
             sys.stderr = python_stderr
         with contextlib.suppress(AttributeError, ValueError, io.UnsupportedOperation):
             sys.stderr.flush()
-        # Descriptor 2 back on the real standard error closes the pipe's last writer (unless a
-        # child process holds it), so the filter reads to the end and stops.
+        # Descriptor 2 back on the real standard error closes the socket's last writer (unless
+        # a child process holds it), so the filter reads to the end and stops.
         os.dup2(real, 2)
         log_filter.thread.join(timeout=5)
         os.close(real)

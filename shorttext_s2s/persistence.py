@@ -29,7 +29,9 @@ SECTIONS = {
     "model": "the network's name and constructor arguments (Seq2SeqWithKeras.get_config())",
     "optimizer": "the optimizer as keras.optimizers.serialize() gives it (if compiled)",
     "loss": "the loss: a built-in name or a serialised built-in loss (if compiled)",
-    "training": "epochs_trained: the epochs trained so far, for resuming",
+    "training": "epochs_trained: the epochs trained so far, for resuming; weights_epoch: the "
+                "epoch whose weights the file holds; selection: which epoch model selection "
+                "keeps and by what figure (Selection.to_config())",
     "generator": "CharBasedSeq2SeqGenerator's own settings: maxlen, reverse_input",
     "encoder": "the vocabulary (SentenceToCharVecEncoder.get_config())",
 }

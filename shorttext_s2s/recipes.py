@@ -1,17 +1,22 @@
 """Training recipes: the optimizer, loss and callbacks a model is trained with by default.
 
 ``"keras-example"`` is the recipe of the Keras character-level example and shorttext, the
-default of the ``"lstm"`` network: RMSprop, categorical cross-entropy, and (when asked)
-early stopping on the validation loss. ``"small-data"`` is the default of the other networks,
-for a few thousand to a few hundred thousand pairs:
+default of the ``"lstm"`` network: RMSprop, categorical cross-entropy, and model selection on
+the validation loss. ``"small-data"`` is the default of the other networks, for a few
+thousand to a few hundred thousand pairs:
 
 * Adam with a learning rate of 0.002 and the gradient norm clipped at 1;
 * categorical cross-entropy with label smoothing 0.1;
 * the learning rate halved after 2 epochs without a better validation loss (down to 1e-5);
 * model selection on what users judge: every ``validation_every`` epochs the validation
   inputs are decoded (greedy) and scored with chrF (with the ``metrics`` extra; the
-  character error rate without it); the best epoch's weights are kept, and early stopping
-  counts epochs without a better score.
+  character error rate without it).
+
+Both select models by one rule (:class:`~shorttext_s2s.callbacks.ModelSelection`): with
+validation pairs, the epoch with the best measure (:func:`selection_measure`), ties broken by
+the validation loss, is the one whose weights are kept, and early stopping is on by default,
+with the recipe's patience (:data:`PATIENCE`); without validation pairs, the training loss
+judges, and only an ``early_stopping`` asked for stops training.
 
 Dropout is the network's (see :class:`~shorttext_s2s.networks.AttentionNetwork`).
 """
@@ -19,20 +24,23 @@ Dropout is the network's (see :class:`~shorttext_s2s.networks.AttentionNetwork`)
 from __future__ import annotations
 
 import importlib.util
-import logging
 from typing import Any, List, Optional
 
 import keras
 import numpy as np
 
-from .callbacks import ValidationScore, early_stopping_callback
+from .callbacks import ModelSelection, ValidationScorer
 
-__all__ = ["RECIPES", "check_recipe", "default_optimizer", "default_loss", "recipe_callbacks"]
+__all__ = ["RECIPES", "PATIENCE", "check_recipe", "default_optimizer", "default_loss",
+           "selection_measure", "recipe_callbacks"]
 
-logger = logging.getLogger(__name__)
 
 #: The recipes by name.
 RECIPES = ("keras-example", "small-data")
+#: Each recipe's early-stopping patience in epochs, on by default with validation pairs:
+#: those the training page measured its recipes with (6 epochs are three scorings of the
+#: "small-data" recipe's validation chrF, every second epoch; 5 the Keras example's run).
+PATIENCE = {"keras-example": 5, "small-data": 6}
 
 
 def check_recipe(recipe: Any) -> str:
@@ -61,33 +69,44 @@ def default_loss(recipe: str) -> Any:
     return keras.losses.CategoricalCrossentropy(label_smoothing=0.1)
 
 
+def selection_measure(recipe: str, validation: bool) -> str:
+    """The key of the measure that selects the best epoch.
+
+    ``"val_chrf"`` for ``"small-data"`` with validation pairs (``"val_cer"`` when sacrebleu,
+    the ``metrics`` extra, is not installed), ``"val_loss"`` for ``"keras-example"`` with
+    validation pairs, ``"loss"`` without.
+    """
+    if not validation:
+        return "loss"
+    if check_recipe(recipe) == "keras-example":
+        return "val_loss"
+    return "val_chrf" if importlib.util.find_spec("sacrebleu") else "val_cer"
+
+
 def recipe_callbacks(recipe: str, generator: Any, validation_ids: Optional[List[np.ndarray]],
-                     early_stopping: Optional[int],
+                     patience: Optional[int],
                      validation_every: int = 2) -> List[keras.callbacks.Callback]:
-    """The callbacks ``recipe`` trains with.
+    """The callbacks ``recipe`` trains with, its model selection last.
 
     Args:
         recipe: the recipe's name.
         generator: the :class:`~shorttext_s2s.CharBasedSeq2SeqGenerator` being trained.
         validation_ids: the validation pairs' ids (``encode_pairs``), or None.
-        early_stopping: a patience in epochs, or None.
+        patience: stop after this many epochs without a better one, or None (never).
         validation_every: for ``"small-data"``: decode and score the validation pairs after
             every this many epochs.
     """
-    monitor = "val_loss" if validation_ids is not None else "loss"
-    if check_recipe(recipe) == "keras-example":
-        return [] if early_stopping is None else [early_stopping_callback(early_stopping,
-                                                                          monitor)]
-    callbacks: List[keras.callbacks.Callback] = [keras.callbacks.ReduceLROnPlateau(
-        monitor=monitor, factor=0.5, patience=2, min_lr=1e-5, verbose=0)]
-    if validation_ids is not None:
-        metric = "chrf" if importlib.util.find_spec("sacrebleu") else "cer"
-        if metric == "cer":
-            logger.info("model selection on the validation character error rate: chrF needs "
-                        "the metrics extra (pip install \"shorttext-s2s[metrics]\")")
-        callbacks.append(ValidationScore(generator, validation_ids[0], validation_ids[2],
-                                         every=validation_every, metric=metric,
-                                         patience=early_stopping))
-    elif early_stopping is not None:
-        callbacks.append(early_stopping_callback(early_stopping, monitor))
+    measure = selection_measure(recipe, validation_ids is not None)
+    callbacks: List[keras.callbacks.Callback] = []
+    if recipe == "small-data":
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(
+            monitor="val_loss" if validation_ids is not None else "loss", factor=0.5,
+            patience=2, min_lr=1e-5, verbose=0))
+    scorer = None
+    if measure in ("val_chrf", "val_cer"):
+        scorer = ValidationScorer(generator, validation_ids[0], validation_ids[2],
+                                  metric=measure[len("val_"):])
+    callbacks.append(ModelSelection(generator, measure, scorer=scorer,
+                                    every=validation_every if scorer else 1,
+                                    patience=patience))
     return callbacks

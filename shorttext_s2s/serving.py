@@ -10,7 +10,9 @@ few milliseconds of each other are decoded together, in one compiled batch per d
 setting (:class:`~shorttext_s2s.batching.DynamicBatcher`); decoding runs in a worker
 thread, so the server keeps answering while it decodes. A bad request gets a 4xx answer
 whose JSON body names the field at fault: ``{"error": {"field": "texts[2]", "message":
-"..."}}``.
+"..."}}``; a text longer than the model reads (``maxlen - 1`` characters) is refused so. An
+answer says which texts the model did not read as given (empty, or with characters it never
+saw) in ``warnings``: ``[{"field": "texts[1]", "message": "empty"}]``.
 """
 
 import asyncio
@@ -48,7 +50,8 @@ class ServerSettings:
         max_batch: most texts decoded in one compiled call. Defaults to 256.
         batching: gather concurrent requests (True, the default) or decode each one alone.
         max_texts: most texts in one request. Defaults to 64.
-        max_chars: most characters in one text. Defaults to 1000.
+        max_chars: most characters in one text; the model's own limit, ``maxlen - 1``
+            characters, applies too when it is lower. Defaults to 1000.
         max_body_bytes: largest request body, in bytes. Defaults to 1 MiB.
         max_beam_width: largest ``beam_width`` a request may ask for. Defaults to 16.
         warmup: strategies (``"greedy"``, ``"sample"``, ``"beam"``, with their default
@@ -120,6 +123,8 @@ def _model_info(generator: Any, path: Optional[str], settings: ServerSettings) -
         "latent_dim": generator.latent_dim,
         "vocabulary_size": len(generator.encoder),
         "maxlen": generator.maxlen,
+        "max_input_chars": _input_limit(generator, settings),
+        "example_input": generator.example_input,
         "reverse_input": generator.reverse_input,
         "file": None if path is None else os.path.basename(path),
         "sha256": None if path is None else _file_sha256(path),
@@ -130,10 +135,16 @@ def _model_info(generator: Any, path: Optional[str], settings: ServerSettings) -
     }
 
 
-def _request_model(pydantic: Any, settings: ServerSettings, vocabulary: int) -> Any:
+def _input_limit(generator: Any, settings: ServerSettings) -> int:
+    """The most characters of a text the server accepts: the model reads ``maxlen - 1``."""
+    return min(settings.max_chars, generator.maxlen - 1)
+
+
+def _request_model(pydantic: Any, settings: ServerSettings, vocabulary: int,
+                   max_chars: int) -> Any:
     """The JSON body of ``POST /v1/decode``: validates it and is its OpenAPI schema."""
     field = pydantic.Field
-    text = Annotated[str, pydantic.StringConstraints(max_length=settings.max_chars)]
+    text = Annotated[str, pydantic.StringConstraints(max_length=max_chars)]
     return pydantic.create_model(
         "DecodeRequest", __config__=pydantic.ConfigDict(extra="forbid", strict=True),
         texts=(List[text], field(max_length=settings.max_texts,
@@ -227,7 +238,8 @@ def create_app(model: Any, settings: Optional[ServerSettings] = None) -> Any:
     path = os.fspath(model) if isinstance(model, (str, os.PathLike)) else None
     generator = loadCharBasedSeq2SeqGenerator(path) if path is not None else model
     info = _model_info(generator, path, settings)
-    body_model = _request_model(pydantic, settings, len(generator.encoder))
+    max_chars = info["max_input_chars"]
+    body_model = _request_model(pydantic, settings, len(generator.encoder), max_chars)
     batcher = DynamicBatcher(generator, settings.max_delay_ms / 1000.0, settings.max_batch,
                              settings.batching)
     page = resources.files(__package__).joinpath("static", "chat.html").read_text("utf-8")
@@ -235,6 +247,8 @@ def create_app(model: Any, settings: Optional[ServerSettings] = None) -> Any:
     @contextlib.asynccontextmanager
     async def lifespan(app: Any):
         strategies = [get_strategy(name) for name in settings.warmup]
+        for callback in app.state.on_warm_up:
+            callback(batcher.warm_up_shapes(strategies))
         shapes = await asyncio.to_thread(batcher.warm_up, strategies)
         logger.info("warmed up %d decoding shapes", shapes)
         for callback in app.state.on_ready:
@@ -244,6 +258,8 @@ def create_app(model: Any, settings: Optional[ServerSettings] = None) -> Any:
 
     app = fastapi.FastAPI(title="shorttext-s2s", version=info["library_version"],
                           lifespan=lifespan)
+    # Called with the number of shapes to compile before warming up, and once ready.
+    app.state.on_warm_up = []
     app.state.on_ready = []
     app.state.batcher = batcher
 
@@ -272,6 +288,13 @@ def create_app(model: Any, settings: Optional[ServerSettings] = None) -> Any:
             except pydantic.ValidationError as exc:
                 first = exc.errors()[0]
                 name = _field_name(first["loc"])
+                if first["type"] == "string_too_long" and name.startswith("texts["):
+                    raise _RequestError(422, name, (
+                        f"{name}: {len(first['input'])} characters, more than the "
+                        f"{max_chars} this model reads (maxlen {generator.maxlen})"
+                        if max_chars < settings.max_chars else
+                        f"{name}: {len(first['input'])} characters, more than the server's "
+                        f"limit of {max_chars}")) from None
                 raise _RequestError(422, name, f"{name}: {first['msg']}") from None
             strategy = _strategy_of(parsed, settings.max_beam_width)
         except _RequestError as exc:
@@ -282,6 +305,10 @@ def create_app(model: Any, settings: Optional[ServerSettings] = None) -> Any:
         if parsed.num_results is not None:
             answer["nbest"] = [[{"text": text, "log_prob": score} for text, score in each]
                                for each in found]
+        notes = generator.input_notes(parsed.texts)
+        if any(notes):
+            answer["warnings"] = [{"field": f"texts[{index}]", "message": note}
+                                  for index, note in enumerate(notes) if note]
         # A response object skips FastAPI's generic encoding: the answer is plain JSON already,
         # and under load that per-request work competes with decoding for the CPU.
         return responses.JSONResponse(answer)
@@ -342,6 +369,8 @@ def serve(model: Any, host: str = "127.0.0.1", port: int = 8000,
     bound = sock.getsockname()
     url = f"http://{'[%s]' % bound[0] if family == socket.AF_INET6 else bound[0]}:{bound[1]}"
     echo = echo or (lambda line: print(line, flush=True))
+    app.state.on_warm_up.append(lambda shapes: echo(
+        f"warming up: compiling the decoder for {shapes} batch shapes..."))
     app.state.on_ready.append(lambda: echo(
         f"serving on {url} (chat page {url}/, API docs {url}/docs)"))
     server = uvicorn.Server(uvicorn.Config(app, log_level=log_level,

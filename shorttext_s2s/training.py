@@ -9,18 +9,20 @@ early stopping, and training across devices. The model's own
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import logging
 import os
-from typing import Any, Iterable, Iterator, Optional, Sequence, Tuple
+import sys
+from typing import Any, Iterable, Iterator, Optional, Sequence, Tuple, Union
 
 import keras
 import numpy as np
 
 from ._checks import check_bool, check_int, check_number, check_optional_int
 from .batches import PairBatches
-from .callbacks import CompactCheckpoint
+from .callbacks import MEASURE_NAMES, CompactCheckpoint
 from .exceptions import PathLike
-from .recipes import check_recipe, default_loss, default_optimizer, recipe_callbacks
+from .recipes import PATIENCE, check_recipe, default_loss, default_optimizer, recipe_callbacks
 
 __all__ = ["Trainer", "distribution_scope", "replica_count"]
 
@@ -46,10 +48,12 @@ class Trainer:
             resumes). Ignored when ``validation_data`` is given. Defaults to 0.
         callbacks: further Keras callbacks.
         early_stopping: a patience in epochs: stop when the recipe's measure has not improved
-            for that many epochs, and restore the weights of the best epoch when training
-            ends. The measure is the validation chrF (``"small-data"``) or loss
-            (``"keras-example"``), the training loss without validation pairs. Defaults to
-            None (off).
+            for that many epochs (:mod:`shorttext_s2s.recipes`: the validation chrF for
+            ``"small-data"``, the validation loss for ``"keras-example"``, the training loss
+            without validation pairs). ``"auto"`` (the default) is the recipe's
+            :data:`~shorttext_s2s.recipes.PATIENCE` with validation pairs and off without;
+            0 or None turn it off. Whether or not it stops early, training ends with the
+            weights of the best epoch by that measure (ties broken by the validation loss).
         recipe: the training recipe (:mod:`shorttext_s2s.recipes`): ``"keras-example"`` or
             ``"small-data"``. Defaults to the network's (``"keras-example"`` for
             ``"lstm"``).
@@ -59,7 +63,10 @@ class Trainer:
             (atomically, with the optimizer state and the number of epochs trained).
         resume: if true and ``checkpoint`` exists, load it into the generator first and
             continue from the epoch it reached (``initial_epoch`` is then ignored).
-        verbose: Keras progress output: ``"auto"`` (progress bars), 0 (silent), 1 or 2.
+        verbose: Keras progress output: ``"auto"`` (the default: progress bars on a terminal,
+            one line per epoch otherwise, as in a log file), 0 (silent), 1 (progress bars) or 2
+            (one line per epoch). Unless 0, the measure that selects the best epoch is printed
+            before the first epoch and the epoch kept after the last.
         distribution: train across devices: a ``tf.distribute`` strategy on TensorFlow
             (``MirroredStrategy``, ``MultiWorkerMirroredStrategy``) or a
             ``keras.distribution.DataParallel`` on JAX. ``batch_size`` is the global batch,
@@ -80,7 +87,8 @@ class Trainer:
     def __init__(self, batch_size: int = 64, *, validation_data: Optional[Pairs] = None,
                  validation_split: float = 0.0,
                  callbacks: Optional[Sequence[keras.callbacks.Callback]] = None,
-                 early_stopping: Optional[int] = None, checkpoint: Optional[PathLike] = None,
+                 early_stopping: Union[int, str, None] = "auto",
+                 checkpoint: Optional[PathLike] = None,
                  resume: bool = False, verbose: Any = "auto", distribution: Any = None,
                  seed: Optional[int] = None, length_step: Optional[int] = None,
                  recipe: Optional[str] = None, validation_every: int = 2) -> None:
@@ -88,9 +96,13 @@ class Trainer:
         self.validation_data = validation_data
         self.validation_split = check_number(validation_split, "validation_split", below=1.0)
         self.callbacks = list(callbacks or [])
-        self.early_stopping = check_optional_int(early_stopping, "early_stopping", minimum=0)
+        if early_stopping != "auto":
+            early_stopping = check_optional_int(early_stopping, "early_stopping", minimum=0)
+        self.early_stopping = early_stopping
         self.checkpoint = None if checkpoint is None else os.fspath(checkpoint)
         self.resume = check_bool(resume, "resume")
+        if verbose == "auto":
+            verbose = 1 if sys.stdout.isatty() else 2
         self.verbose = verbose
         self.distribution = distribution
         self.replicas = replica_count(distribution)
@@ -114,8 +126,11 @@ class Trainer:
             loss: used when the model is not compiled yet. Defaults to the recipe's.
 
         Returns:
-            The Keras ``History``. The model's ``weights_epoch`` says which epoch's weights it
-            ended with (logged too).
+            The Keras ``History``, with two attributes added: ``selection``, the
+            :class:`~shorttext_s2s.callbacks.Selection` that says which epoch's weights the
+            model ended with and by what figure (also the model's ``selection``; its
+            ``weights_epoch`` is that epoch), and ``stopped_early``, whether early stopping
+            ended training.
 
         Raises:
             InputDataError: no pairs, or an item that is not a pair of strings.
@@ -147,6 +162,8 @@ class Trainer:
                         count - held, held)
 
         s2s = generator.s2sgenerator
+        if initial_epoch == 0:
+            s2s.selection = None  # a run of its own: earlier epochs are not its to compare
         recipe = self.recipe or s2s.network.recipe
         if not s2s.compiled or self.distribution is not None:
             # Only a model still to be compiled (or rebuilt) takes them: an optimizer is state.
@@ -163,21 +180,32 @@ class Trainer:
             validation = (None if validation_ids is None else
                           self._batches(validation_ids, len(generator.encoder), length_step,
                                         shuffle=False))
+            patience = self.early_stopping
+            if patience == "auto":
+                patience = PATIENCE[recipe] if validation_ids is not None else None
             callbacks = list(self.callbacks) + recipe_callbacks(
-                recipe, generator, validation_ids, self.early_stopping, self.validation_every)
+                recipe, generator, validation_ids, patience or None, self.validation_every)
+            selection = callbacks[-1]
+            self._say(f"model selection: {_measure_words(selection.measure)}"
+                      + (f"; early stopping after {patience} epochs without a better one"
+                         if patience else ""))
             if self.checkpoint is not None:
                 callbacks.append(CompactCheckpoint(generator, self.checkpoint))
             history = s2s.fit_batches(batches, epochs=epochs, validation=validation,
                                       callbacks=callbacks, initial_epoch=initial_epoch,
                                       verbose=self.verbose)
-        for callback in callbacks:
-            if isinstance(callback, keras.callbacks.EarlyStopping) and \
-                    callback.best_weights is not None:
-                s2s.weights_epoch = callback.best_epoch + 1  # it restored them
+        history.selection = s2s.selection
+        history.stopped_early = selection.stopped_early
         if history.epoch:
-            logger.info("training ended after epoch %d with the weights of epoch %d",
-                        history.epoch[-1] + 1, s2s.weights_epoch)
+            self._say(selection.summary())
+            logger.info("training ended after epoch %d; %s", history.epoch[-1] + 1,
+                        selection.summary())
         return history
+
+    def _say(self, message: str) -> None:
+        """A line of the training's own, where Keras prints its progress (unless silent)."""
+        if self.verbose and message:
+            print(message, file=sys.stdout, flush=True)
 
     def length_step_for(self, network: Any) -> int:
         """The length step batches for ``network`` are padded with (see ``length_step``)."""
@@ -190,6 +218,15 @@ class Trainer:
         return PairBatches(*ids, vocab_size, batch_size=self.batch_size, shuffle=shuffle,
                            seed=self.seed if shuffle else None, length_step=length_step,
                            multiple_of=self.replicas)
+
+
+def _measure_words(measure: str) -> str:
+    """The selection measure for the start-of-training line, with why where it is chosen
+    for want of something."""
+    words = MEASURE_NAMES[measure]
+    if measure == "val_cer" and importlib.util.find_spec("sacrebleu") is None:
+        words += " (sacrebleu not installed: pip install \"shorttext-s2s[metrics]\" for chrF)"
+    return words
 
 
 def replica_count(distribution: Any) -> int:

@@ -223,3 +223,34 @@ def test_demo_without_its_extra_names_it(in_process, monkeypatch, tmp_path, caps
     error = capsys.readouterr().err.strip()
     assert "\n" not in error and "pip install 'shorttext-s2s[demo]'" in error
     assert not (tmp_path / "bot.h5").exists()
+
+
+# --- model selection, said and kept -------------------------------------------------------
+
+@pytest.mark.slow
+def test_train_stops_early_by_default_and_says_what_it_kept(in_process, pairs_file, tmp_path,
+                                                             capsys):
+    output = tmp_path / "model.h5"
+    assert in_process(["train", str(pairs_file), "-o", str(output), "--latent-dim", "8",
+                       "--batch-size", "8", "--epochs", "400", "--validation-split", "0.25",
+                       "--seed", "0", "--embedding-dim", "8"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1] == ("model selection: validation chrF; early stopping after 6 epochs "
+                        "without a better one")
+    kept = [line for line in lines if line.startswith("kept the weights of epoch ")]
+    assert len(kept) == 1 and kept[0].endswith("stopped early: 6 epochs without a better one")
+    saved = loadCharBasedSeq2SeqGenerator(output)
+    assert saved.epochs_trained < 400
+    selection = saved.s2sgenerator.selection
+    assert kept[0].startswith(f"kept the weights of epoch {selection.epoch} (the best "
+                              f"validation chrF ")
+    assert saved.s2sgenerator.weights_epoch == selection.epoch
+
+
+def test_decode_notes_inputs_not_read_as_given_in_one_line(in_process, model_file, capsys):
+    assert in_process(["decode", str(model_file), "Go.", "Go\u2603"]) == 0
+    captured = capsys.readouterr()
+    assert len(captured.out.splitlines()) == 2
+    assert captured.err.strip() == ("shorttext-s2s: warning: 1 of 2 input(s) not read as "
+                                    "given: 'Go\u2603': characters the model never saw: "
+                                    "'\u2603'")

@@ -132,3 +132,9 @@ def test_reading_and_encoding_data_does_not_import_keras():
             "assert s.CharBasedSeq2SeqGenerator.__name__ == 'CharBasedSeq2SeqGenerator'\n"
             "assert 'keras' in sys.modules\n")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO, timeout=300)
+
+
+@pytest.mark.parametrize("texts", [[], [""], ["", ""]])
+def test_a_vocabulary_of_nothing_is_refused(texts):
+    with pytest.raises(InputDataError, match="no characters to build a vocabulary"):
+        SentenceToCharVecEncoder.from_texts(texts)

@@ -280,6 +280,10 @@ def test_validation_score_selects_the_best_epoch_and_evaluate_works_during_train
     assert len(epoch_end) == 5 and last_batch == epoch_end
     scored = [key for key in history.history if key in ("val_chrf", "val_cer")]
     assert len(scored) == 1 and len(history.history[scored[0]]) == 3  # epochs 2, 4 and 6
-    values = history.history[scored[0]]
-    best = (max if scored[0] == "val_chrf" else min)(values)
-    assert generator.s2sgenerator.weights_epoch == 2 * (values.index(best) + 1)
+    # The best score wins, ties going to the lower validation loss.
+    sign = 1 if scored[0] == "val_chrf" else -1
+    figures = [(sign * score, -loss) for score, loss in
+               zip(history.history[scored[0]], history.history["val_loss"][1::2])]
+    best_epoch = 2 * (figures.index(max(figures)) + 1)
+    assert generator.s2sgenerator.weights_epoch == best_epoch
+    assert history.selection.epoch == best_epoch and history.selection.measure == scored[0]

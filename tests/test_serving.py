@@ -22,7 +22,7 @@ import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Dict, Iterator, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import keras
 import numpy as np
@@ -155,15 +155,20 @@ class Server:
             lines.put(None)
 
         threading.Thread(target=read, daemon=True).start()
-        try:
-            line = lines.get(timeout=START_TIMEOUT)
-        except queue.Empty:
-            line = None
-        found = re.search(r"serving on (http://127\.0\.0\.1:\d+)", line or "")
-        if not found:
-            self.stop()
-            pytest.fail(f"the server did not start: {line!r}; stderr: "
-                        f"{self.process.stderr.read()[-3000:]}")
+        #: What the command printed before it was ready.
+        self.start_lines: List[str] = []
+        found = None
+        while not found:
+            try:
+                line = lines.get(timeout=START_TIMEOUT)
+            except queue.Empty:
+                line = None
+            if line is None:
+                self.stop()
+                pytest.fail(f"the server did not start: {self.start_lines}; stderr: "
+                            f"{self.process.stderr.read()[-3000:]}")
+            self.start_lines.append(line)
+            found = re.search(r"serving on (http://127\.0\.0\.1:\d+)", line)
         self.url = found.group(1)
 
     def stop(self) -> int:
@@ -194,9 +199,24 @@ def decode(server: Server, body: Any) -> Dict:
     return json.loads(content)
 
 
+#: The example input saved with the served model (the chat page's placeholder).
+EXAMPLE = "Hello there."
+
+
 @pytest.fixture(scope="module")
-def server(model_file) -> Iterator[Server]:
-    running = Server(model_file, "--max-texts", str(MAX_TEXTS), "--max-chars", str(MAX_CHARS),
+def served_file(trained_generator, tmp_path_factory) -> Path:
+    """The shared model, saved with an example input."""
+    path = tmp_path_factory.mktemp("served") / "tiny.h5"
+    trained_generator.save_compact_model(path, final=True)
+    copy = shorttext_s2s.loadCharBasedSeq2SeqGenerator(path)
+    copy.example_input = EXAMPLE
+    copy.save_compact_model(path, final=True)
+    return path
+
+
+@pytest.fixture(scope="module")
+def server(served_file) -> Iterator[Server]:
+    running = Server(served_file, "--max-texts", str(MAX_TEXTS), "--max-chars", str(MAX_CHARS),
                      "--max-body-bytes", str(MAX_BODY), "--max-batch", "8",
                      "--max-beam-width", "4")
     yield running
@@ -237,14 +257,21 @@ def test_concurrent_clients_each_get_their_own_answer(server, trained_generator,
 
 
 @pytest.mark.slow
-def test_model_health_and_openapi_pages(server, model_file, trained_generator):
+def test_model_health_and_openapi_pages(server, served_file, trained_generator):
+    # The warm-up said what it was doing before the ready line.
+    assert len(server.start_lines) == 2
+    assert re.match(r"warming up: compiling the decoder for \d+ batch shapes",
+                    server.start_lines[0])
     status, _, content = call(server.url + "/v1/model")
     info = json.loads(content)
     assert status == 200
     assert info["network"] == "lstm" and info["bidirectional"] is False
     assert (info["vocabulary_size"], info["maxlen"], info["latent_dim"]) == \
         (len(trained_generator.encoder), trained_generator.maxlen, trained_generator.latent_dim)
-    assert info["sha256"] == hashlib.sha256(model_file.read_bytes()).hexdigest()
+    # The model reads maxlen - 1 characters, fewer than the server's own limit.
+    assert info["max_input_chars"] == trained_generator.maxlen - 1 < MAX_CHARS
+    assert info["example_input"] == EXAMPLE
+    assert info["sha256"] == hashlib.sha256(served_file.read_bytes()).hexdigest()
     assert info["library_version"] == shorttext_s2s.__version__
     assert info["backend"] == keras.backend.backend()
     assert info["limits"]["max_chars"] == MAX_CHARS
@@ -321,6 +348,31 @@ def test_bad_request_gets_a_4xx_naming_the_field_and_the_server_goes_on(
     assert field in error["message"] or field == "body"
     assert "Traceback" not in content.decode("utf-8", "replace")
     assert decode(server, {"texts": ["Go."]})["outputs"]
+
+
+@pytest.mark.slow
+def test_texts_longer_than_the_model_reads_are_refused_naming_the_limit(
+        server, trained_generator):
+    limit = trained_generator.maxlen - 1
+    status, _, content = call(server.url + "/v1/decode", "POST",
+                              {"texts": ["Go.", "a" * (limit + 1)]})
+    assert status == 422, content
+    error = json.loads(content)["error"]
+    assert error["field"] == "texts[1]"
+    assert f"more than the {limit} this model reads" in error["message"]
+    assert f"maxlen {trained_generator.maxlen}" in error["message"]
+    assert decode(server, {"texts": ["a" * limit]})["outputs"]
+
+
+@pytest.mark.slow
+def test_the_answer_says_which_texts_were_not_read_as_given(server, trained_generator):
+    texts = ["Go.", "", "Go\u2603"]
+    answer = decode(server, {"texts": texts})
+    with pytest.warns(shorttext_s2s.InputWarning):
+        assert answer["outputs"] == trained_generator.decode_batch(texts)
+    assert answer["warnings"] == [
+        {"field": "texts[1]", "message": "empty"},
+        {"field": "texts[2]", "message": "characters the model never saw: '\u2603'"}]
 
 
 def raw_post(server: Server, framing: bytes, body: bytes) -> Tuple[bytes, bytes]:
@@ -428,6 +480,11 @@ def test_chat_page_in_a_browser(server, browser, trained_generator):
     wait = WebDriverWait(browser, REQUEST_TIMEOUT)
     browser.get(server.url + "/")
     wait.until(lambda driver: "units" in driver.find_element(By.ID, "model").text)
+    # The model's own limit and example, not the server's defaults or another model's.
+    limit = trained_generator.maxlen - 1
+    assert f"reads at most {limit} characters" in browser.find_element(By.ID, "model").text
+    assert browser.find_element(By.ID, "message").get_attribute("placeholder") == \
+        f"Type a message, e.g. {EXAMPLE}"
 
     def send(text: str) -> None:
         box = browser.find_element(By.ID, "message")
@@ -452,10 +509,10 @@ def test_chat_page_in_a_browser(server, browser, trained_generator):
         assert replies()[-1].get_attribute("data-strategy") == strategy
 
     count = len(replies())
-    send("x" * (MAX_CHARS + 1))
+    send("x" * (limit + 1))
     error = browser.find_element(By.ID, "error")
     wait.until(lambda driver: error.is_displayed())
-    assert "too long" in error.text and str(MAX_CHARS) in error.text
+    assert "too long" in error.text and f"at most {limit} characters" in error.text
     assert len(replies()) == count
 
     send("Go.")  # the error goes away with the next good message

@@ -143,6 +143,159 @@ def test_early_stopping_restores_the_best_weights(tiny_pairs):
     assert scores["loss"] == pytest.approx(min(val_loss), rel=1e-4)
 
 
+def _overfitting_run(tiny_pairs, epochs, **options):
+    """A small lstm run whose validation loss rises after a few epochs (Adam at 0.03)."""
+    keras.utils.set_random_seed(5)
+    generator = _generator(tiny_pairs, latent_dim=32)
+    generator.compile(optimizer=keras.optimizers.Adam(0.03))
+    history = generator.train_pairs(tiny_pairs, epochs=epochs, batch_size=8, verbose=0,
+                                    seed=0, validation_data=first_unique_pairs(12, skip=24),
+                                    length_step=32, **options)
+    return generator, history
+
+
+@pytest.mark.slow
+def test_early_stopping_is_on_by_default_with_validation_pairs(tiny_pairs):
+    from shorttext_s2s.recipes import PATIENCE
+
+    generator, history = _overfitting_run(tiny_pairs, epochs=60)
+    val_loss = history.history["val_loss"]
+    best = int(np.argmin(val_loss)) + 1
+    # The recipe's patience (keras-example: the validation loss), then the best weights.
+    assert history.stopped_early
+    assert len(val_loss) == best + PATIENCE["keras-example"] < 60
+    assert history.selection.epoch == generator.s2sgenerator.weights_epoch == best
+    assert history.selection.measure == "val_loss"
+    assert history.selection.value == pytest.approx(min(val_loss))
+
+    # 0 turns it off: every epoch runs, and the best one is still the one kept.
+    generator, history = _overfitting_run(tiny_pairs, epochs=best + 7, early_stopping=0)
+    assert len(history.epoch) == best + 7 and not history.stopped_early
+    val_loss = history.history["val_loss"]
+    assert history.selection.epoch == int(np.argmin(val_loss)) + 1
+
+
+class _FakeModel:
+    """What ModelSelection uses of a Keras model: weights and the stop flag."""
+
+    def __init__(self):
+        self.weights, self.stop_training = [np.zeros(1)], False
+
+    def get_weights(self):
+        return [w.copy() for w in self.weights]
+
+    def set_weights(self, weights):
+        self.weights = [w.copy() for w in weights]
+
+
+def _select(logs_per_epoch, measure, patience=None, s2s=None):
+    from types import SimpleNamespace
+
+    from shorttext_s2s.callbacks import ModelSelection
+
+    s2s = s2s or SimpleNamespace(selection=None, weights_epoch=0)
+    selection = ModelSelection(SimpleNamespace(s2sgenerator=s2s), measure, patience=patience)
+    model = _FakeModel()
+    selection.set_model(model)
+    selection.set_params({"epochs": len(logs_per_epoch)})
+    selection.on_train_begin()
+    for epoch, logs in enumerate(logs_per_epoch):
+        model.weights = [np.full(1, epoch + 1.0)]  # each epoch's weights say which it is
+        s2s.weights_epoch = epoch + 1
+        selection.on_epoch_end(epoch, dict(logs))
+        if model.stop_training:
+            break
+    selection.on_train_end()
+    return s2s, model, selection
+
+
+def test_ties_of_the_measure_go_to_the_lower_validation_loss():
+    s2s, model, _ = _select([{"val_chrf": 50.0, "val_loss": 1.0},
+                             {"val_chrf": 60.0, "val_loss": 1.2},
+                             {"val_chrf": 60.0, "val_loss": 1.1},
+                             {"val_chrf": 60.0, "val_loss": 1.3},
+                             {"val_chrf": 55.0, "val_loss": 0.5}], "val_chrf")
+    assert s2s.selection.epoch == s2s.weights_epoch == 3
+    assert model.weights[0][0] == 3.0  # the weights of epoch 3 are back in the model
+    assert (s2s.selection.value, s2s.selection.val_loss) == (60.0, 1.1)
+    # Lower is better for the error rate; a loss measure has no tie-breaker.
+    s2s, _, _ = _select([{"val_cer": 0.2, "val_loss": 1.0}, {"val_cer": 0.1, "val_loss": 2.0},
+                         {"val_cer": 0.1, "val_loss": 1.5}], "val_cer")
+    assert s2s.selection.epoch == 3
+    s2s, _, _ = _select([{"val_loss": 1.0}, {"val_loss": 1.0}], "val_loss")
+    assert s2s.selection.epoch == 1 and s2s.selection.val_loss is None
+
+
+def test_patience_counts_epochs_since_the_best_one():
+    logs = [{"loss": value} for value in (3.0, 2.0, 2.5, 2.4, 2.1, 1.0)]
+    s2s, _, selection = _select(logs, "loss", patience=3)
+    assert selection.stopped_early and s2s.selection.epoch == 2
+    assert "stopped early: 3 epochs without a better one" in selection.summary()
+    assert selection.summary().startswith("kept the weights of epoch 2 (the best training loss")
+
+
+@pytest.mark.slow
+def test_resume_keeps_the_best_epoch_of_the_run_before(tiny_pairs, tmp_path):
+    checkpoint = tmp_path / "run.ckpt.h5"
+    generator, history = _overfitting_run(tiny_pairs, epochs=17, early_stopping=0,
+                                          checkpoint=checkpoint)
+    best = history.selection
+    assert best.epoch < 17  # the run went past its best epoch
+    saved = loadCharBasedSeq2SeqGenerator(checkpoint)
+    assert saved.epochs_trained == 17 and saved.s2sgenerator.weights_epoch == 17
+    assert saved.s2sgenerator.selection == best  # epoch, measure, value
+    # Resumed with learning rate 0, no later epoch can beat the best one before the stop:
+    # training must end with the weights of that epoch, from the checkpoint.
+    saved.s2sgenerator.model.optimizer.learning_rate = 0.0
+    saved.save_compact_model(checkpoint)
+    resumed = _generator(tiny_pairs, latent_dim=32)
+    history = resumed.train_pairs(tiny_pairs, epochs=19, batch_size=8, verbose=0, seed=0,
+                                  validation_data=first_unique_pairs(12, skip=24),
+                                  length_step=32, checkpoint=checkpoint, resume=True)
+    assert history.epoch == [17, 18]
+    assert history.selection == best and resumed.s2sgenerator.weights_epoch == best.epoch
+    for kept, expected in zip(resumed.s2sgenerator.model.get_weights(),
+                              generator.s2sgenerator.model.get_weights()):
+        np.testing.assert_array_equal(kept, expected)
+
+
+def test_training_says_what_selects_and_what_it_kept(tiny_pairs, monkeypatch, capsys):
+    # Not at a terminal (pytest captures the output): one line per epoch, no progress bars.
+    keras.utils.set_random_seed(1)
+    generator = _generator(tiny_pairs[:8], network="attention", embedding_dim=8)
+    monkeypatch.setitem(sys.modules, "sacrebleu", None)  # as if not installed
+    history = generator.train_pairs(tiny_pairs[:8], epochs=2, batch_size=4,
+                                    validation_split=0.25, length_step=32)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == ("model selection: validation CER (sacrebleu not installed: pip install "
+                        "\"shorttext-s2s[metrics]\" for chrF); early stopping after 6 epochs "
+                        "without a better one")
+    assert lines[1:4:2] == ["Epoch 1/2", "Epoch 2/2"]
+    assert not any("\r" in line or "\x1b[" in line for line in lines)
+    assert lines[-1].startswith(f"kept the weights of epoch {history.selection.epoch} (the "
+                                f"best validation CER ")
+    assert generator.example_input == tiny_pairs[0][0]
+
+
+def test_decoding_warns_about_inputs_not_read_as_given(trained_generator):
+    import warnings
+
+    from shorttext_s2s import InputWarning
+
+    texts = ["Go.", "", "Go\u2603", "a" * trained_generator.maxlen]
+    with pytest.warns(InputWarning) as caught:
+        trained_generator.decode_batch(texts)
+    assert len(caught) == 1  # one warning for the call, naming each text
+    message = str(caught[0].message)
+    assert message.startswith("3 of 4 input(s) not read as given: '': empty; ")
+    assert "'Go\u2603': characters the model never saw: '\u2603'" in message
+    assert f"cut to the {trained_generator.maxlen - 1} the model reads" in message
+    assert caught[0].filename == __file__  # it points at the caller's line
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        trained_generator.decode("Go.", stochastic=False)
+
+
 @pytest.mark.slow
 def test_resume_from_checkpoint_continues_where_it_stopped(tiny_pairs, tmp_path):
     pairs = tiny_pairs[:12]

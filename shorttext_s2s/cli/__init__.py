@@ -11,9 +11,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Optional, Sequence
+import warnings
+from typing import Any, Optional, Sequence
 
-from ..exceptions import ShorttextS2SError
+from ..exceptions import InputWarning, ShorttextS2SError
 from ..native_logs import quiet_native_logs
 from .common import (
     EXIT_ERROR,
@@ -67,7 +68,11 @@ def _run(args: argparse.Namespace) -> int:
         from ..extras import check_backend
 
         check_backend()
-        return args.func(args, args.subparser)
+        with warnings.catch_warnings():
+            # Each call's note on inputs not read as given, as one line of the command's own.
+            warnings.simplefilter("always", InputWarning)
+            warnings.showwarning = _show_warning
+            return args.func(args, args.subparser)
     except KeyboardInterrupt:
         _say("", sys.stderr)
         _say(f"{PROG}: interrupted", sys.stderr)
@@ -83,3 +88,14 @@ def _run(args: argparse.Namespace) -> int:
         # which extra installs it.
         _say(f"{PROG}: error: {_one_line(error)}", sys.stderr)
         return EXIT_ERROR
+
+
+_default_show_warning = warnings.showwarning
+
+
+def _show_warning(message: Warning, category: type, filename: str, lineno: int,
+                  file: Any = None, line: Optional[str] = None) -> None:
+    if issubclass(category, InputWarning):
+        _say(f"{PROG}: warning: {message}", sys.stderr)
+    else:
+        _default_show_warning(message, category, filename, lineno, file, line)

@@ -237,11 +237,13 @@ def build_parser() -> argparse.ArgumentParser:
     hyper.add_argument("--validation-split", type=_fraction, default=0.0, metavar="F",
                        help="hold out this fraction of the pairs, drawn at random, for "
                             "validation and model selection (default: none)")
-    hyper.add_argument("--early-stopping", type=_positive_int, metavar="PATIENCE",
+    hyper.add_argument("--early-stopping", type=_non_negative_int, metavar="PATIENCE",
                        help="stop after PATIENCE epochs without improvement of the "
                             "recipe's measure (small-data: the validation chrF; keras-example: "
-                            "the validation loss; without validation: the training loss) and "
-                            "keep the best weights")
+                            "the validation loss; without validation: the training loss); "
+                            "0 turns it off (default: with validation, the recipe's patience, "
+                            "6 for small-data and 5 for keras-example; without, off). The "
+                            "weights of the best epoch are kept either way")
     hyper.add_argument("--seed", type=_non_negative_int,
                        help="random seed of the initial weights and of the batch order")
     hyper.add_argument("--checkpoint", metavar="FILE",

@@ -66,54 +66,21 @@ class _Stopped(Exception):
     """Raised by the training guard to leave Keras's training loop after a stop request."""
 
 
-_MEASURE_NAMES = {"val_chrf": "validation chrF", "val_cer": "validation CER",
-                  "val_loss": "validation loss", "loss": "training loss"}
-
-
 def _training_guard(request: _StopRequest) -> Any:
-    """A Keras callback that keeps the best weights so far and stops on ``request``.
+    """A Keras callback that stops training on ``request``.
 
     It raises :class:`_Stopped` at the end of the batch after a signal, so the weights of the
-    unfinished epoch are never mistaken for an epoch's; the weights it keeps are those of the
-    best completed epoch by the training's own model selection
-    (:data:`~shorttext_s2s.callbacks.SELECTION_MEASURES`).
+    unfinished epoch are never mistaken for an epoch's; what is saved then is the best
+    completed epoch by the training's own model selection (the model's ``selection``).
     """
     import keras
 
-    from ..callbacks import epoch_figure
-
     class Guard(keras.callbacks.Callback):
-        def __init__(self) -> None:
-            super().__init__()
-            self.best: Optional[tuple] = None  # (EpochFigure, epochs done, weights)
-            self.epochs_done: Optional[int] = None
-            self.ended: Optional[tuple] = None  # (logs, epochs done, weights), not judged yet
-
-        def judge(self) -> None:
-            """Judge the last epoch ended: the recipe's callbacks, after this one, have
-            added its validation score to its logs since."""
-            if self.ended is None:
-                return
-            logs, epochs_done, weights = self.ended
-            self.ended = None
-            figure = epoch_figure(logs)
-            if figure is not None and figure.beats(None if self.best is None else self.best[0]):
-                self.best = (figure, epochs_done, weights)
-
         def on_train_batch_end(self, batch: int, logs: Optional[dict] = None) -> None:
             if request.signum is not None:
-                self.judge()
                 raise _Stopped()
 
-        def on_epoch_end(self, epoch: int, logs: Optional[dict] = None) -> None:
-            self.judge()
-            self.epochs_done = epoch + 1
-            # The dictionary the later callbacks add their figures to.
-            self.ended = (logs if logs is not None else {}, epoch + 1,
-                          self.model.get_weights())
-
         def on_epoch_begin(self, epoch: int, logs: Optional[dict] = None) -> None:
-            self.judge()
             # A signal during validation lets the epoch (and its checkpoint) finish first.
             if request.signum is not None:
                 raise _Stopped()
@@ -185,23 +152,24 @@ def _cmd_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         try:
             history = generator.train_pairs(
                 pairs, batch_size=args.batch_size, epochs=args.epochs,
-                validation_split=args.validation_split, early_stopping=args.early_stopping,
+                validation_split=args.validation_split,
+                early_stopping="auto" if args.early_stopping is None else args.early_stopping,
                 seed=args.seed, recipe=recipe,
                 verbose=_progress(args.quiet), callbacks=[guard],
                 checkpoint=args.checkpoint, resume=args.resume)
         except _Stopped:
-            return _save_stopped(args, generator, guard, request.signum)
+            return _save_stopped(args, generator, request.signum)
         except KeyboardInterrupt:
             if args.checkpoint and os.path.exists(args.checkpoint):
                 _say(f"{PROG}: the last complete epoch is in {args.checkpoint}; go on with: "
                      f"{_resume_command(args)}", sys.stderr)
             raise
     generator.save_compact_model(args.output, final=args.final)
-    losses = history.history.get("loss") or [float("nan")]
-    summary = (f"trained to epoch {generator.epochs_trained} (weights of epoch "
-               f"{generator.s2sgenerator.weights_epoch}), loss {losses[-1]:.4f}")
-    if history.history.get("val_loss"):
-        summary += f", validation loss {history.history['val_loss'][-1]:.4f}"
+    summary = f"trained to epoch {generator.epochs_trained}"
+    if args.quiet and history.selection is not None:
+        # Otherwise training has just said which epoch it kept, and why.
+        summary += (f", the weights of epoch {history.selection.epoch} kept "
+                    f"({history.selection.describe()})")
     _say(f"{summary}; model saved to {args.output}")
     if args.plot:
         _plot_history(history.history, args.plot)
@@ -220,26 +188,26 @@ def _resume_command(args: argparse.Namespace) -> str:
     return f"{_invocation()} {shlex.join(argv)}"
 
 
-def _save_stopped(args: argparse.Namespace, generator: Any, guard: Any,
-                  signum: Optional[int]) -> int:
+def _save_stopped(args: argparse.Namespace, generator: Any, signum: Optional[int]) -> int:
     """After a stop request: save the best completed epoch and say how to go on."""
     status = 128 + (signum or signal.SIGINT)
-    if guard.best is None:
+    selection = generator.s2sgenerator.selection
+    if selection is None:
         _say(f"{PROG}: stopped before the first epoch ended; nothing was saved", sys.stderr)
         if args.checkpoint and os.path.exists(args.checkpoint):
             _say(f"{PROG}: {args.checkpoint} still holds the run so far; go on with: "
                  f"{_resume_command(args)}", sys.stderr)
         return status
-    figure, epoch, weights = guard.best
-    # The saved weights are those of `epoch`: resuming from this file starts after it.
-    generator.s2sgenerator.set_weights(weights, epoch=epoch)
+    done = generator.epochs_trained
+    # The saved weights are those of the best epoch: resuming from this file starts after it.
+    generator.s2sgenerator.set_weights(selection.weights, epoch=selection.epoch)
     final = args.final and bool(args.checkpoint)  # without a checkpoint, keep what resumes
     generator.save_compact_model(args.output, final=final)
-    _say(f"{PROG}: stopped during epoch {guard.epochs_done + 1}; the model of epoch {epoch} "
-         f"({_MEASURE_NAMES[figure.key]} {figure.value:.4g}, the best so far) is saved "
-         f"to {args.output}", sys.stderr)
+    _say(f"{PROG}: stopped during epoch {done + 1}; the model of epoch "
+         f"{selection.epoch} ({selection.describe()}, the best so far) is saved to "
+         f"{args.output}", sys.stderr)
     if args.checkpoint:
-        _say(f"{PROG}: {args.checkpoint} holds epoch {guard.epochs_done}; go on with: "
+        _say(f"{PROG}: {args.checkpoint} holds epoch {done}; go on with: "
              f"{_resume_command(args)}", sys.stderr)
     else:
         _say(f"{PROG}: go on from it with: {_resume_command(args)}", sys.stderr)
