@@ -148,8 +148,13 @@ NOT_RUN: Dict[str, Dict[str, str]] = {
                      "decode MODEL": "a synopsis", "chat shorttext-s2s-demo.h5": "interactive",
                      "shorttext-s2s serve MODEL": "a server running until stopped "
                                                   "(test_serving.py starts real ones)",
-                     "^C": "a transcript of Ctrl-C (test_cli_session.py sends the signal)"},
+                     "^C": "a transcript of Ctrl-C (test_cli_session.py sends the signal)",
+                     "model selection: validation chrF": "a transcript of a training run "
+                                                         "(test_cli_session.py checks its "
+                                                         "lines)"},
     "docs/training.rst": {"MirroredStrategy": "several devices (test_training.py: two)",
+                          "model selection: validation chrF": "training's output "
+                                                              "(test_training.py checks it)",
                           "benchmarks/": "benchmarks of minutes to hours"},
     "docs/robustness.rst": {"fuzz_loader": "long fuzz runs (test_fuzz_loader.py: a short one)"},
     "docs/architecture.rst": {"0  exceptions": "a diagram of the modules' layers"},
