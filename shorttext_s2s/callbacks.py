@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
@@ -19,7 +20,7 @@ import numpy as np
 from ._checks import check_int
 from .exceptions import PathLike
 
-__all__ = ["CompactCheckpoint", "ModelSelection", "ValidationScorer", "Selection",
+__all__ = ["CompactCheckpoint", "ModelSelection", "ValidationScorer", "Selection", "TimeBudget",
            "SELECTION_MEASURES", "MEASURE_NAMES", "EpochFigure", "epoch_figure"]
 
 logger = logging.getLogger(__name__)
@@ -233,7 +234,8 @@ class ModelSelection(keras.callbacks.Callback):
         measure: the key of an epoch's logs to judge by, one of
             :data:`SELECTION_MEASURES`; with a ``scorer``, the scorer's key.
         scorer: a :class:`ValidationScorer`, called after every ``every`` epochs and after
-            the last one, its score added to the epoch's logs. Defaults to None.
+            the last one (also one that another callback stops training in), its score
+            added to the epoch's logs. Defaults to None.
         every: with a ``scorer``, judge every this many epochs. Defaults to 1.
         patience: stop training once this many epochs have passed without a better one.
             Defaults to None (never stop early).
@@ -271,7 +273,9 @@ class ModelSelection(keras.callbacks.Callback):
         logs = logs if logs is not None else {}
         done = epoch + 1
         if self.scorer is not None:
-            if done % self.every and done < self.params.get("epochs", done):
+            # The last epoch is scored, also one that a callback before this one stops in.
+            last = done >= self.params.get("epochs", done) or self.model.stop_training
+            if done % self.every and not last:
                 self._unjudged = (done, logs)
                 return
             logs[self.measure] = self.scorer()
@@ -321,3 +325,40 @@ class ModelSelection(keras.callbacks.Callback):
         if self.stopped_early:
             text += f"; stopped early: {self.patience} epochs without a better one"
         return text
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stop training at the first batch boundary after ``seconds`` of training.
+
+    The epoch it stops in ends there: it is validated (and judged by
+    :class:`ModelSelection`, which keeps the best epoch's weights) and counted as an epoch,
+    as its checkpoint is. The clock starts when training starts (after loading and encoding
+    the pairs) and counts validation too.
+
+    Args:
+        seconds: the budget, a positive number of seconds.
+
+    Attributes:
+        spent: whether the budget ended training.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) \
+                or not math.isfinite(seconds) or seconds <= 0:
+            raise ValueError(f"Received an invalid value for argument `time_budget`, expected "
+                             f"a positive number of seconds, got {seconds!r}.")
+        self.seconds = float(seconds)
+        self.spent = False
+        self._started = 0.0
+
+    def on_train_begin(self, logs: Optional[dict] = None) -> None:
+        self.spent = False
+        self._started = time.monotonic()
+
+    def on_train_batch_end(self, batch: int, logs: Optional[dict] = None) -> None:
+        if not self.spent and time.monotonic() - self._started >= self.seconds:
+            self.spent = True
+            self.model.stop_training = True
+            logger.info("time budget of %.0f s spent: training stops after this batch",
+                        self.seconds)

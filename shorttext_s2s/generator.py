@@ -138,10 +138,14 @@ class CharBasedSeq2SeqGenerator(CompactIOMachine):
             **options: the options of :class:`~shorttext_s2s.training.Trainer`, which runs
                 the training: ``validation_data``, ``validation_split``, ``callbacks``,
                 ``early_stopping``, ``checkpoint``, ``resume``, ``verbose``, ``distribution``,
-                ``seed``, ``length_step``, ``recipe``, ``validation_every``.
+                ``seed``, ``length_step``, ``recipe``, ``validation_every``, ``time_budget``
+                (seconds: "the best model in 15 minutes" is ``epochs=1000,
+                time_budget=900``).
 
         Returns:
-            The Keras ``History`` (``history.history["loss"]``, ...).
+            The Keras ``History`` (``history.history["loss"]``, ...), with
+            ``history.selection``, the epoch kept and why (see
+            :meth:`shorttext_s2s.training.Trainer.train`).
 
         Raises:
             InputDataError: no pairs, or an item that is not a pair of strings.

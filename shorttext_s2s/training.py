@@ -20,7 +20,7 @@ import numpy as np
 
 from ._checks import check_bool, check_int, check_number, check_optional_int
 from .batches import PairBatches
-from .callbacks import MEASURE_NAMES, CompactCheckpoint
+from .callbacks import MEASURE_NAMES, CompactCheckpoint, TimeBudget
 from .exceptions import PathLike
 from .recipes import PATIENCE, check_recipe, default_loss, default_optimizer, recipe_callbacks
 
@@ -72,6 +72,10 @@ class Trainer:
             ``keras.distribution.DataParallel`` on JAX. ``batch_size`` is the global batch,
             split across the devices. Defaults to None (one device).
         seed: seed of the batch shuffling, for reproducible runs. Defaults to None.
+        time_budget: stop training at the first batch boundary after this many seconds
+            (:class:`~shorttext_s2s.callbacks.TimeBudget`): the epoch it stops in is
+            validated and judged, and training ends with the best epoch's weights, as after
+            the last epoch. Defaults to None (no limit but ``epochs``).
         length_step: batch lengths are rounded up to a multiple of this, trading a little
             padding for fewer compiled shapes. Defaults to 1 on TensorFlow (its training step
             takes any length without recompiling) and, on other backends (JAX compiles once
@@ -91,7 +95,8 @@ class Trainer:
                  checkpoint: Optional[PathLike] = None,
                  resume: bool = False, verbose: Any = "auto", distribution: Any = None,
                  seed: Optional[int] = None, length_step: Optional[int] = None,
-                 recipe: Optional[str] = None, validation_every: int = 2) -> None:
+                 recipe: Optional[str] = None, validation_every: int = 2,
+                 time_budget: Optional[float] = None) -> None:
         self.batch_size = check_int(batch_size, "batch_size")
         self.validation_data = validation_data
         self.validation_split = check_number(validation_split, "validation_split", below=1.0)
@@ -111,6 +116,7 @@ class Trainer:
                             else check_int(length_step, "length_step"))
         self.recipe = None if recipe is None else check_recipe(recipe)
         self.validation_every = check_int(validation_every, "validation_every")
+        self.time_budget = None if time_budget is None else TimeBudget(time_budget)
 
     def train(self, generator: Any, pairs: Pairs, epochs: int = 100, initial_epoch: int = 0,
               optimizer: Any = None, loss: Any = None) -> keras.callbacks.History:
@@ -129,8 +135,8 @@ class Trainer:
             The Keras ``History``, with two attributes added: ``selection``, the
             :class:`~shorttext_s2s.callbacks.Selection` that says which epoch's weights the
             model ended with and by what figure (also the model's ``selection``; its
-            ``weights_epoch`` is that epoch), and ``stopped_early``, whether early stopping
-            ended training.
+            ``weights_epoch`` is that epoch), ``stopped_early``, whether early stopping
+            ended training, and ``budget_spent``, whether ``time_budget`` did.
 
         Raises:
             InputDataError: no pairs, or an item that is not a pair of strings.
@@ -183,12 +189,16 @@ class Trainer:
             patience = self.early_stopping
             if patience == "auto":
                 patience = PATIENCE[recipe] if validation_ids is not None else None
-            callbacks = list(self.callbacks) + recipe_callbacks(
+            # The budget first: the epoch it ends is then validated and judged as any other.
+            budget = [] if self.time_budget is None else [self.time_budget]
+            callbacks = budget + list(self.callbacks) + recipe_callbacks(
                 recipe, generator, validation_ids, patience or None, self.validation_every)
             selection = callbacks[-1]
             self._say(f"model selection: {_measure_words(selection.measure)}"
                       + (f"; early stopping after {patience} epochs without a better one"
-                         if patience else ""))
+                         if patience else "")
+                      + (f"; time budget {_duration(self.time_budget.seconds)}"
+                         if self.time_budget else ""))
             if self.checkpoint is not None:
                 callbacks.append(CompactCheckpoint(generator, self.checkpoint))
             history = s2s.fit_batches(batches, epochs=epochs, validation=validation,
@@ -196,10 +206,14 @@ class Trainer:
                                       verbose=self.verbose)
         history.selection = s2s.selection
         history.stopped_early = selection.stopped_early
+        history.budget_spent = self.time_budget is not None and self.time_budget.spent
         if history.epoch:
-            self._say(selection.summary())
-            logger.info("training ended after epoch %d; %s", history.epoch[-1] + 1,
-                        selection.summary())
+            summary = selection.summary()
+            if history.budget_spent:
+                summary += (f"; the time budget of {_duration(self.time_budget.seconds)} ended "
+                            f"training during epoch {history.epoch[-1] + 1}")
+            self._say(summary)
+            logger.info("training ended after epoch %d; %s", history.epoch[-1] + 1, summary)
         return history
 
     def _say(self, message: str) -> None:
@@ -227,6 +241,15 @@ def _measure_words(measure: str) -> str:
     if measure == "val_cer" and importlib.util.find_spec("sacrebleu") is None:
         words += " (sacrebleu not installed: pip install \"shorttext-s2s[metrics]\" for chrF)"
     return words
+
+
+def _duration(seconds: float) -> str:
+    """``90`` -> ``1m30s``, as ``--time-budget`` takes it."""
+    minutes, rest = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = [f"{value}{unit}" for value, unit in ((hours, "h"), (minutes, "m"), (rest, "s"))
+             if value]
+    return "".join(parts) or f"{seconds:g}s"
 
 
 def replica_count(distribution: Any) -> int:

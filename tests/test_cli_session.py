@@ -254,3 +254,23 @@ def test_decode_notes_inputs_not_read_as_given_in_one_line(in_process, model_fil
     assert captured.err.strip() == ("shorttext-s2s: warning: 1 of 2 input(s) not read as "
                                     "given: 'Go\u2603': characters the model never saw: "
                                     "'\u2603'")
+
+
+def test_train_for_a_time_budget(in_process, pairs_file, tmp_path, capsys):
+    output = tmp_path / "model.h5"
+    assert in_process(["train", str(pairs_file), "-o", str(output), "--latent-dim", "8",
+                       "--epochs", "100000", "--time-budget", "2s", "--network", "lstm"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1] == "model selection: training loss; time budget 2s"
+    assert "; the time budget of 2s ended training during epoch " in lines[-2]
+    assert loadCharBasedSeq2SeqGenerator(output).epochs_trained < 100000
+
+
+@pytest.mark.parametrize("budget", ["0", "15x", "m", "1.5.2h"])
+def test_a_bad_time_budget_is_a_usage_error(in_process, budget, tmp_path, capsys):
+    with pytest.raises(SystemExit) as caught:
+        in_process(["train", str(tmp_path / "pairs.tsv"), "-o", str(tmp_path / "m.h5"),
+                    "--time-budget", budget])
+    assert caught.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "--time-budget" in error and "15m" in error and repr(budget) in error

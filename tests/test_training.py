@@ -417,3 +417,29 @@ def test_batch_lengths_are_rounded_coarsely_where_each_shape_compiles():
     assert Trainer().length_step_for(attention) == (1 if tensorflow else 16)
     assert Trainer().length_step_for(lstm) == (1 if tensorflow else 4)
     assert Trainer(length_step=8).length_step_for(attention) == 8
+
+
+def test_a_time_budget_ends_training_with_the_best_epoch_judged(tiny_pairs, capsys):
+    keras.utils.set_random_seed(1)
+    generator = _generator(tiny_pairs[:8], network="attention", embedding_dim=8)
+    history = generator.train_pairs(tiny_pairs[:8], epochs=100000, batch_size=4,
+                                    validation_split=0.25, length_step=32, time_budget=2)
+    lines = capsys.readouterr().out.splitlines()
+    assert history.budget_spent and not history.stopped_early
+    assert 1 <= len(history.epoch) < 100000
+    assert lines[0].endswith("; time budget 2s")
+    last = history.epoch[-1] + 1
+    assert lines[-1].endswith(f"; the time budget of 2s ended training during epoch {last}")
+    # The epoch the budget ended was validated and scored, even between two scorings (every
+    # second epoch): epochs 2, 4, ... and the last.
+    scored = [key for key in ("val_chrf", "val_cer") if key in history.history][0]
+    assert len(history.history["val_loss"]) == last
+    assert len(history.history[scored]) == (last + 1) // 2
+    assert generator.s2sgenerator.weights_epoch == history.selection.epoch <= last
+
+
+@pytest.mark.parametrize("budget", [0, -1.0, float("nan"), "15m", True])
+def test_an_invalid_time_budget_is_named(budget):
+    generator = _generator([("Go.", "Va !")])
+    with pytest.raises(ValueError, match="time_budget"):
+        generator.train_pairs([("Go.", "Va !")] * 4, epochs=1, verbose=0, time_budget=budget)

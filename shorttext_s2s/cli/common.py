@@ -82,13 +82,9 @@ def _batches(items: Iterable[str], size: int) -> Iterator[List[str]]:
 
 
 def _progress(quiet: bool) -> Any:
-    """Keras ``verbose``: progress bars on a terminal, one line per epoch in a log file.
-
-    A progress bar redraws itself with terminal escapes, which a log file would keep.
-    """
-    if quiet:
-        return 0
-    return 1 if sys.stdout.isatty() else 2
+    """Training's ``verbose``: silent, or ``"auto"``: progress bars on a terminal, one line
+    per epoch in a log file (a bar redraws itself with terminal escapes a file would keep)."""
+    return 0 if quiet else "auto"
 
 
 def _quiet_backend(verbose: bool) -> None:

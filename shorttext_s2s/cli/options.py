@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 from typing import Any
 
 from ..strategy_options import STRATEGY_OPTIONS
@@ -34,6 +35,21 @@ def _number(convert: Any, lowest: float, inclusive: bool, expected: str) -> Any:
 _positive_int = _number(int, 1, True, "a positive integer")
 _non_negative_int = _number(int, 0, True, "an integer >= 0")
 _positive_float = _number(float, 0, False, "a positive number")
+
+
+_DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?")
+
+
+def _duration(text: str) -> float:
+    """Seconds from ``900``, ``900s``, ``15m``, ``1h30m`` or ``1.5h``."""
+    match = _DURATION.fullmatch(text.strip())
+    if text.strip() and match and any(match.groups()):
+        hours, minutes, seconds = (float(part or 0) for part in match.groups())
+        total = 3600 * hours + 60 * minutes + seconds
+        if total > 0:
+            return total
+    raise argparse.ArgumentTypeError(f"expected a positive duration such as 900, 900s, 15m "
+                                     f"or 1h30m, got {text!r}")
 
 
 def _fraction(text: str) -> float:
@@ -244,6 +260,10 @@ def build_parser() -> argparse.ArgumentParser:
                             "0 turns it off (default: with validation, the recipe's patience, "
                             "6 for small-data and 5 for keras-example; without, off). The "
                             "weights of the best epoch are kept either way")
+    hyper.add_argument("--time-budget", type=_duration, metavar="DURATION",
+                       help="stop at the first batch after DURATION of training (900, 15m, "
+                            "1h30m), validate that epoch and keep the best epoch's weights "
+                            "(default: no limit but --epochs)")
     hyper.add_argument("--seed", type=_non_negative_int,
                        help="random seed of the initial weights and of the batch order")
     hyper.add_argument("--checkpoint", metavar="FILE",

@@ -154,7 +154,7 @@ def _cmd_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
                 pairs, batch_size=args.batch_size, epochs=args.epochs,
                 validation_split=args.validation_split,
                 early_stopping="auto" if args.early_stopping is None else args.early_stopping,
-                seed=args.seed, recipe=recipe,
+                seed=args.seed, recipe=recipe, time_budget=args.time_budget,
                 verbose=_progress(args.quiet), callbacks=[guard],
                 checkpoint=args.checkpoint, resume=args.resume)
         except _Stopped:
