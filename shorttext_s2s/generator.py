@@ -160,9 +160,13 @@ class CharBasedSeq2SeqGenerator(CompactIOMachine):
 
     def evaluate(self, pairs: Pairs, strategy: Union[str, DecodingStrategy] = "greedy",
                  batch_size: int = 256,
-                 metrics: Sequence[str] = ("exact_match", "cer", "chrf", "bleu")
-                 ) -> Dict[str, float]:
+                 metrics: Sequence[str] = ("exact_match", "cer", "chrf", "bleu"), *,
+                 target_sep: Optional[str] = None) -> Dict[str, float]:
         """Decode held-out inputs and score the outputs against their targets.
+
+        Pairs with the same input are one input with several references (a word's
+        pronunciations, a sentence's translations): its output is right when it equals any
+        of them, and its error rate is measured against the closest.
 
         Args:
             pairs: ``(input, expected output)`` tuples the model was not trained on.
@@ -170,10 +174,13 @@ class CharBasedSeq2SeqGenerator(CompactIOMachine):
             batch_size: inputs decoded at once. Defaults to 256.
             metrics: the scores of :func:`shorttext_s2s.evaluation.score_texts` to compute;
                 ``chrf`` and ``bleu`` need the ``metrics`` extra (sacrebleu).
+            target_sep: what separates the symbols of a target for the ``ser`` metric
+                (``" "`` for phonemes: the phoneme error rate). Defaults to None (characters).
 
         Returns:
-            dict: ``n`` (pairs), ``exact_match`` (share of outputs equal to the target),
-            ``cer`` (character error rate), ``chrf`` and ``bleu`` (0 to 100).
+            dict: ``n`` (distinct inputs), ``exact_match`` (share of outputs equal to a
+            reference: the word accuracy), ``cer`` (character error rate), ``ser`` (symbol
+            error rate, if asked), ``chrf`` and ``bleu`` (0 to 100).
 
         Raises:
             ModelNotTrainedException, InputDataError, MissingExtraError.
@@ -183,9 +190,14 @@ class CharBasedSeq2SeqGenerator(CompactIOMachine):
         if not self.trained:
             raise ModelNotTrainedException("evaluate() needs a trained or loaded model.")
         pairs, batch_size = check_pairs(pairs), check_int(batch_size, "batch_size")
-        outputs = [output for start in range(0, len(pairs), batch_size) for output in
-                   self.decode_batch([s for s, _ in pairs[start:start + batch_size]], strategy)]
-        return score_texts(outputs, [target for _, target in pairs], metrics=metrics)
+        references: Dict[str, List[str]] = {}
+        for source, target in pairs:
+            references.setdefault(source, []).append(target)
+        sources = list(references)
+        outputs = [output for start in range(0, len(sources), batch_size) for output in
+                   self.decode_batch(sources[start:start + batch_size], strategy)]
+        return score_texts(outputs, [references[source] for source in sources],
+                           metrics=metrics, separator=target_sep)
 
     # --- decoding ------------------------------------------------------------------------
 

@@ -174,7 +174,7 @@ def test_evaluate_scores_a_pairs_file(model_file, pairs_file, tiny_pairs):
     assert result.returncode == 0, result.stderr
     report = dict(line.split(":", 1) for line in result.stdout.splitlines())
     # The shared model reproduces its training pairs exactly.
-    assert int(report["pairs"]) == len(tiny_pairs)
+    assert int(report["inputs"]) == len(tiny_pairs)
     assert float(report["exact match"]) == 1.0 and float(report["CER"]) == 0.0
     assert float(report["chrF"]) == pytest.approx(100.0)
 

@@ -124,8 +124,8 @@ def test_evaluate_without_sacrebleu_prints_what_it_can(in_process, model_file, p
     assert in_process(["evaluate", str(model_file), str(pairs_file)]) == 0
     captured = capsys.readouterr()
     report = dict(line.split(":", 1) for line in captured.out.splitlines())
-    assert set(report) == {"pairs", "exact match", "CER"}
-    assert int(report["pairs"]) == len(tiny_pairs) and float(report["exact match"]) == 1.0
+    assert set(report) == {"inputs", "exact match", "CER"}
+    assert int(report["inputs"]) == len(tiny_pairs) and float(report["exact match"]) == 1.0
     note = captured.err.strip().splitlines()
     assert len(note) == 1 and 'pip install "shorttext-s2s[metrics]"' in note[0]
     assert "chrF and BLEU" in note[0] and "`metrics`" not in note[0]
@@ -274,3 +274,20 @@ def test_a_bad_time_budget_is_a_usage_error(in_process, budget, tmp_path, capsys
     assert caught.value.code == 2
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert "--time-budget" in error and "15m" in error and repr(budget) in error
+
+
+def test_evaluate_scores_symbols_with_a_separator(in_process, model_file, tmp_path, tiny_pairs,
+                                                  capsys):
+    pairs = tmp_path / "pairs.tsv"
+    # The first input's target with one word wrong: one of its symbols, a word here.
+    source, target = tiny_pairs[0]
+    pairs.write_text(f"{source}\tXx {target}\n" + "".join(f"{s}\t{t}\n" for s, t in
+                                                           tiny_pairs[1:4]), encoding="utf-8")
+    assert in_process(["evaluate", str(model_file), str(pairs), "--target-sep", " ",
+                       "--json"]) == 0
+    import json
+
+    scores = json.loads(capsys.readouterr().out)
+    words = sum(len(t.split()) for t in [f"Xx {target}"] + [t for _, t in tiny_pairs[1:4]])
+    assert scores["n"] == 4 and scores["exact_match"] == 0.75
+    assert scores["ser"] == pytest.approx(1 / words)

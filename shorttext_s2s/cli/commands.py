@@ -21,8 +21,8 @@ from .common import (
 )
 
 #: How ``evaluate`` names the scores.
-SCORE_LABELS = {"n": "pairs", "exact_match": "exact match", "cer": "CER", "chrf": "chrF",
-                "bleu": "BLEU"}
+SCORE_LABELS = {"n": "inputs", "exact_match": "exact match", "cer": "CER", "ser": "SER",
+                "chrf": "chrF", "bleu": "BLEU"}
 
 
 def _cmd_demo(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -134,14 +134,15 @@ def _cmd_evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     _check_model_path(args.model)
     pairs = read_pairs(args.pairs, limit=args.limit)
     strategy = _strategy(args, parser)
-    metrics = ["exact_match", "cer"]
+    metrics = ["exact_match", "cer"] + (["ser"] if args.target_sep is not None else [])
     if importlib.util.find_spec("sacrebleu") is not None:
         metrics += ["chrf", "bleu"]
     else:
         _say(f'{PROG}: chrF and BLEU left out: they need sacrebleu, installed with: '
              f'pip install "shorttext-s2s[metrics]"', sys.stderr)
     generator = _load(args.model)
-    scores = generator.evaluate(pairs, strategy=strategy, metrics=metrics)
+    scores = generator.evaluate(pairs, strategy=strategy, metrics=metrics,
+                                target_sep=args.target_sep)
     if args.json:
         import json
 

@@ -148,8 +148,10 @@ _COMMANDS = {
         "Read a line, print the model's reply, until end of input (Ctrl-D) or Ctrl-C."),
     "evaluate": (_cmd_evaluate, True,
         "score a trained model on a pairs file",
-        "Decode the sources of a pairs file and compare with the targets: exact match rate, "
-        "character error rate (CER) and, with the 'metrics' extra, chrF and BLEU."),
+        "Decode the sources of a pairs file and compare with the targets: exact match rate "
+        "(word accuracy), character error rate (CER), with --target-sep the symbol error rate "
+        "(SER) and, with the 'metrics' extra, chrF and BLEU. Lines with the same source are one "
+        "input with several references: its output is right if it equals any of them."),
     "serve": (_cmd_serve, True,
         "serve a trained model over HTTP (JSON API and chat page)",
         "Serve a model over HTTP until Ctrl-C: POST /v1/decode, GET /v1/model, GET /healthz, a "
@@ -297,6 +299,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--limit", type=_positive_int, metavar="N",
                           help="score the first N pairs only")
     evaluate.add_argument("--json", action="store_true", help="print the scores as JSON")
+    evaluate.add_argument("--target-sep", metavar="SEP",
+                          help="also score the symbol error rate (SER), the symbols of a "
+                               "target separated by SEP (' ' for phonemes written K AE T: the "
+                               "phoneme error rate)")
     _add_strategy_options(evaluate, default="greedy")
 
     serve = parsers["serve"]
