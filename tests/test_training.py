@@ -236,23 +236,26 @@ def test_patience_counts_epochs_since_the_best_one():
 
 @pytest.mark.slow
 def test_resume_keeps_the_best_epoch_of_the_run_before(tiny_pairs, tmp_path):
+    from shorttext_s2s.recipes import PATIENCE
+
     checkpoint = tmp_path / "run.ckpt.h5"
-    generator, history = _overfitting_run(tiny_pairs, epochs=17, early_stopping=0,
-                                          checkpoint=checkpoint)
-    best = history.selection
-    assert best.epoch < 17  # the run went past its best epoch
+    generator, history = _overfitting_run(tiny_pairs, epochs=60, checkpoint=checkpoint)
+    best, last = history.selection, len(history.epoch)
+    assert history.stopped_early and best.epoch == last - PATIENCE["keras-example"]
+    # The checkpoint holds the last epoch, and the best one so far beside it.
     saved = loadCharBasedSeq2SeqGenerator(checkpoint)
-    assert saved.epochs_trained == 17 and saved.s2sgenerator.weights_epoch == 17
+    assert saved.epochs_trained == saved.s2sgenerator.weights_epoch == last
     assert saved.s2sgenerator.selection == best  # epoch, measure, value
     # Resumed with learning rate 0, no later epoch can beat the best one before the stop:
     # training must end with the weights of that epoch, from the checkpoint.
     saved.s2sgenerator.model.optimizer.learning_rate = 0.0
     saved.save_compact_model(checkpoint)
     resumed = _generator(tiny_pairs, latent_dim=32)
-    history = resumed.train_pairs(tiny_pairs, epochs=19, batch_size=8, verbose=0, seed=0,
+    history = resumed.train_pairs(tiny_pairs, epochs=last + 2, batch_size=8, verbose=0, seed=0,
                                   validation_data=first_unique_pairs(12, skip=24),
-                                  length_step=32, checkpoint=checkpoint, resume=True)
-    assert history.epoch == [17, 18]
+                                  length_step=32, checkpoint=checkpoint, resume=True,
+                                  early_stopping=0)
+    assert history.epoch == [last, last + 1]
     assert history.selection == best and resumed.s2sgenerator.weights_epoch == best.epoch
     for kept, expected in zip(resumed.s2sgenerator.model.get_weights(),
                               generator.s2sgenerator.model.get_weights()):
