@@ -145,8 +145,9 @@ def run_demo(output: PathLike = "shorttext-s2s-demo.h5", epochs: Optional[int] =
                                     epochs=settings.epochs, seed=seed, verbose=verbose,
                                     length_step=settings.length_step)
     minutes, seconds = divmod(time.perf_counter() - started, 60)
-    echo(f"Trained in {int(minutes)} min {seconds:.0f} s; the weights of epoch "
-         f"{history.selection.epoch} kept ({history.selection.describe()}).")
+    kept = "" if verbose else (f"; the weights of epoch {history.selection.epoch} kept "
+                               f"({history.selection.describe()})")
+    echo(f"Trained in {int(minutes)} min {seconds:.0f} s{kept}.")
 
     generator.save_compact_model(output, final=True)
     path = os.path.abspath(os.fspath(output))

@@ -236,7 +236,7 @@ def test_train_attention_network_with_its_options(pairs_file, tmp_path):
     result, config = _train_network(pairs_file, tmp_path, "attention", "--latent-dim", "8",
                                     "--embedding-dim", "4", "--layers", "2", "--dropout", "0.1",
                                     "--epochs", "2", "--validation-split", "0.25")
-    assert "(weights of epoch " in result.stdout
+    assert ", the weights of epoch " in result.stdout and " kept (" in result.stdout
     assert (config["network"], config["embedding_dim"], config["layers"], config["dropout"]) \
         == ("attention", 4, 2, 0.1)
     # An option of the other network is a usage error naming it.
