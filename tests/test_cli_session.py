@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import List
 
+import keras
 import pytest
 
 from shorttext_s2s import loadCharBasedSeq2SeqGenerator
@@ -34,6 +35,10 @@ ENV = dict(os.environ, PYTHONPATH=os.pathsep.join(
 QUIET_ENV = {key: value for key, value in ENV.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
 # Lines reach the test as they are written, not when a pipe buffer fills.
 STREAM_ENV = dict(QUIET_ENV, PYTHONUNBUFFERED="1")
+# The training itself is tested under both backends (test_training.py); what the command adds
+# to it is plumbing, tested once.
+one_backend = pytest.mark.skipif(keras.backend.backend() != "jax",
+                                 reason="command plumbing only; tested under the JAX backend")
 
 
 @pytest.fixture(scope="module")
@@ -228,6 +233,7 @@ def test_demo_without_its_extra_names_it(in_process, monkeypatch, tmp_path, caps
 # --- model selection, said and kept -------------------------------------------------------
 
 @pytest.mark.slow
+@one_backend
 def test_train_stops_early_by_default_and_says_what_it_kept(in_process, pairs_file, tmp_path,
                                                              capsys):
     output = tmp_path / "model.h5"
@@ -256,6 +262,7 @@ def test_decode_notes_inputs_not_read_as_given_in_one_line(in_process, model_fil
                                     "'\u2603'")
 
 
+@one_backend
 def test_train_for_a_time_budget(in_process, pairs_file, tmp_path, capsys):
     output = tmp_path / "model.h5"
     assert in_process(["train", str(pairs_file), "-o", str(output), "--latent-dim", "8",
