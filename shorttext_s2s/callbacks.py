@@ -70,10 +70,17 @@ def epoch_figure(logs: dict, measures: Sequence[Tuple[str, bool]] = SELECTION_ME
     for rank, (key, higher) in enumerate(measures):
         if key in logs:
             value = float(logs[key])
-            tie = -float(logs["val_loss"]) if "val_loss" in logs and key != "val_loss" \
-                else -math.inf
-            return EpochFigure(rank, key, value, value if higher else -value, tie)
+            val_loss = logs.get("val_loss") if key != "val_loss" else None
+            return EpochFigure(rank, key, value,
+                               *_figure(value, higher, None if val_loss is None else
+                                        float(val_loss)))
     return None
+
+
+def _figure(value: float, higher: bool, val_loss: Optional[float]) -> Tuple[float, float]:
+    """The one comparison of model selection: the measure signed so that higher is better,
+    then the validation loss, lower better (-inf where there is none to break ties)."""
+    return (value if higher else -value), (-math.inf if val_loss is None else -val_loss)
 
 
 class CompactCheckpoint(keras.callbacks.Callback):
@@ -124,7 +131,8 @@ class Selection:
         val_loss: its validation loss, which breaks ties of the measure (None when the
             measure is a loss or there was no validation).
         weights: the weights of that epoch (``keras.Model.get_weights()``), or None where
-            they are the model's own.
+            they are the model's own (a file loaded at that epoch); :class:`ModelSelection`
+            takes them when training starts.
     """
 
     epoch: int
@@ -136,8 +144,7 @@ class Selection:
     def figure(self) -> Tuple[float, float]:
         """What epochs are compared by: the measure, signed so that higher is better, then
         the validation loss, lower better."""
-        value = self.value if self.measure in _HIGHER_IS_BETTER else -self.value
-        return value, -math.inf if self.val_loss is None else -self.val_loss
+        return _figure(self.value, self.measure in _HIGHER_IS_BETTER, self.val_loss)
 
     def beats(self, other: Optional["Selection"]) -> bool:
         """Whether this epoch is better than ``other`` (None: no epoch judged yet)."""
@@ -268,6 +275,9 @@ class ModelSelection(keras.callbacks.Callback):
             logger.info("the selection saved (%s) is not by %s: judging afresh",
                         selection.describe(), MEASURE_NAMES[self.measure])
             self.s2s.selection = None
+        elif selection is not None and selection.weights is None:
+            # Loaded at its best epoch: the weights are about to change, keep them now.
+            selection.weights = self.model.get_weights()
 
     def on_epoch_end(self, epoch: int, logs: Optional[dict] = None) -> None:
         logs = logs if logs is not None else {}

@@ -259,8 +259,11 @@ class SentenceToCharVecEncoder:
         return cls(config["characters"], signalchar=config["signalchar"])
 
     @classmethod
-    def from_texts(cls, texts: Iterable[str], signalchar: str = "\n") -> "SentenceToCharVecEncoder":
+    def from_texts(cls, texts: Iterable[str], signalchar: str = "\n", *,
+                   source: Optional[str] = None) -> "SentenceToCharVecEncoder":
         """Build the vocabulary of every character in ``texts`` (strings, e.g. sentences).
+
+        ``source`` names where the texts come from (a file), for the error below.
 
         Raises:
             InputDataError: the texts have no characters at all (no texts, or empty ones).
@@ -271,7 +274,7 @@ class SentenceToCharVecEncoder:
             chars.update(text)
         if not chars:
             raise InputDataError("no characters to build a vocabulary from: the texts are "
-                                 "empty or there are none")
+                                 "empty or there are none", source)
         return cls(chars, signalchar=signalchar)
 
 
@@ -292,11 +295,8 @@ def initSentenceToCharVecEncoder(textfile: TextSource, encoding: Optional[str] =
         InputDataError: the file is missing, cannot be decoded (the message names the line),
             or has no characters at all.
     """
-    lines = list(iter_lines(textfile, encoding))
-    if not any(lines):
-        raise InputDataError("the text has no characters to build a vocabulary from",
-                             source_name(textfile))
-    return SentenceToCharVecEncoder.from_texts(lines, signalchar)
+    return SentenceToCharVecEncoder.from_texts(iter_lines(textfile, encoding), signalchar,
+                                               source=source_name(textfile))
 
 
 def _check_text(value: object, name: str) -> None:

@@ -82,10 +82,11 @@ def symbol_error_rate(hypotheses: Sequence[str], references: References,
 
     distance = length = 0
     for hypothesis, refs in zip(hypotheses, sets):
+        symbols = units(hypothesis)
         # The closest reference; of equally close ones, the longest (the lowest rate).
-        best = min(((edit_distance(units(hypothesis), units(ref)), -len(units(ref)))
-                    for ref in refs))
-        distance, length = distance + best[0], length - best[1]
+        closest, longest = min((edit_distance(symbols, ref_units), -len(ref_units))
+                               for ref_units in map(units, refs))
+        distance, length = distance + closest, length - longest
     return distance / max(1, length)
 
 

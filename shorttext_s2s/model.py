@@ -325,9 +325,8 @@ class Seq2SeqWithKeras(CompactIOMachine):
                     raise ModelFileError(path, "the optimizer state does not match the model")
                 for variable, value in zip(optimizer.variables, contents.optimizer):
                     variable.assign(value)
-        if selection is not None:
-            selection.weights = (self.model.get_weights() if contents.selected is None
-                                 else self._checked_weights(contents.selected, path))
+        if contents.selected is not None:
+            selection.weights = self._checked_weights(contents.selected, path)
         self.trained = True
         self.epochs_trained, self.weights_epoch = epochs, weights_epoch
         self.selection = selection

@@ -96,7 +96,7 @@ def recipe_callbacks(recipe: str, generator: Any, validation_ids: Optional[List[
         validation_every: for ``"small-data"``: decode and score the validation pairs after
             every this many epochs.
     """
-    measure = selection_measure(recipe, validation_ids is not None)
+    measure = selection_measure(check_recipe(recipe), validation_ids is not None)
     callbacks: List[keras.callbacks.Callback] = []
     if recipe == "small-data":
         callbacks.append(keras.callbacks.ReduceLROnPlateau(

@@ -9,7 +9,6 @@ early stopping, and training across devices. The model's own
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import logging
 import os
 import sys
@@ -235,10 +234,11 @@ class Trainer:
 
 
 def _measure_words(measure: str) -> str:
-    """The selection measure for the start-of-training line, with why where it is chosen
-    for want of something."""
+    """The selection measure for the start-of-training line; the validation CER is chosen
+    only for want of sacrebleu (:func:`~shorttext_s2s.recipes.selection_measure`), so it
+    says so."""
     words = MEASURE_NAMES[measure]
-    if measure == "val_cer" and importlib.util.find_spec("sacrebleu") is None:
+    if measure == "val_cer":
         words += " (sacrebleu not installed: pip install \"shorttext-s2s[metrics]\" for chrF)"
     return words
 
