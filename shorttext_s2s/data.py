@@ -5,7 +5,9 @@ Three shapes of input are understood:
 * a text source (a path, an open text file, or an iterable of lines) read line by line;
 * a conversation: consecutive lines, where each line is answered by the next one;
 * a pairs file: one ``source<TAB>target`` pair a line, as in the Anki/Tatoeba files (a third,
-  tab-separated attribution column is accepted and ignored).
+  tab-separated attribution column is accepted and ignored), or any tab-separated layout with
+  its columns named, a features column among them (the SIGMORPHON task's
+  ``lemma<TAB>form<TAB>tags``).
 
 Every reader reports bad input as :class:`~shorttext_s2s.exceptions.InputDataError` naming the
 file and the 1-based line.
@@ -108,37 +110,68 @@ def read_lines(source: TextSource, encoding: Optional[str] = None) -> List[str]:
     return list(iter_lines(source, encoding))
 
 
-def parse_pairs(lines: Iterable[str], source: str = "<input>") -> List[Tuple[str, str]]:
-    """Parse ``source<TAB>target[<TAB>attribution]`` lines into pairs.
+def parse_pairs(lines: Iterable[str], source: str = "<input>", *, source_column: int = 1,
+                target_column: int = 2, features_column: Optional[int] = None
+                ) -> List[Tuple[str, ...]]:
+    """Parse tab-separated lines into ``(source, target)`` pairs, or ``(source, target,
+    features)`` triples when a features column is named.
 
-    Blank lines are skipped and counted in the log.
+    With the default columns a line is ``source<TAB>target[<TAB>attribution]`` (the
+    Anki/Tatoeba layout: a third column is an attribution and is ignored; a fourth is refused
+    as most likely a tab inside a sentence). Naming a column (1-based) reads any layout with
+    at least that many columns, e.g. the SIGMORPHON shared task's ``lemma<TAB>form<TAB>tags``
+    with ``features_column=3``. Blank lines are skipped and counted in the log.
 
     Args:
         lines: the lines, without line endings.
         source: name used in error messages.
+        source_column, target_column: the columns of the input and of the target (1-based).
+            Default to 1 and 2.
+        features_column: the column of the input's features (tags), if any. Defaults to none.
 
     Returns:
-        The ``(source, target)`` pairs, in order.
+        The pairs (or triples), in order.
 
     Raises:
-        InputDataError: a non-blank line has no tab or more than two, or no pair was found.
+        InputDataError: a non-blank line lacks a named column (the message names the line
+            and the column), has more than three columns with the default layout, or no pair
+            was found; ValueError: invalid or repeated column numbers.
     """
-    pairs: List[Tuple[str, str]] = []
+    columns = [source_column, target_column] + (
+        [features_column] if features_column is not None else [])
+    names = ["source", "target", "features"]
+    for name, column in zip(names, columns):
+        if not isinstance(column, int) or isinstance(column, bool) or column < 1:
+            raise ValueError(f"Received an invalid value for argument `{name}_column`, "
+                             f"expected a column number from 1, got {column!r}.")
+    if len(set(columns)) != len(columns):
+        raise ValueError(f"the source, target and features columns must differ, got "
+                         f"{columns}")
+    default_layout = columns == [1, 2]
+    needed = max(columns)
+    pairs: List[Tuple[str, ...]] = []
     blank = 0
     for lineno, line in enumerate(lines, start=1):
         if not line.strip():
             blank += 1
             continue
         fields = line.split("\t")
-        if len(fields) < 2:
-            raise InputDataError("expected 'source<TAB>target', found no tab", source, lineno)
-        if len(fields) > 3:
+        if len(fields) < needed:
+            if default_layout:
+                raise InputDataError("expected 'source<TAB>target', found no tab", source,
+                                     lineno)
+            missing = [f"{name} (column {column})" for name, column in zip(names, columns)
+                       if column > len(fields)]
+            raise InputDataError(
+                f"no {' and no '.join(missing)}: the line has {len(fields)} tab-separated "
+                f"column{'s' if len(fields) > 1 else ''}", source, lineno)
+        if default_layout and len(fields) > 3:
             # A fourth column is no known layout: most likely a tab inside a sentence or the
             # wrong file, which would otherwise train on misaligned pairs.
             raise InputDataError(f"expected 2 or 3 tab-separated columns "
                                  f"(source, target, attribution), found {len(fields)}",
                                  source, lineno)
-        pairs.append((fields[0], fields[1]))
+        pairs.append(tuple(fields[column - 1] for column in columns))
     if blank:
         logger.info("%s: skipped %d blank line(s)", source, blank)
     if not pairs:
@@ -147,24 +180,34 @@ def parse_pairs(lines: Iterable[str], source: str = "<input>") -> List[Tuple[str
 
 
 def read_pairs(source: TextSource, encoding: Optional[str] = None,
-               limit: Optional[int] = None) -> List[Tuple[str, str]]:
-    """Read a tab-separated pairs file (Anki/Tatoeba layout).
+               limit: Optional[int] = None, *, source_column: int = 1,
+               target_column: int = 2, features_column: Optional[int] = None
+               ) -> List[Tuple[str, ...]]:
+    """Read a tab-separated pairs file (the Anki/Tatoeba layout, or columns named).
 
     Args:
         source: a path, an open text file or an iterable of lines.
         encoding: encoding of a file given by path. Defaults to UTF-8.
         limit: keep only the first ``limit`` pairs, as the Keras example's ``num_samples``.
+        source_column, target_column, features_column: see :func:`parse_pairs`.
 
     Returns:
-        ``(source, target)`` pairs.
+        ``(source, target)`` pairs, or ``(source, target, features)`` with a features
+        column.
 
     Raises:
         InputDataError: see :func:`iter_lines` and :func:`parse_pairs`.
+
+    Example:
+
+    >>> read_pairs(["sing\\tsang\\tV;PST"], features_column=3)
+    [('sing', 'sang', 'V;PST')]
     """
     lines: Iterable[str] = iter_lines(source, encoding)
     if limit is not None:
         lines = _first_pair_lines(lines, limit)
-    return parse_pairs(lines, source_name(source))
+    return parse_pairs(lines, source_name(source), source_column=source_column,
+                       target_column=target_column, features_column=features_column)
 
 
 def _first_pair_lines(lines: Iterable[str], limit: int) -> Iterator[str]:
@@ -194,16 +237,17 @@ def conversation_pairs(lines: Sequence[str], source: str = "<input>") -> List[Tu
     return list(zip(kept[:-1], kept[1:]))
 
 
-def check_pairs(pairs: Iterable[Tuple[str, str]], name: str = "pairs") -> List[Tuple[str, str]]:
-    """Return ``pairs`` as a list of ``(input, target)`` tuples, each checked to be two strings.
+def check_pairs(pairs: Iterable[Sequence[str]], name: str = "pairs") -> List[Tuple[str, ...]]:
+    """Return ``pairs`` as a list of tuples, each checked to be two strings (input, target)
+    or three (input, target, features).
 
     Args:
-        pairs: any iterable of two-string tuples or lists.
+        pairs: any iterable of two- or three-string tuples or lists.
         name: what to call ``pairs`` in error messages.
 
     Raises:
-        InputDataError: no pairs, a single string, or an item that is not a pair of strings
-            (the message gives its index).
+        InputDataError: no pairs, a single string, or an item that is not two or three
+            strings (the message gives its index).
     """
     if isinstance(pairs, (str, bytes)):
         raise InputDataError(f"`{name}` must be (input, target) pairs, got a single "
@@ -211,10 +255,11 @@ def check_pairs(pairs: Iterable[Tuple[str, str]], name: str = "pairs") -> List[T
                              f"shorttext_s2s.data.read_pairs()")
     checked = []
     for index, pair in enumerate(pairs):
-        if (not isinstance(pair, (tuple, list)) or len(pair) != 2
+        if (not isinstance(pair, (tuple, list)) or len(pair) not in (2, 3)
                 or not all(isinstance(text, str) for text in pair)):
-            raise InputDataError(f"{name}[{index}] is not a pair of strings: {pair!r:.80}")
-        checked.append((pair[0], pair[1]))
+            raise InputDataError(f"{name}[{index}] is not a pair of strings (or a pair and "
+                                 f"its features): {pair!r:.80}")
+        checked.append(tuple(pair))
     if not checked:
         raise InputDataError(f"no pairs given in `{name}`")
     return checked

@@ -12,7 +12,13 @@ from ._checks import check_bool, check_int
 from .data import check_pairs, conversation_pairs, iter_lines
 from .decoding import BeamSearchStrategy, DecodingStrategy, decode_texts, get_strategy
 from .encoder import MAX_SEQUENCE_LENGTH, SentenceToCharVecEncoder
-from .exceptions import InputWarning, ModelFileError, ModelNotTrainedException, PathLike
+from .exceptions import (
+    InputDataError,
+    InputWarning,
+    ModelFileError,
+    ModelNotTrainedException,
+    PathLike,
+)
 from .fileformat import ModelFile
 from .model import Seq2SeqWithKeras
 from .networks import DEFAULT_NETWORK
@@ -21,7 +27,9 @@ from .training import Trainer
 
 __all__ = ["CharBasedSeq2SeqGenerator", "loadCharBasedSeq2SeqGenerator"]
 
-Pairs = Iterable[Tuple[str, str]]
+#: ``(input, target)`` pairs, or ``(input, target, features)`` triples.
+Pairs = Iterable[Sequence[str]]
+Features = Optional[Sequence[Optional[str]]]
 
 
 class CharBasedSeq2SeqGenerator(CompactIOMachine):
@@ -128,7 +136,9 @@ class CharBasedSeq2SeqGenerator(CompactIOMachine):
         """Train on explicit ``(input, target)`` pairs, e.g. translations.
 
         Args:
-            pairs: ``(input text, target text)`` tuples.
+            pairs: ``(input text, target text)`` tuples, or ``(input, target, features)``
+                where the features are the input's tags (``"V;PST"``), read by the encoder
+                after the input (see :class:`SentenceToCharVecEncoder`).
             batch_size: pairs per gradient step. Defaults to 64.
             epochs: index of the last epoch to run, as in Keras: with ``initial_epoch=10`` and
                 ``epochs=15``, five epochs run. Defaults to 100.
@@ -152,6 +162,7 @@ class CharBasedSeq2SeqGenerator(CompactIOMachine):
             ValueError, TypeError: an invalid or unknown option (the message names it).
         """
         pairs = check_pairs(pairs)
+        _check_features_known(self.encoder, pairs)
         if self.example_input is None:
             self.example_input = pairs[0][0]
         return Trainer(batch_size, **options).train(self, pairs, epochs=epochs,
@@ -160,22 +171,26 @@ class CharBasedSeq2SeqGenerator(CompactIOMachine):
 
     def evaluate(self, pairs: Pairs, strategy: Union[str, DecodingStrategy] = "greedy",
                  batch_size: int = 256,
-                 metrics: Sequence[str] = ("exact_match", "cer", "chrf", "bleu"), *,
+                 metrics: Optional[Sequence[str]] = None, *,
                  target_sep: Optional[str] = None) -> Dict[str, float]:
         """Decode held-out inputs and score the outputs against their targets.
 
-        Pairs with the same input are one input with several references (a word's
-        pronunciations, a sentence's translations): its output is right when it equals any
-        of them, and its error rate is measured against the closest.
+        Pairs with the same input (and features) are one input with several references (a
+        word's pronunciations, a sentence's translations): its output is right when it
+        equals any of them, and its error rate is measured against the closest.
 
         Args:
-            pairs: ``(input, expected output)`` tuples the model was not trained on.
+            pairs: ``(input, expected output)`` or ``(input, expected output, features)``
+                tuples the model was not trained on.
             strategy: as for :meth:`decode_batch`. Defaults to greedy.
             batch_size: inputs decoded at once. Defaults to 256.
             metrics: the scores of :func:`shorttext_s2s.evaluation.score_texts` to compute;
-                ``chrf`` and ``bleu`` need the ``metrics`` extra (sacrebleu).
-            target_sep: what separates the symbols of a target for the ``ser`` metric
-                (``" "`` for phonemes: the phoneme error rate). Defaults to None (characters).
+                ``chrf`` and ``bleu`` need the ``metrics`` extra (sacrebleu). Defaults to
+                ``exact_match``, ``cer``, ``chrf`` and ``bleu``, and ``ser`` when the
+                model's outputs are units with a separator.
+            target_sep: what separates the units of a target for the ``ser`` metric
+                (``" "`` for phonemes: the phoneme error rate). Defaults to the model's
+                ``target_sep`` (None: characters).
 
         Returns:
             dict: ``n`` (distinct inputs), ``exact_match`` (share of outputs equal to a
@@ -190,24 +205,34 @@ class CharBasedSeq2SeqGenerator(CompactIOMachine):
         if not self.trained:
             raise ModelNotTrainedException("evaluate() needs a trained or loaded model.")
         pairs, batch_size = check_pairs(pairs), check_int(batch_size, "batch_size")
-        references: Dict[str, List[str]] = {}
-        for source, target in pairs:
-            references.setdefault(source, []).append(target)
-        sources = list(references)
-        outputs = [output for start in range(0, len(sources), batch_size) for output in
-                   self.decode_batch(sources[start:start + batch_size], strategy)]
-        return score_texts(outputs, [references[source] for source in sources],
+        if target_sep is None:
+            target_sep = self.encoder.target_sep
+        if metrics is None:
+            metrics = ("exact_match", "cer") + (("ser",) if target_sep is not None else ()) \
+                + ("chrf", "bleu")
+        references: Dict[Tuple[str, Optional[str]], List[str]] = {}
+        for pair in pairs:
+            key = (pair[0], pair[2] if len(pair) > 2 else None)
+            references.setdefault(key, []).append(pair[1])
+        inputs = list(references)
+        outputs = []
+        for start in range(0, len(inputs), batch_size):
+            chunk = inputs[start:start + batch_size]
+            outputs += self.decode_batch([text for text, _ in chunk], strategy,
+                                         features=[tags for _, tags in chunk])
+        return score_texts(outputs, [references[key] for key in inputs],
                            metrics=metrics, separator=target_sep)
 
     # --- decoding ------------------------------------------------------------------------
 
     def decode(self, txtseq: str, stochastic: bool = True, *,
                strategy: Union[str, DecodingStrategy, None] = None,
-               seed: Optional[int] = None) -> str:
+               seed: Optional[int] = None, features: Optional[str] = None) -> str:
         """Answer one text.
 
-        Inputs are cut to ``maxlen - 1`` characters, unseen characters read as the unknown
-        id; the answer has at most ``maxlen - 1`` characters.
+        Inputs are cut to ``maxlen - 1`` units, unseen units read as the unknown id; the
+        answer has at most ``maxlen - 1`` units (characters unless the model's outputs have
+        a separator, which joins them).
 
         Args:
             txtseq: the input text.
@@ -217,6 +242,7 @@ class CharBasedSeq2SeqGenerator(CompactIOMachine):
                 :mod:`shorttext_s2s.decoding` (e.g. ``get_strategy("sample", top_k=5)``).
             seed: random seed making sampling repeatable. Defaults to one drawn from NumPy's
                 global generator (repeatable after ``keras.utils.set_random_seed``).
+            features: the input's tags (``"V;PST"``), for a model trained with features.
 
         Raises:
             TypeError (``txtseq`` is not a ``str``), ModelNotTrainedException.
@@ -226,17 +252,19 @@ class CharBasedSeq2SeqGenerator(CompactIOMachine):
                             f"decode_batch() for several texts.")
         if strategy is None:
             strategy = "sample" if stochastic else "greedy"
-        found = self._decode_texts([txtseq], get_strategy(strategy), seed, 1)
-        self._warn_about([txtseq])
+        features = None if features is None else [features]
+        found = self._decode_texts([txtseq], get_strategy(strategy), seed, 1, features)
+        self._warn_about([txtseq], features)
         return found[0][0][0]
 
     def decode_batch(self, texts: Sequence[str],
                      strategy: Union[str, DecodingStrategy] = "greedy",
-                     seed: Optional[int] = None) -> List[str]:
+                     seed: Optional[int] = None, *, features: Features = None) -> List[str]:
         """Answer several texts at once, decoded together in compiled batches.
 
         ``strategy`` and ``seed`` are as for :meth:`decode`; the strategy defaults to
-        ``"greedy"`` (reproducible). Returns one output text per input, in order.
+        ``"greedy"`` (reproducible). ``features``, for a model trained with them, gives
+        each text's tags (None for none). Returns one output text per input, in order.
 
         Raises:
             TypeError (a single ``str``, or not all ``str``), ModelNotTrainedException.
@@ -247,12 +275,13 @@ class CharBasedSeq2SeqGenerator(CompactIOMachine):
         ['Salut.', 'Cours !']
         """
         strategy = get_strategy(strategy)
-        found = self._decode_texts(texts, strategy, seed, 1)
-        self._warn_about(texts)
+        found = self._decode_texts(texts, strategy, seed, 1, features)
+        self._warn_about(texts, features)
         return [each[0][0] for each in found]
 
     def decode_nbest(self, txtseq: str, beam_width: int = 5, num_results: Optional[int] = None,
-                     length_penalty: float = 1.0) -> List[Tuple[str, float]]:
+                     length_penalty: float = 1.0, *,
+                     features: Optional[str] = None) -> List[Tuple[str, float]]:
         """Beam search: the best answers to one text with their log-probabilities.
 
         Args:
@@ -260,7 +289,8 @@ class CharBasedSeq2SeqGenerator(CompactIOMachine):
             beam_width: hypotheses kept at each step. Defaults to 5.
             num_results: how many answers to return at most. Defaults to ``beam_width``.
             length_penalty: answers are ranked by ``log_probability / length **
-                length_penalty`` (length in characters plus the end signal). Defaults to 1.
+                length_penalty`` (length in units plus the end signal). Defaults to 1.
+            features: the input's tags, for a model trained with features.
 
         Returns up to ``num_results`` distinct ``(text, log_probability)`` pairs, best first
         (of the text and the end signal, renormalised without the reserved ids); raises
@@ -271,16 +301,18 @@ class CharBasedSeq2SeqGenerator(CompactIOMachine):
         num_results = beam_width if num_results is None else num_results
         strategy = BeamSearchStrategy(beam_width=beam_width, length_penalty=length_penalty,
                                       num_results=num_results)
-        found = self._decode_texts([txtseq], strategy, None, num_results)[0]
-        self._warn_about([txtseq])
+        features = None if features is None else [features]
+        found = self._decode_texts([txtseq], strategy, None, num_results, features)[0]
+        self._warn_about([txtseq], features)
         return found
 
-    def input_notes(self, texts: Sequence[str]) -> List[Optional[str]]:
+    def input_notes(self, texts: Sequence[str],
+                    features: Features = None) -> List[Optional[str]]:
         """What the model will not read as given in each text, or None where it reads it all.
 
         A text is noted when it is empty (the model answers the start signal alone), when it
-        has characters the model never saw (each read as the unknown character), or when it
-        is longer than the ``maxlen - 1`` characters the model reads (the rest is cut).
+        has units (characters) or tags the model never saw (each read as the unknown id),
+        or when it is longer than the ``maxlen - 1`` units the model reads (the rest is cut).
 
         Example:
 
@@ -288,27 +320,30 @@ class CharBasedSeq2SeqGenerator(CompactIOMachine):
         [None, 'empty', "characters the model never saw: '\u2603'"]
         """
         limit = self.maxlen - 1
-        known = self.encoder.dictionary
+        encoder = self.encoder
+        what = "characters" if encoder.source_sep is None else "units"
         notes: List[Optional[str]] = []
-        for text in texts:
-            if not text:
+        for index, text in enumerate(texts):
+            tags = encoder.feature_units(features[index]) if features is not None else []
+            units = encoder.source_units(text)
+            if not units and not tags:
                 notes.append("empty")
                 continue
-            parts = []
-            unseen = sorted({char for char in text[:limit] if char not in known})
-            if unseen:
-                shown = ", ".join(repr(char) for char in unseen[:5])
-                parts.append(f"characters the model never saw: {shown}"
-                             + (f" and {len(unseen) - 5} more" if len(unseen) > 5 else ""))
-            if len(text) > limit:
-                parts.append(f"{len(text)} characters, cut to the {limit} the model reads")
-            notes.append("; ".join(parts) or None)
+            parts = [_unseen(what, [unit for unit in units[:limit]
+                                    if unit not in encoder.dictionary]),
+                     _unseen("tags", [tag for tag in tags if tag not in encoder.feature_ids])]
+            if len(units) + len(tags) > limit:
+                parts.append(f"{len(units) + len(tags)} {what}"
+                             f"{' and tags' if tags else ''}, cut to the {limit} the model "
+                             f"reads")
+            notes.append("; ".join(part for part in parts if part) or None)
         return notes
 
-    def _warn_about(self, texts: Sequence[str]) -> None:
+    def _warn_about(self, texts: Sequence[str], features: Features = None) -> None:
         """One :class:`~shorttext_s2s.exceptions.InputWarning` for the texts of a call that
         are not read as given (up to three named)."""
-        noted = [(text, note) for text, note in zip(texts, self.input_notes(texts)) if note]
+        noted = [(text, note) for text, note in zip(texts, self.input_notes(texts, features))
+                 if note]
         if not noted:
             return
         named = "; ".join(f"{text[:40]!r}{'...' if len(text) > 40 else ''}: {note}"
@@ -318,9 +353,13 @@ class CharBasedSeq2SeqGenerator(CompactIOMachine):
                       InputWarning, stacklevel=3)
 
     def _decode_texts(self, texts: Sequence[str], strategy: DecodingStrategy,
-                      seed: Optional[int], num_results: int) -> List[List[Tuple[str, float]]]:
+                      seed: Optional[int], num_results: int,
+                      features: Features = None) -> List[List[Tuple[str, float]]]:
         if not self.trained:
             raise ModelNotTrainedException("decoding needs a trained or loaded model.")
+        if isinstance(features, str):
+            raise TypeError("`features` must give each text's tags (a list of str or None), "
+                            "got a single str; use decode(text, features=...) for one text.")
         # Under JAX, fit() keeps the weights being trained in its own state and writes them
         # to the layers at epoch ends: a callback decoding mid-epoch needs them written now.
         sync = getattr(self.s2sgenerator.model, "jax_state_sync", None)
@@ -328,7 +367,7 @@ class CharBasedSeq2SeqGenerator(CompactIOMachine):
             sync()
         return decode_texts(self.s2sgenerator.network, self.encoder, self.maxlen, texts,
                             strategy, seed=seed, num_results=num_results,
-                            reverse_input=self.reverse_input)
+                            reverse_input=self.reverse_input, features=features)
 
     # --- persistence: the two hooks of CompactIOMachine -----------------------------------
 
@@ -372,6 +411,24 @@ def loadCharBasedSeq2SeqGenerator(path: PathLike, compact: bool = True
         ModelFileError: the file is missing, damaged or not a generator model file.
     """
     return load_compact(CharBasedSeq2SeqGenerator, path, compact)
+
+
+def _unseen(what: str, units: Sequence[str]) -> Optional[str]:
+    """``"characters the model never saw: 'x', 'y'"``, or None for none."""
+    unseen = sorted(set(units))
+    if not unseen:
+        return None
+    shown = ", ".join(repr(unit) for unit in unseen[:5])
+    return (f"{what} the model never saw: {shown}"
+            + (f" and {len(unseen) - 5} more" if len(unseen) > 5 else ""))
+
+
+def _check_features_known(encoder: SentenceToCharVecEncoder, pairs: List[Tuple[str, ...]]
+                          ) -> None:
+    """Training pairs with features need a vocabulary that has tags (from_pairs builds one)."""
+    if not encoder.features and any(len(pair) > 2 and pair[2] for pair in pairs):
+        raise InputDataError("the pairs have features but the vocabulary has no tags: build "
+                             "it from the pairs with SentenceToCharVecEncoder.from_pairs()")
 
 
 def _without_vecsize(network_config: Dict[str, Any]) -> Dict[str, Any]:

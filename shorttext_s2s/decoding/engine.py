@@ -315,12 +315,15 @@ def decode_texts(network, encoder: SentenceToCharVecEncoder, maxlen: int,
                  texts: Sequence[str], strategy: DecodingStrategy,
                  seed: Optional[int] = None, num_results: int = 1,
                  reverse_input: bool = False,
-                 jit_compile: bool = True) -> List[List[Tuple[str, float]]]:
+                 jit_compile: bool = True,
+                 features: Optional[Sequence[Optional[str]]] = None
+                 ) -> List[List[Tuple[str, float]]]:
     """Decode texts; return up to ``num_results`` ``(text, log-probability)`` per input.
 
-    Inputs longer than ``maxlen - 1`` characters are cut to that length (the signal is
-    appended after), then read backwards if ``reverse_input`` (as the model was trained);
-    unseen characters are the unknown id, the empty text is the signal alone. Outputs are
+    Inputs (with their ``features``, if any) are encoded as
+    :meth:`~shorttext_s2s.encoder.SentenceToCharVecEncoder.encode_sources` does: cut to
+    ``maxlen - 1`` units, read backwards if ``reverse_input`` (as the model was trained),
+    unseen units as the unknown id, the empty text as the signal alone. Outputs are
     distinct, best first, and never contain signal or reserved ids. ``network`` and
     ``jit_compile`` are as for :func:`decode_ids`.
 
@@ -328,7 +331,7 @@ def decode_texts(network, encoder: SentenceToCharVecEncoder, maxlen: int,
         TypeError: ``texts`` is not a sequence of ``str``.
     """
     texts = check_texts(texts)
-    input_ids = encoder.encode_sources(texts, maxlen, reverse=reverse_input)
+    input_ids = encoder.encode_sources(texts, maxlen, reverse=reverse_input, features=features)
     decoded = decode_ids(network, input_ids, strategy, seed, encoder.signal_id, jit_compile)
     results = []
     for ids, log_probs in zip(decoded.ids, decoded.log_probs):

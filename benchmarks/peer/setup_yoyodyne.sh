@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs the peer yoyodyne 0.5.27 (the CUNY-CL character-level seq2seq library of the
+# SIGMORPHON shared tasks) into its own cached virtual environment outside the repository,
+# and prints the path of that environment's bin folder on stdout (logs go to stderr).
+#
+# The environment is ${SHORTTEXT_S2S_PEER_CACHE:-~/.cache/shorttext-s2s-peer}/venv-yoyodyne;
+# a complete one (it has the file .installed) is reused as it is. yoyodyne 0.5.27 requires
+# torch >=2.9.1,<3 together with torchaudio and torchvision (which it never imports) and
+# lightning >=2.6; torch is pinned to 2.13.0 (PEER_TORCH overrides the requirement), which on
+# this project's machines is a CPU build on disk. Anywhere else pip takes torch 2.13.0 from
+# PyPI, a CUDA build of several GB; the benchmark runs it on the CPU all the same. pip
+# resolves torchvision 0.28.0 and torchaudio 2.11.1 beside it; neither is imported.
+#
+# Usage (from the repository root):  bash benchmarks/peer/setup_yoyodyne.sh
+set -euo pipefail
+
+cache="${SHORTTEXT_S2S_PEER_CACHE:-$HOME/.cache/shorttext-s2s-peer}"
+venv="$cache/venv-yoyodyne"
+torch_req="${PEER_TORCH:-torch==2.13.0}"
+python="${PEER_PYTHON:-python3}"
+
+if [[ -f "$venv/.installed" ]]; then
+    echo "$venv/bin"
+    exit 0
+fi
+mkdir -p "$cache"
+rm -rf "$venv"
+"$python" -m venv "$venv"
+started=$SECONDS
+"$venv/bin/pip" install --quiet --upgrade pip >&2
+"$venv/bin/pip" install --quiet "$torch_req" "yoyodyne==0.5.27" >&2
+"$venv/bin/python" - >&2 <<'PY'
+import importlib.metadata as md
+import lightning, torch, yoyodyne  # noqa: F401  (importable)
+print(f"peer environment: torch {torch.__version__}, lightning {lightning.__version__}, "
+      f"yoyodyne {md.version('yoyodyne')}")
+PY
+echo "installed in $((SECONDS - started)) s" >&2
+"$venv/bin/pip" freeze > "$venv/.installed"
+echo "$venv/bin"
