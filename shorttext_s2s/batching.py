@@ -28,6 +28,7 @@ class _Request:
     num_results: int
     future: asyncio.Future
     arrival: float
+    features: Optional[List[Optional[str]]] = None
 
     def key(self) -> Any:
         # A seeded sample is decoded alone: where a row sits in a batch changes its random
@@ -78,7 +79,8 @@ class DynamicBatcher:
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="shorttext-s2s-decode")
 
     async def decode(self, texts: Sequence[str], strategy: Any, seed: Optional[int] = None,
-                     num_results: int = 1) -> Found:
+                     num_results: int = 1,
+                     features: Optional[Sequence[Optional[str]]] = None) -> Found:
         """Decode ``texts`` together with the requests that arrive meanwhile.
 
         Args:
@@ -86,6 +88,7 @@ class DynamicBatcher:
             strategy: a :class:`~shorttext_s2s.decoding.DecodingStrategy`.
             seed: random seed for sampling. Defaults to None.
             num_results: most ``(text, log-probability)`` pairs per input (beam search).
+            features: each text's tags, for a model trained with features. Defaults to none.
 
         Returns:
             Per input, up to ``num_results`` ``(text, log_probability)`` pairs, best first.
@@ -99,7 +102,8 @@ class DynamicBatcher:
             self._task = loop.create_task(self._run())
         # Only sampling reads the seed; dropping it elsewhere lets those requests merge.
         request = _Request(texts, strategy, seed if strategy.stochastic else None,
-                           num_results, loop.create_future(), loop.time())
+                           num_results, loop.create_future(), loop.time(),
+                           None if features is None else list(features))
         self._pending.append(request)
         self._queued_texts += len(texts)
         self._wake.set()
@@ -182,11 +186,15 @@ class DynamicBatcher:
 
     async def _decode_group(self, group: List[_Request]) -> None:
         texts = [text for request in group for text in request.texts]
+        features = None
+        if any(request.features is not None for request in group):
+            features = [tags for request in group
+                        for tags in (request.features or [None] * len(request.texts))]
         num_results = max(request.num_results for request in group)
         try:
             found = await asyncio.get_running_loop().run_in_executor(
                 self._executor, self.generator._decode_texts, texts, group[0].strategy,
-                group[0].seed, num_results)
+                group[0].seed, num_results, features)
         except Exception as exc:  # handed to each request, whose handler reports it
             for request in group:
                 if not request.future.done():

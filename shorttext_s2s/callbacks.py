@@ -29,7 +29,8 @@ logger = logging.getLogger(__name__)
 #: higher is better. The validation score of the ``"small-data"`` recipe (logged every few
 #: epochs) outranks any loss, the validation loss the training loss.
 SELECTION_MEASURES: Tuple[Tuple[str, bool], ...] = (
-    ("val_chrf", True), ("val_cer", False), ("val_loss", False), ("loss", False))
+    ("val_chrf", True), ("val_exact_match", True), ("val_cer", False), ("val_loss", False),
+    ("loss", False))
 
 
 class EpochFigure(NamedTuple):
@@ -109,8 +110,9 @@ class CompactCheckpoint(keras.callbacks.Callback):
 
 
 #: How each measure is named in messages.
-MEASURE_NAMES = {"val_chrf": "validation chrF", "val_cer": "validation CER",
-                 "val_loss": "validation loss", "loss": "training loss"}
+MEASURE_NAMES = {"val_chrf": "validation chrF", "val_exact_match": "validation exact match",
+                 "val_cer": "validation CER", "val_loss": "validation loss",
+                 "loss": "training loss"}
 #: The measures where a higher value is better.
 _HIGHER_IS_BETTER = {key for key, higher in SELECTION_MEASURES if higher}
 
@@ -133,6 +135,8 @@ class Selection:
         weights: the weights of that epoch (``keras.Model.get_weights()``), or None where
             they are the model's own (a file loaded at that epoch); :class:`ModelSelection`
             takes them when training starts.
+        scores: that epoch's validation scores by :class:`ValidationScorer` (``val_chrf``,
+            ``val_exact_match``, ``val_ser``...), empty without them.
     """
 
     epoch: int
@@ -140,6 +144,7 @@ class Selection:
     value: float
     val_loss: Optional[float] = None
     weights: Optional[List[np.ndarray]] = field(default=None, repr=False, compare=False)
+    scores: Dict[str, float] = field(default_factory=dict)
 
     def figure(self) -> Tuple[float, float]:
         """What epochs are compared by: the measure, signed so that higher is better, then
@@ -159,8 +164,11 @@ class Selection:
 
     def to_config(self) -> Dict[str, Any]:
         """The JSON description (the weights are stored apart)."""
-        return {"epoch": self.epoch, "measure": self.measure, "value": self.value,
-                "val_loss": self.val_loss}
+        config = {"epoch": self.epoch, "measure": self.measure, "value": self.value,
+                  "val_loss": self.val_loss}
+        if self.scores:
+            config["scores"] = dict(self.scores)
+        return config
 
     @classmethod
     def from_config(cls, config: Any) -> "Selection":
@@ -169,16 +177,21 @@ class Selection:
         Raises:
             ValueError: not such a description.
         """
-        if not isinstance(config, dict) or set(config) != {"epoch", "measure", "value",
-                                                           "val_loss"}:
+        keys = {"epoch", "measure", "value", "val_loss"}
+        if not isinstance(config, dict) or not keys <= set(config) <= keys | {"scores"}:
             raise ValueError(f"invalid selection {config!r}")
         epoch, measure, value, val_loss = (config[key] for key in ("epoch", "measure", "value",
                                                                    "val_loss"))
+        scores = config.get("scores", {})
         if (isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 1
                 or measure not in MEASURE_NAMES or not _finite(value)
-                or not (val_loss is None or _finite(val_loss))):
+                or not (val_loss is None or _finite(val_loss))
+                or not isinstance(scores, dict)
+                or not all(isinstance(key, str) and _finite(score)
+                           for key, score in scores.items())):
             raise ValueError(f"invalid selection {config!r}")
-        return cls(epoch, measure, float(value), None if val_loss is None else float(val_loss))
+        return cls(epoch, measure, float(value), None if val_loss is None else float(val_loss),
+                   scores={key: float(score) for key, score in scores.items()})
 
 
 def _finite(value: Any) -> bool:
@@ -189,32 +202,41 @@ class ValidationScorer:
     """Decodes held-out pairs greedily and scores the outputs, as users judge a model.
 
     The score is what a user judges a model by (the decoded text), not the teacher-forced
-    loss: chrF (``metric="chrf"``, needs the ``metrics`` extra) or the character error rate
-    (``"cer"``, lower is better), logged by :class:`ModelSelection` as ``val_chrf`` or
-    ``val_cer``.
+    loss: chrF (``metric="chrf"``, needs the ``metrics`` extra), the exact match rate
+    (``"exact_match"``: the word accuracy) or the character error rate (``"cer"``, lower is
+    better), logged by :class:`ModelSelection` as ``val_chrf``, ``val_exact_match`` or
+    ``val_cer``, beside the exact match rate and, for outputs of units with a separator,
+    the symbol error rate (``val_ser``), which are logged too.
 
     Args:
         generator: the :class:`~shorttext_s2s.CharBasedSeq2SeqGenerator` being trained.
         encoder_ids: the validation inputs, encoded as the model reads them
             (``generator.encode_pairs(pairs)[0]``).
         target_ids: the validation targets' ids (``generator.encode_pairs(pairs)[2]``).
-        metric: ``"chrf"`` or ``"cer"``. Defaults to ``"chrf"``.
+        metric: ``"chrf"``, ``"exact_match"`` or ``"cer"``. Defaults to ``"chrf"``.
     """
 
     def __init__(self, generator: Any, encoder_ids: np.ndarray, target_ids: np.ndarray,
                  metric: str = "chrf") -> None:
-        if metric not in ("chrf", "cer"):
+        if metric not in ("chrf", "exact_match", "cer"):
             raise ValueError(f"Received an invalid value for argument `metric`, expected "
-                             f"'chrf' or 'cer', got {metric!r}.")
+                             f"'chrf', 'exact_match' or 'cer', got {metric!r}.")
         self.generator = generator
         self.encoder_ids = np.asarray(encoder_ids)
         self.targets: List[str] = [generator.encoder.decode_ids(row) for row in target_ids]
         self.metric = metric
         #: The key of the score in an epoch's logs.
         self.key = f"val_{metric}"
+        separator = generator.encoder.target_sep
+        self._metrics = tuple(dict.fromkeys(
+            (metric, "exact_match") + (("ser",) if separator is not None else ())))
 
     def __call__(self) -> float:
         """Decode the validation inputs greedily and return the metric."""
+        return self.scores()[self.key]
+
+    def scores(self) -> Dict[str, float]:
+        """Decode the validation inputs greedily and return every score logged, by key."""
         from .decoding import GreedyStrategy, decode_ids
         from .evaluation import score_texts
 
@@ -222,7 +244,14 @@ class ValidationScorer:
         decoded = decode_ids(self.generator.s2sgenerator.network, self.encoder_ids,
                              GreedyStrategy(), None, encoder.signal_id)
         outputs = [encoder.decode_ids(row[0]) for row in decoded.ids]
-        return score_texts(outputs, self.targets, metrics=(self.metric,))[self.metric]
+        scores = score_texts(outputs, self.targets, metrics=self._metrics,
+                             separator=encoder.target_sep)
+        return {f"val_{name}": float(scores[name]) for name in self._metrics}
+
+    @property
+    def scores_logged(self) -> Tuple[str, ...]:
+        """The keys :meth:`scores` returns."""
+        return tuple(f"val_{name}" for name in self._metrics)
 
 
 class ModelSelection(keras.callbacks.Callback):
@@ -288,7 +317,7 @@ class ModelSelection(keras.callbacks.Callback):
             if done % self.every and not last:
                 self._unjudged = (done, logs)
                 return
-            logs[self.measure] = self.scorer()
+            logs.update(self.scorer.scores())
         self._unjudged = None
         self._judge(done, logs)
         best = self.s2s.selection
@@ -300,8 +329,10 @@ class ModelSelection(keras.callbacks.Callback):
         if self.measure not in logs:
             return
         val_loss = logs.get("val_loss") if self.measure != "val_loss" else None
+        scores = {} if self.scorer is None else {
+            key: float(logs[key]) for key in self.scorer.scores_logged if key in logs}
         candidate = Selection(epoch, self.measure, float(logs[self.measure]),
-                              None if val_loss is None else float(val_loss))
+                              None if val_loss is None else float(val_loss), scores=scores)
         if candidate.beats(self.s2s.selection):
             candidate.weights = self.model.get_weights()
             self.s2s.selection = candidate
@@ -311,7 +342,7 @@ class ModelSelection(keras.callbacks.Callback):
     def on_train_end(self, logs: Optional[dict] = None) -> None:
         if self._unjudged is not None:  # stopped by another callback between two scorings
             epoch, epoch_logs = self._unjudged
-            epoch_logs[self.measure] = self.scorer()
+            epoch_logs.update(self.scorer.scores())
             self._judge(epoch, epoch_logs)
             self._unjudged = None
         self.restore_best()

@@ -12,7 +12,9 @@ thread, so the server keeps answering while it decodes. A bad request gets a 4xx
 whose JSON body names the field at fault: ``{"error": {"field": "texts[2]", "message":
 "..."}}``; a text longer than the model reads (``maxlen - 1`` characters) is refused so. An
 answer says which texts the model did not read as given (empty, or with characters it never
-saw) in ``warnings``: ``[{"field": "texts[1]", "message": "empty"}]``.
+saw) in ``warnings``: ``[{"field": "texts[1]", "message": "empty"}]``. A model trained with
+features takes each text's tags in ``features`` (``{"texts": ["sing"], "features":
+["V;PST"]}``).
 """
 
 import asyncio
@@ -117,6 +119,8 @@ def _model_info(generator: Any, path: Optional[str], settings: ServerSettings) -
     from .decoding import STRATEGIES
 
     config = generator.get_config()
+    encoder = generator.encoder
+    selection = generator.s2sgenerator.selection
     return {
         "network": getattr(generator, "network", "lstm"),
         "bidirectional": bool(config.get("bidirectional", False)),
@@ -126,6 +130,9 @@ def _model_info(generator: Any, path: Optional[str], settings: ServerSettings) -
         "max_input_chars": _input_limit(generator, settings),
         "example_input": generator.example_input,
         "reverse_input": generator.reverse_input,
+        "units": {"source_sep": encoder.source_sep, "target_sep": encoder.target_sep,
+                  "features": list(encoder.features), "features_sep": encoder.features_sep},
+        "selection": None if selection is None else selection.to_config(),
         "file": None if path is None else os.path.basename(path),
         "sha256": None if path is None else _file_sha256(path),
         "library_version": __version__,
@@ -136,7 +143,11 @@ def _model_info(generator: Any, path: Optional[str], settings: ServerSettings) -
 
 
 def _input_limit(generator: Any, settings: ServerSettings) -> int:
-    """The most characters of a text the server accepts: the model reads ``maxlen - 1``."""
+    """The most characters of a text the server accepts: the model reads ``maxlen - 1``
+    (units: characters unless the model's inputs have a separator, whose units may be
+    longer, so that only the server's own limit applies)."""
+    if generator.encoder.source_sep is not None:
+        return settings.max_chars
     return min(settings.max_chars, generator.maxlen - 1)
 
 
@@ -149,6 +160,9 @@ def _request_model(pydantic: Any, settings: ServerSettings, vocabulary: int,
         "DecodeRequest", __config__=pydantic.ConfigDict(extra="forbid", strict=True),
         texts=(List[text], field(max_length=settings.max_texts,
                                  description="the input texts")),
+        features=(Optional[List[Optional[text]]], field(
+            None, max_length=settings.max_texts,
+            description="each text's tags (\"V;PST\"), for a model trained with features")),
         strategy=(Literal["greedy", "sample", "beam"], field("greedy")),
         temperature=(Optional[float], field(None, ge=0, le=_MAX_TEMPERATURE,
                                             allow_inf_nan=False,
@@ -297,15 +311,19 @@ def create_app(model: Any, settings: Optional[ServerSettings] = None) -> Any:
                         f"limit of {max_chars}")) from None
                 raise _RequestError(422, name, f"{name}: {first['msg']}") from None
             strategy = _strategy_of(parsed, settings.max_beam_width)
+            if parsed.features is not None and len(parsed.features) != len(parsed.texts):
+                raise _RequestError(422, "features", f"features: {len(parsed.features)} "
+                                                     f"given for {len(parsed.texts)} texts; "
+                                                     f"give one (or null) for each text")
         except _RequestError as exc:
             return error(exc.status, exc.field, exc.message)
         found = await batcher.decode(parsed.texts, strategy, parsed.seed,
-                                     parsed.num_results or 1)
+                                     parsed.num_results or 1, parsed.features)
         answer: Dict[str, Any] = {"outputs": [each[0][0] for each in found]}
         if parsed.num_results is not None:
             answer["nbest"] = [[{"text": text, "log_prob": score} for text, score in each]
                                for each in found]
-        notes = generator.input_notes(parsed.texts)
+        notes = generator.input_notes(parsed.texts, parsed.features)
         if any(notes):
             answer["warnings"] = [{"field": f"texts[{index}]", "message": note}
                                   for index, note in enumerate(notes) if note]

@@ -5,13 +5,16 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import sys
-from typing import Any, Iterable, Iterator, Optional
+from typing import Any, Iterable, Iterator, Optional, Tuple
 
 from .common import (
     PROG,
+    CommandError,
+    _one_line,
     _batches,
     _check_model_path,
     _check_writable,
+    _columns,
     _invocation,
     _load,
     _plain,
@@ -55,16 +58,45 @@ def _cmd_decode(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
         return _decode_typed_lines(args, strategy)
     else:
         lines = iter_lines(sys.stdin)
+    name = args.input if args.input and args.input != "-" else (
+        "<arguments>" if args.sentences else "<stdin>")
+    inputs = _input_columns(lines, args, name)
     generator = _load(args.model)
     seed = args.seed
-    for batch in _batches(lines, args.batch_size):
-        for output in generator.decode_batch(batch, strategy=strategy, seed=seed):
+    for batch in _batches(inputs, args.batch_size):
+        texts = [text for text, _ in batch]
+        features = [tags for _, tags in batch] if args.features_column else None
+        for output in generator.decode_batch(texts, strategy=strategy, seed=seed,
+                                             features=features):
             sys.stdout.write(output + "\n")
         sys.stdout.flush()
         if seed is not None:
             # A different but reproducible stream for each batch.
             seed += 1
     return 0
+
+
+def _input_columns(lines: Iterable[str], args: argparse.Namespace, name: str
+                   ) -> Iterator[Tuple[str, Optional[str]]]:
+    """``(text, features)`` of each input line: the whole line, or the columns asked for."""
+    from ..exceptions import InputDataError
+
+    source = (args.source_column or 1) - 1
+    features = args.features_column - 1 if args.features_column else None
+    if args.source_column is None and features is None:
+        for line in lines:
+            yield line, None
+        return
+    if features == source:
+        raise CommandError("--source-column and --features-column must differ")
+    needed = max(source, features or 0) + 1
+    for lineno, line in enumerate(lines, start=1):
+        fields = line.split("\t")
+        if len(fields) < needed:
+            raise InputDataError(f"no column {needed}: the line has {len(fields)} "
+                                 f"tab-separated column{'s' if len(fields) > 1 else ''}",
+                                 name, lineno)
+        yield fields[source], None if features is None else fields[features]
 
 
 def _checked_lines(path: str) -> Iterator[str]:
@@ -132,17 +164,22 @@ def _cmd_evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     from ..data import read_pairs
 
     _check_model_path(args.model)
-    pairs = read_pairs(args.pairs, limit=args.limit)
+    try:
+        pairs = read_pairs(args.pairs, limit=args.limit, **_columns(args))
+    except ValueError as error:  # repeated columns
+        parser.error(_one_line(error))
     strategy = _strategy(args, parser)
-    metrics = ["exact_match", "cer"] + (["ser"] if args.target_sep is not None else [])
+    generator = _load(args.model)
+    target_sep = args.target_sep if args.target_sep is not None else \
+        generator.encoder.target_sep
+    metrics = ["exact_match", "cer"] + (["ser"] if target_sep is not None else [])
     if importlib.util.find_spec("sacrebleu") is not None:
         metrics += ["chrf", "bleu"]
     else:
         _say(f'{PROG}: chrF and BLEU left out: they need sacrebleu, installed with: '
              f'pip install "shorttext-s2s[metrics]"', sys.stderr)
-    generator = _load(args.model)
     scores = generator.evaluate(pairs, strategy=strategy, metrics=metrics,
-                                target_sep=args.target_sep)
+                                target_sep=target_sep)
     if args.json:
         import json
 

@@ -64,6 +64,13 @@ def _check_model_path(path: str) -> None:
         raise ModelFileError(path, "is a directory, expected a model file")
 
 
+def _columns(args: argparse.Namespace) -> dict:
+    """The ``read_pairs`` column arguments the user gave (none: the default layout)."""
+    names = ("source_column", "target_column", "features_column")
+    return {name: getattr(args, name) for name in names
+            if getattr(args, name, None) is not None}
+
+
 def _load(path: str) -> Any:
     from ..generator import loadCharBasedSeq2SeqGenerator
 

@@ -120,6 +120,23 @@ def _add_strategy_options(parser: argparse.ArgumentParser, default: str) -> None
                        help="random seed, for reproducible sampling")
 
 
+def _add_column_options(parser: argparse.ArgumentParser, target: bool = True) -> None:
+    """The columns of a tab-separated file, named by the user (nothing is guessed)."""
+    group = parser.add_argument_group(
+        "columns", "which tab-separated columns to read, counted from 1; a line without one "
+                   "of them is refused with its number")
+    group.add_argument("--source-column", type=_positive_int, metavar="N",
+                       help="the input's column (default: 1)")
+    if target:
+        group.add_argument("--target-column", type=_positive_int, metavar="N",
+                           help="the target's column (default: 2)")
+    group.add_argument("--features-column", type=_positive_int, metavar="N",
+                       help="the column of the input's features, tags separated by the "
+                            "model's features separator (';' unless trained otherwise), e.g. "
+                            "3 for the SIGMORPHON files lemma<TAB>form<TAB>tags (default: no "
+                            "features)")
+
+
 def _add_verbose_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--verbose", "-v", action="store_true",
                         help="also show the log of the backend (TensorFlow, XLA) and the "
@@ -135,23 +152,28 @@ _COMMANDS = {
     "train": (_cmd_train, False,
         "train a model on a pairs file or a conversation",
         "Train a model on sentence pairs (a tab-separated file, two or three columns, as the "
-        "Anki/Tatoeba files) or on a conversation (one utterance a line, each answered by the "
-        "next), and save it as one model file."),
+        "Anki/Tatoeba files, or the columns named with --source-column, --target-column and "
+        "--features-column) or on a conversation (one utterance a line, each answered by the "
+        "next), and save it as one model file. Texts are read as characters unless "
+        "--source-sep or --target-sep split them into longer units (phonemes)."),
     "decode": (_cmd_decode, True,
         "answer sentences with a trained model",
         "Decode sentences with a trained model: those given as arguments, else the lines of "
         "--input FILE, else the lines of standard input. Prints one line per input line, in "
         "order. Typed at a terminal, each line is answered as soon as it is entered; from a "
-        "file or a pipe, lines are decoded in batches."),
+        "file or a pipe, lines are decoded in batches. With --source-column or "
+        "--features-column, each line is tab-separated and those columns are read."),
     "chat": (_cmd_chat, True,
         "talk to a trained model",
         "Read a line, print the model's reply, until end of input (Ctrl-D) or Ctrl-C."),
     "evaluate": (_cmd_evaluate, True,
         "score a trained model on a pairs file",
         "Decode the sources of a pairs file and compare with the targets: exact match rate "
-        "(word accuracy), character error rate (CER), with --target-sep the symbol error rate "
-        "(SER) and, with the 'metrics' extra, chrF and BLEU. Lines with the same source are one "
-        "input with several references: its output is right if it equals any of them."),
+        "(word accuracy), character error rate (CER), for a model whose outputs are units "
+        "(or with --target-sep) the symbol error rate (SER: the phoneme error rate for "
+        "phonemes) and, with the 'metrics' extra, chrF and BLEU. Lines with the same source "
+        "(and features) are one input with several references: its output is right if it "
+        "equals any of them."),
     "serve": (_cmd_serve, True,
         "serve a trained model over HTTP (JSON API and chat page)",
         "Serve a model over HTTP until Ctrl-C: POST /v1/decode, GET /v1/model, GET /healthz, a "
@@ -212,6 +234,17 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the model file to write")
     train.add_argument("--limit", type=_positive_int, metavar="N",
                        help="train on the first N pairs only")
+    _add_column_options(train)
+    units = train.add_argument_group(
+        "units", "what the model reads and writes one at a time (saved with the model)")
+    units.add_argument("--source-sep", metavar="SEP",
+                       help="the inputs' units are separated by SEP (default: characters)")
+    units.add_argument("--target-sep", metavar="SEP",
+                       help="the targets' units are separated by SEP, e.g. ' ' for phonemes "
+                            "written K AE T; outputs are joined with it (default: characters)")
+    units.add_argument("--features-sep", metavar="SEP", default=";",
+                       help="what separates the tags of the features column (default: "
+                            "%(default)s)")
     hyper = train.add_argument_group("model and training")
     hyper.add_argument("--network", choices=NETWORK_NAMES, default=None,
                        help="the network (default: attention; see the networks page)")
@@ -241,8 +274,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="training recipe (default: the network's: small-data for "
                             "attention and transformer, keras-example for lstm)")
     hyper.add_argument("--maxlen", type=_maxlen, metavar="N",
-                       help="longest sequence in characters, the signal included; longer "
-                            "texts are cut (default: the longest text of the data + 1)")
+                       help="longest sequence in units (characters), the signal included; "
+                            "longer texts are cut (default: the longest text of the data + 1)")
     hyper.add_argument("--epochs", type=_positive_int, default=100, metavar="N",
                        help="passes over the data (default: %(default)s)")
     hyper.add_argument("--batch-size", type=_positive_int, default=64, metavar="N",
@@ -289,6 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="read sentences from FILE, one a line ('-' for standard input)")
     decode.add_argument("--batch-size", type=_positive_int, default=256, metavar="N",
                         help="sentences decoded together (default: %(default)s)")
+    _add_column_options(decode, target=False)
     _add_strategy_options(decode, default="greedy")
 
     chat = parsers["chat"]
@@ -300,9 +334,11 @@ def build_parser() -> argparse.ArgumentParser:
                           help="score the first N pairs only")
     evaluate.add_argument("--json", action="store_true", help="print the scores as JSON")
     evaluate.add_argument("--target-sep", metavar="SEP",
-                          help="also score the symbol error rate (SER), the symbols of a "
-                               "target separated by SEP (' ' for phonemes written K AE T: the "
-                               "phoneme error rate)")
+                          help="score the symbol error rate (SER) with the units of a target "
+                               "separated by SEP (' ' for phonemes written K AE T: the "
+                               "phoneme error rate) (default: the model's separator; none "
+                               "for a character model, which then has no SER)")
+    _add_column_options(evaluate)
     _add_strategy_options(evaluate, default="greedy")
 
     serve = parsers["serve"]

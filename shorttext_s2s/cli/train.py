@@ -13,6 +13,7 @@ from typing import Any, Optional
 from .common import (
     PROG,
     _check_model_path,
+    _columns,
     _check_writable,
     _invocation,
     _one_line,
@@ -105,12 +106,19 @@ def _cmd_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     if args.plot:
         _check_writable(args.plot, "--plot")
         _pyplot()
+    columns = _columns(args)
     if args.conversation:
+        if columns:
+            parser.error("--source-column, --target-column and --features-column read a "
+                         "pairs file, not a --conversation")
         pairs = conversation_pairs(read_lines(args.conversation), args.conversation)
         if args.limit:
             pairs = pairs[:args.limit]
     else:
-        pairs = read_pairs(args.pairs, limit=args.limit)
+        try:
+            pairs = read_pairs(args.pairs, limit=args.limit, **columns)
+        except ValueError as error:  # repeated columns
+            parser.error(_one_line(error))
     if args.validation_split and int(len(pairs) * args.validation_split) < 1:
         parser.error(f"--validation-split {args.validation_split} of {len(pairs)} pairs "
                      f"leaves no pair for validation")
@@ -122,11 +130,21 @@ def _cmd_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
 
     if args.seed is not None:
         keras.utils.set_random_seed(args.seed)
+    try:
+        encoder = SentenceToCharVecEncoder.from_pairs(
+            pairs, source_sep=args.source_sep, target_sep=args.target_sep,
+            features_sep=args.features_sep)
+    except ValueError as error:  # a separator that cannot be one
+        parser.error(_one_line(error))
     # +1: the encoder input ends with the signal, the decoder input starts with it.
-    maxlen = args.maxlen or max(max(len(s), len(t)) for s, t in pairs) + 1
-    encoder = SentenceToCharVecEncoder.from_texts(s + t for s, t in pairs)
-    _say(f"{len(pairs)} pairs, {len(encoder.characters)} distinct characters, maxlen {maxlen}"
-         f"{' (derived from the data)' if not args.maxlen else ''}")
+    maxlen = args.maxlen or max(
+        max(encoder.source_length(pair[0], pair[2] if len(pair) > 2 else None),
+            encoder.target_length(pair[1])) for pair in pairs) + 1
+    what = "characters" if encoder.single_characters or not (
+        args.source_sep or args.target_sep) else "units"
+    tags = f", {len(encoder.features)} distinct tags" if encoder.features else ""
+    _say(f"{len(pairs)} pairs, {len(encoder.characters)} distinct {what}{tags}, maxlen "
+         f"{maxlen}{' (derived from the data)' if not args.maxlen else ''}")
     network = {"network": args.network, "bidirectional": args.bidirectional or None,
                "embedding_dim": args.embedding_dim, "layers": args.layers,
                "heads": args.heads, "feedforward_dim": args.feedforward_dim,

@@ -1,0 +1,215 @@
+"""Units beyond characters (separators) and a features column: encoder, readers, training,
+saving, loading, decoding, evaluation, the command line and the server."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+from typing import List, Tuple
+
+import keras
+import numpy as np
+import pytest
+
+from shorttext_s2s import (
+    CharBasedSeq2SeqGenerator,
+    InputDataError,
+    InputWarning,
+    SentenceToCharVecEncoder,
+    loadCharBasedSeq2SeqGenerator,
+)
+from shorttext_s2s.data import read_pairs
+from shorttext_s2s.encoder import PAD_ID, UNK_ID
+
+#: Words and their pronunciations, phonemes separated by spaces (two for "read").
+G2P = [("cat", "K AE T"), ("bat", "B AE T"), ("tab", "T AE B"), ("act", "AE K T"),
+       ("tack", "T AE K"), ("read", "R IY D"), ("read", "R EH D")]
+#: Lemma, form, tags: the form depends on the tags.
+INFLECTION = [("sing", "sang", "V;PST"), ("sing", "sings", "V;PRS;3;SG"),
+              ("ring", "rang", "V;PST"), ("ring", "rings", "V;PRS;3;SG"),
+              ("sink", "sank", "V;PST"), ("sink", "sinks", "V;PRS;3;SG")]
+
+
+# --- the encoder ---------------------------------------------------------------------------
+
+def test_a_target_separator_makes_each_phoneme_one_unit():
+    encoder = SentenceToCharVecEncoder.from_pairs(G2P, target_sep=" ")
+    assert {"AE", "IY", "EH", "K"} <= set(encoder.characters)
+    assert " " not in encoder.characters  # the separator is no unit
+    assert set("catbrd") <= set(encoder.characters)  # the inputs are still characters
+    ids = encoder.encode_ids("K AE T", maxlen=5, startsig=True, side="target")
+    assert ids.tolist() == [encoder.signal_id] + [encoder.dictionary[u] for u in
+                                                   ("K", "AE", "T")] + [PAD_ID]
+    assert encoder.decode_ids(ids[1:]) == "K AE T"
+    # Repeated separators make no empty unit; an unknown phoneme is the unknown id.
+    assert encoder.target_units("K  AE ") == ["K", "AE"]
+    assert encoder.encode_ids("ZH", maxlen=2, side="target").tolist() == [UNK_ID, PAD_ID]
+    assert encoder.target_length("K AE T") == 3 and encoder.source_length("cat") == 3
+
+
+def test_tags_are_units_of_their_own_read_after_the_source():
+    encoder = SentenceToCharVecEncoder.from_pairs(
+        [("a", "b", "A;X"), ("x", "y", "N")])
+    assert encoder.features == ["A", "N", "X"]
+    # The tag X and the character x are different units.
+    assert encoder.feature_ids["X"] != encoder.dictionary["x"]
+    assert len(encoder) == 2 + len(encoder.characters) + 3
+    a, x, tag_a, tag_x = (encoder.dictionary["a"], encoder.dictionary["x"],
+                          encoder.feature_ids["A"], encoder.feature_ids["X"])
+    signal = encoder.signal_id
+    ids = encoder.encode_sources(["ax", "ax"], maxlen=6, reverse=True,
+                                 features=["A;X", None])
+    assert ids.tolist() == [[x, a, tag_a, tag_x, signal, PAD_ID],
+                            [x, a, signal, PAD_ID, PAD_ID, PAD_ID]]
+    # Cut: the source's end goes first, then the last tags; the signal always stays.
+    assert encoder.encode_sources(["ax"], maxlen=4, features=["A;X"]).tolist() == \
+        [[a, tag_a, tag_x, signal]]
+    assert encoder.encode_sources(["ax"], maxlen=3, features=["A;X;N"]).tolist() == \
+        [[tag_a, tag_x, signal]]
+    # Tags never decode as text, and an unknown tag is the unknown id.
+    assert encoder.decode_ids([a, tag_a, x]) == "ax"
+    assert encoder.encode_sources(["a"], maxlen=3, features=["PL"]).tolist() == \
+        [[a, UNK_ID, signal]]
+    with pytest.raises(ValueError, match="features"):
+        encoder.encode_sources(["a", "x"], maxlen=3, features=["A"])
+
+
+def test_encoder_configs_round_trip_and_a_character_encoder_keeps_the_old_config():
+    plain = SentenceToCharVecEncoder.from_pairs([("ab", "ba")])
+    assert plain.get_config() == {"characters": "\nab", "signalchar": "\n"}
+    assert plain == SentenceToCharVecEncoder("ab")
+    for encoder in (plain, SentenceToCharVecEncoder.from_pairs(G2P, target_sep=" "),
+                    SentenceToCharVecEncoder.from_pairs(INFLECTION, source_sep="-",
+                                                        features_sep=";")):
+        config = json.loads(json.dumps(encoder.get_config()))
+        assert SentenceToCharVecEncoder.from_config(config) == encoder
+    units = SentenceToCharVecEncoder.from_pairs(G2P, target_sep=" ").get_config()
+    assert units["target_sep"] == " " and "AE" in units["characters"]
+
+
+def test_bad_units_and_separators_are_refused():
+    with pytest.raises(ValueError, match="single characters"):
+        SentenceToCharVecEncoder(["ab"])  # a longer unit needs a separator
+    with pytest.raises(ValueError, match="target_sep"):
+        SentenceToCharVecEncoder("ab", target_sep="")
+    with pytest.raises(ValueError, match="source_sep"):
+        SentenceToCharVecEncoder("ab", source_sep="\n")  # the signal
+    with pytest.raises(InputDataError, match="pairs"):
+        SentenceToCharVecEncoder.from_pairs([("a", "b", "c", "d")])
+
+
+# --- reading columns -----------------------------------------------------------------------
+
+def test_named_columns_read_the_shared_task_layout_and_refuse_a_short_line(tmp_path):
+    path = tmp_path / "task.tsv"
+    path.write_text("sing\tsang\tV;PST\n\nring\trings\tV;PRS;3;SG\n", encoding="utf-8")
+    assert read_pairs(path, features_column=3) == [("sing", "sang", "V;PST"),
+                                                   ("ring", "rings", "V;PRS;3;SG")]
+    assert read_pairs(path, source_column=2, target_column=1) == [("sang", "sing"),
+                                                                  ("rings", "ring")]
+    # The default layout still reads a third column as an attribution.
+    assert read_pairs(path) == [("sing", "sang"), ("ring", "rings")]
+    path.write_text("sing\tsang\tV;PST\nring\trang\n", encoding="utf-8")
+    with pytest.raises(InputDataError) as caught:
+        read_pairs(path, features_column=3)
+    assert str(caught.value) == (f"{path}, line 2: no features (column 3): the line has 2 "
+                                 f"tab-separated columns")
+    with pytest.raises(ValueError, match="differ"):
+        read_pairs(path, source_column=2)
+
+
+# --- training, saving, loading, decoding ----------------------------------------------------
+
+def _train(pairs, **encoder_options) -> CharBasedSeq2SeqGenerator:
+    keras.utils.set_random_seed(0)
+    encoder = SentenceToCharVecEncoder.from_pairs(pairs, **encoder_options)
+    maxlen = max(max(encoder.source_length(p[0], p[2] if len(p) > 2 else None),
+                     encoder.target_length(p[1])) for p in pairs) + 1
+    generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=32, maxlen=maxlen)
+    generator.train_pairs(pairs * 6, batch_size=6, epochs=60, verbose=0)
+    return generator
+
+
+@pytest.fixture(scope="module")
+def g2p_model() -> CharBasedSeq2SeqGenerator:
+    return _train(G2P[:5], target_sep=" ")
+
+
+@pytest.fixture(scope="module")
+def inflection_model() -> CharBasedSeq2SeqGenerator:
+    return _train(INFLECTION)
+
+
+def test_phonemes_round_trip_through_training_saving_loading_and_decoding(g2p_model,
+                                                                         tmp_path):
+    words = [word for word, _ in G2P[:5]]
+    outputs = g2p_model.decode_batch(words)
+    assert outputs == [pron for _, pron in G2P[:5]]  # learnt, and joined with spaces
+    assert g2p_model.decode_nbest("cat", beam_width=3)[0][0] == "K AE T"
+    path = tmp_path / "g2p.h5"
+    g2p_model.save_compact_model(path)
+    loaded = loadCharBasedSeq2SeqGenerator(path)
+    assert loaded.encoder == g2p_model.encoder and loaded.encoder.target_sep == " "
+    assert loaded.decode_batch(words) == outputs
+
+
+def test_features_condition_the_output_and_round_trip(inflection_model, tmp_path):
+    lemmas = [lemma for lemma, _, _ in INFLECTION]
+    tags = [tag for _, _, tag in INFLECTION]
+    outputs = inflection_model.decode_batch(lemmas, features=tags)
+    assert outputs == [form for _, form, _ in INFLECTION]
+    assert inflection_model.decode("sing", strategy="greedy", features="V;PST") == "sang"
+    path = tmp_path / "inflection.h5"
+    inflection_model.save_compact_model(path, final=True)
+    loaded = loadCharBasedSeq2SeqGenerator(path)
+    assert loaded.encoder.features == ["3", "PRS", "PST", "SG", "V"]
+    assert loaded.decode_batch(lemmas, features=tags) == outputs
+    with pytest.raises(TypeError, match="single str"):
+        loaded.decode_batch(lemmas[:2], features="V;PST")
+
+
+def test_a_tag_the_model_never_saw_is_named_in_the_warning(inflection_model):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        inflection_model.decode_batch(["sing"], features=["V;FUT"])
+    assert [str(w.message) for w in caught if w.category is InputWarning] == [
+        "1 of 1 input(s) not read as given: 'sing': tags the model never saw: 'FUT'"]
+
+
+def test_training_pairs_with_features_need_a_vocabulary_with_tags():
+    generator = CharBasedSeq2SeqGenerator(SentenceToCharVecEncoder("singa"), latent_dim=8,
+                                          maxlen=6)
+    with pytest.raises(InputDataError, match="from_pairs"):
+        generator.train_pairs(INFLECTION[:2], epochs=1, verbose=0)
+
+
+def test_evaluate_scores_units_against_every_reference(g2p_model):
+    # "read" has two pronunciations: one output, right if it is either; the phoneme error
+    # rate is against the closer one.
+    output = g2p_model.decode_batch(["read"])[0]
+    scores = g2p_model.evaluate(G2P[:2] + G2P[5:], metrics=("exact_match", "ser"))
+    assert scores["n"] == 3
+    from shorttext_s2s.evaluation import symbol_error_rate
+
+    expected_ser = symbol_error_rate(
+        g2p_model.decode_batch(["cat", "bat"]) + [output],
+        [["K AE T"], ["B AE T"], ["R IY D", "R EH D"]], separator=" ")
+    assert scores["ser"] == pytest.approx(expected_ser)
+    assert scores["exact_match"] == pytest.approx(
+        (2 + (output in ("R IY D", "R EH D"))) / 3)
+    # The model's separator is the default: SER is among the default metrics.
+    assert "ser" in g2p_model.evaluate(G2P[:2], metrics=None)
+
+
+def test_validation_logs_the_word_accuracy_and_the_phoneme_error_rate():
+    keras.utils.set_random_seed(0)
+    encoder = SentenceToCharVecEncoder.from_pairs(G2P, target_sep=" ")
+    generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=16, maxlen=5)
+    history = generator.train_pairs(G2P[:5] * 4, batch_size=10, epochs=2, verbose=0,
+                                    validation_data=G2P[:5], validation_every=1)
+    assert {"val_exact_match", "val_ser"} <= set(history.history)
+    selection = history.selection
+    assert set(selection.scores) >= {"val_exact_match", "val_ser"}
+    assert selection.scores["val_exact_match"] == \
+        history.history["val_exact_match"][selection.epoch - 1]
