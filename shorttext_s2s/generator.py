@@ -36,17 +36,20 @@ class CharBasedSeq2SeqGenerator(CompactIOMachine):
     """Character-level seq2seq model: learns to answer a text with another text.
 
     Train it on a conversation (:meth:`train`: each line is answered by the next, as in
-    Vinyals & Le, "A Neural Conversational Model") or on pairs such as translations
-    (:meth:`train_pairs`), :meth:`decode` new text, save it to one file
-    (:meth:`save_compact_model`) and load it (:func:`loadCharBasedSeq2SeqGenerator`).
+    Vinyals & Le, "A Neural Conversational Model") or on pairs such as translations or a
+    word and its pronunciation (:meth:`train_pairs`), :meth:`decode` new text, save it to one
+    file (:meth:`save_compact_model`) and load it (:func:`loadCharBasedSeq2SeqGenerator`).
+    Texts are read and written one unit at a time: characters, or the units and features
+    tags the vocabulary defines (:class:`SentenceToCharVecEncoder`).
 
     Args:
-        sent2charvec_encoder: the character vocabulary (:class:`SentenceToCharVecEncoder`).
+        sent2charvec_encoder: the vocabulary (:class:`SentenceToCharVecEncoder`): its
+            units, separators and feature tags.
         latent_dim: number of units of the decoder, the transformer's width (see the network
             for the encoder's).
-        maxlen: longest sequence, in characters, the start/end signal included (2 to
-            ``MAX_SEQUENCE_LENGTH``): longer inputs and targets are cut, and decoding stops
-            after ``maxlen - 1`` characters.
+        maxlen: longest sequence, in units (characters), the start/end signal and an
+            input's tags included (2 to ``MAX_SEQUENCE_LENGTH``): longer inputs and targets
+            are cut, and decoding stops after ``maxlen - 1`` units.
         reverse_input: feed each input to the encoder backwards, so that its first
             characters are the last the encoder reads (Sutskever et al., 2014). Defaults to
             False, as in shorttext and the Keras example.

@@ -29,7 +29,7 @@ from typing import Any, List, Optional
 import keras
 import numpy as np
 
-from .callbacks import ModelSelection, ValidationScorer
+from .callbacks import BudgetDecay, ModelSelection, TimeBudget, ValidationScorer
 
 __all__ = ["RECIPES", "PATIENCE", "check_recipe", "default_optimizer", "default_loss",
            "selection_measure", "recipe_callbacks"]
@@ -84,8 +84,8 @@ def selection_measure(recipe: str, validation: bool) -> str:
 
 
 def recipe_callbacks(recipe: str, generator: Any, validation_ids: Optional[List[np.ndarray]],
-                     patience: Optional[int],
-                     validation_every: int = 2) -> List[keras.callbacks.Callback]:
+                     patience: Optional[int], validation_every: int = 2,
+                     budget: Optional[TimeBudget] = None) -> List[keras.callbacks.Callback]:
     """The callbacks ``recipe`` trains with, its model selection last.
 
     Args:
@@ -95,10 +95,15 @@ def recipe_callbacks(recipe: str, generator: Any, validation_ids: Optional[List[
         patience: stop after this many epochs without a better one, or None (never).
         validation_every: for ``"small-data"``: decode and score the validation pairs after
             every this many epochs.
+        budget: the time budget training runs under, if any: ``"small-data"`` then lowers
+            its learning rate with the time spent (:class:`BudgetDecay`) rather than on
+            plateaus.
     """
     measure = selection_measure(check_recipe(recipe), validation_ids is not None)
     callbacks: List[keras.callbacks.Callback] = []
-    if recipe == "small-data":
+    if recipe == "small-data" and budget is not None:
+        callbacks.append(BudgetDecay(budget))
+    elif recipe == "small-data":
         callbacks.append(keras.callbacks.ReduceLROnPlateau(
             monitor="val_loss" if validation_ids is not None else "loss", factor=0.5,
             patience=2, min_lr=1e-5, verbose=0))

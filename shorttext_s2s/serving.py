@@ -156,11 +156,12 @@ def _request_model(pydantic: Any, settings: ServerSettings, vocabulary: int,
     """The JSON body of ``POST /v1/decode``: validates it and is its OpenAPI schema."""
     field = pydantic.Field
     text = Annotated[str, pydantic.StringConstraints(max_length=max_chars)]
+    tags = Annotated[str, pydantic.StringConstraints(max_length=settings.max_chars)]
     return pydantic.create_model(
         "DecodeRequest", __config__=pydantic.ConfigDict(extra="forbid", strict=True),
         texts=(List[text], field(max_length=settings.max_texts,
                                  description="the input texts")),
-        features=(Optional[List[Optional[text]]], field(
+        features=(Optional[List[Optional[tags]]], field(
             None, max_length=settings.max_texts,
             description="each text's tags (\"V;PST\"), for a model trained with features")),
         strategy=(Literal["greedy", "sample", "beam"], field("greedy")),

@@ -191,7 +191,8 @@ class Trainer:
             # The budget first: the epoch it ends is then validated and judged as any other.
             budget = [] if self.time_budget is None else [self.time_budget]
             callbacks = budget + list(self.callbacks) + recipe_callbacks(
-                recipe, generator, validation_ids, patience or None, self.validation_every)
+                recipe, generator, validation_ids, patience or None, self.validation_every,
+                self.time_budget)
             selection = callbacks[-1]
             self._say(f"model selection: {_measure_words(selection.measure)}"
                       + (f"; early stopping after {patience} epochs without a better one"

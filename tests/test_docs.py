@@ -126,6 +126,13 @@ SCALE: Dict[str, List[Tuple[str, str]]] = {
     "docs/tutorial_translation.rst": [("latent_dim=256", "latent_dim=16"),
                                       ("epochs=100", "epochs=1"),
                                       ("in pairs}), 200)", "in pairs}), 10)")],
+    "docs/tutorial_g2p.rst": [("words[:12000]", "words[:10]"),
+                              ("words[12000:13000]", "words[10:16]"),
+                              ("words[13000:]", "words[16:40]"),
+                              ("--time-budget 15m", "--time-budget 15m --epochs 1 "
+                                                    "--latent-dim 8"),
+                              ("--validation-split 0.01", "--validation-split 0.2"),
+                              ("latent_dim=256", "latent_dim=16"), ("epochs=1000", "epochs=1")],
     "docs/tutorial_chatbot.rst": [("max_chars=48", "max_chars=16"),
                                   ("latent_dim=256", "latent_dim=16"), ("maxlen=49", "maxlen=17"),
                                   ("epochs=70", "epochs=1")],
@@ -142,9 +149,14 @@ NOT_RUN: Dict[str, Dict[str, str]] = {
     "docs/quickstart.rst": {"pip install": "installs from the network (the demo: test_cli.py)"},
     "docs/tutorial_translation.rst": {"examples/translate_fra_eng.py": "test_examples.py",
                                       "'Call me.' ->": "the output of a full run"},
+    "docs/tutorial_g2p.rst": {"pip install": "installs from the network",
+                              "hun_large.train": "the shared task's files (test_units.py runs "
+                                                 "these commands on a small file)"},
     "docs/tutorial_chatbot.rst": {"conversations:": "a data file's layout, not code",
                                   "shorttext-s2s chat": "an interactive session (test_cli.py)"},
     "docs/cli.rst": {"demo [--quick]": "a synopsis", "train PAIRS": "a synopsis",
+                     "train lexicon.tsv": "examples of minutes (tutorial_g2p.rst runs them "
+                                          "at a small scale)",
                      "decode MODEL": "a synopsis", "chat shorttext-s2s-demo.h5": "interactive",
                      "shorttext-s2s serve MODEL": "a server running until stopped "
                                                   "(test_serving.py starts real ones)",
@@ -160,7 +172,8 @@ NOT_RUN: Dict[str, Dict[str, str]] = {
     "docs/architecture.rst": {"0  exceptions": "a diagram of the modules' layers"},
     "docs/performance.rst": {"shorttext-s2s demo": "the full demo takes minutes (test_cli.py "
                                                    "runs it with --quick)",
-                             "quality_bench.py": "a benchmark of an hour or more"},
+                             "quality_bench.py": "a benchmark of an hour or more",
+                             "transduction_bench.py": "benchmarks of hours"},
     "docs/serving.rst": {
         "shorttext-s2s serve fra-eng.h5": "a server running until stopped (test_serving.py "
                                           "starts real ones)",

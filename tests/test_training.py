@@ -439,6 +439,13 @@ def test_a_time_budget_ends_training_with_the_best_epoch_judged(tiny_pairs, caps
     assert len(history.history["val_loss"]) == last
     assert len(history.history[scored]) == (last + 1) // 2
     assert generator.s2sgenerator.weights_epoch == history.selection.epoch <= last
+    # The learning rate falls with the budget spent (under JAX too, where fit() holds the
+    # optimizer's state apart: a rate it did not read would be overwritten at the epoch's end).
+    rates = history.history["learning_rate"]
+    assert all(later <= earlier for earlier, later in zip(rates, rates[1:]))
+    final = float(keras.ops.convert_to_numpy(
+        generator.s2sgenerator.model.optimizer.learning_rate))
+    assert final < 0.002 and final == pytest.approx(rates[-1])
 
 
 @pytest.mark.parametrize("budget", [0, -1.0, float("nan"), "15m", True])

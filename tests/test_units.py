@@ -213,3 +213,76 @@ def test_validation_logs_the_word_accuracy_and_the_phoneme_error_rate():
     assert set(selection.scores) >= {"val_exact_match", "val_ser"}
     assert selection.scores["val_exact_match"] == \
         history.history["val_exact_match"][selection.epoch - 1]
+
+
+# --- the command line and the server -------------------------------------------------------
+
+@pytest.mark.slow
+def test_the_command_line_trains_decodes_and_evaluates_units_and_features(tmp_path):
+    from test_cli import assert_one_line_error, one_backend, run
+
+    if one_backend.args[0]:
+        pytest.skip(one_backend.kwargs["reason"])
+    lexicon = tmp_path / "lexicon.tsv"
+    lexicon.write_text("".join(f"{w}\t{p}\n" for w, p in G2P[:5] * 4), encoding="utf-8")
+    model = tmp_path / "g2p.h5"
+    trained = run("train", str(lexicon), "-o", str(model), "--target-sep", " ", "--epochs",
+                  "2", "--latent-dim", "8", "--batch-size", "10", "-q")
+    assert trained.returncode == 0, trained.stderr
+    assert "20 pairs, " in trained.stdout and " distinct units, maxlen 5 " in trained.stdout
+    assert loadCharBasedSeq2SeqGenerator(model).encoder.target_sep == " "
+    scores = run("evaluate", str(model), str(lexicon), "--json")
+    assert scores.returncode == 0, scores.stderr
+    assert {"n", "exact_match", "cer", "ser"} <= set(json.loads(scores.stdout))
+
+    task = tmp_path / "task.tsv"
+    task.write_text("".join(f"{a}\t{b}\t{c}\n" for a, b, c in INFLECTION * 2), encoding="utf-8")
+    model = tmp_path / "inflection.h5"
+    trained = run("train", str(task), "-o", str(model), "--features-column", "3",
+                  "--epochs", "2", "--latent-dim", "8", "-q")
+    assert trained.returncode == 0, trained.stderr
+    assert "12 pairs, 8 distinct characters, 5 distinct tags, maxlen 9" in trained.stdout
+    generator = loadCharBasedSeq2SeqGenerator(model)
+    decoded = run("decode", str(model), "--source-column", "2", "--features-column", "1",
+                  stdin="V;PST\tsing\nV;PRS;3;SG\tring\n")
+    assert decoded.returncode == 0, decoded.stderr
+    assert decoded.stdout.splitlines() == generator.decode_batch(
+        ["sing", "ring"], features=["V;PST", "V;PRS;3;SG"])
+    scores = run("evaluate", str(model), str(task), "--features-column", "3", "--json")
+    assert json.loads(scores.stdout)["n"] == len(INFLECTION)
+
+    # A line without the features column is refused with its number; nothing is guessed.
+    task.write_text("sing\tsang\tV;PST\nring\trang\n", encoding="utf-8")
+    assert_one_line_error(run("train", str(task), "-o", str(tmp_path / "x.h5"),
+                              "--features-column", "3"),
+                          2, f"{task}, line 2: no features (column 3)")
+    assert_one_line_error(run("decode", str(model), "--features-column", "2", stdin="sing\n"),
+                          1, "<stdin>, line 1: no column 2")
+
+
+@pytest.mark.slow
+def test_the_server_takes_features_and_describes_the_units(inflection_model, tmp_path):
+    from test_serving import Server, call, decode
+
+    path = tmp_path / "inflection.h5"
+    inflection_model.save_compact_model(path, final=True)
+    server = Server(path)
+    try:
+        lemmas = [lemma for lemma, _, _ in INFLECTION]
+        tags = [tag for _, _, tag in INFLECTION]
+        assert decode(server, {"texts": lemmas, "features": tags})["outputs"] == \
+            inflection_model.decode_batch(lemmas, features=tags)
+        answer = decode(server, {"texts": ["sing"], "features": ["V;FUT"]})
+        assert answer["warnings"] == [{"field": "texts[0]",
+                                       "message": "tags the model never saw: 'FUT'"}]
+        status, _, content = call(server.url + "/v1/decode", "POST",
+                                  {"texts": ["sing", "ring"], "features": ["V;PST"]})
+        assert status == 422
+        assert json.loads(content)["error"]["field"] == "features"
+        status, _, content = call(server.url + "/v1/model")
+        units = json.loads(content)["units"]
+        assert units == {"source_sep": None, "target_sep": None,
+                         "features": ["3", "PRS", "PST", "SG", "V"], "features_sep": ";"}
+        assert decode(server, {"texts": ["sing"]})["outputs"]  # still serving
+    finally:
+        server.stop()
