@@ -176,8 +176,7 @@ def run_library(train: Sequence[Triple], valid: Sequence[Triple],
     train_pairs = [strip(t) for t in train]
     valid_pairs = [strip(t) for t in valid]
     encoder = SentenceToCharVecEncoder.from_pairs(train_pairs, target_sep=target_sep)
-    maxlen = max(max(encoder.source_length(p[0], p[2] if len(p) > 2 else None),
-                     encoder.target_length(p[1])) for p in train_pairs + valid_pairs) + 1
+    maxlen = encoder.maxlen_for(train_pairs + valid_pairs)
     settings = {**LIBRARY_SETTINGS, **(options or {})}
     batch_size = settings.pop("batch_size")
     learning_rate = settings.pop("learning_rate", None)

@@ -23,7 +23,7 @@ from typing import Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 from .exceptions import InputDataError
 
 __all__ = ["TextSource", "source_name", "iter_lines", "read_lines", "read_pairs", "parse_pairs",
-           "conversation_pairs", "check_pairs"]
+           "check_columns", "conversation_pairs", "check_pairs"]
 
 logger = logging.getLogger(__name__)
 
@@ -137,16 +137,8 @@ def parse_pairs(lines: Iterable[str], source: str = "<input>", *, source_column:
             and the column), has more than three columns with the default layout, or no pair
             was found; ValueError: invalid or repeated column numbers.
     """
-    columns = [source_column, target_column] + (
-        [features_column] if features_column is not None else [])
+    columns = check_columns(source_column, target_column, features_column)
     names = ["source", "target", "features"]
-    for name, column in zip(names, columns):
-        if not isinstance(column, int) or isinstance(column, bool) or column < 1:
-            raise ValueError(f"Received an invalid value for argument `{name}_column`, "
-                             f"expected a column number from 1, got {column!r}.")
-    if len(set(columns)) != len(columns):
-        raise ValueError(f"the source, target and features columns must differ, got "
-                         f"{columns}")
     default_layout = columns == [1, 2]
     needed = max(columns)
     pairs: List[Tuple[str, ...]] = []
@@ -177,6 +169,25 @@ def parse_pairs(lines: Iterable[str], source: str = "<input>", *, source_column:
     if not pairs:
         raise InputDataError("no sentence pairs found", source)
     return pairs
+
+
+def check_columns(source_column: int = 1, target_column: int = 2,
+                  features_column: Optional[int] = None) -> List[int]:
+    """The columns :func:`parse_pairs` reads, checked: numbers from 1, all different.
+
+    Raises:
+        ValueError: a column that is not such a number, or two the same.
+    """
+    columns = [source_column, target_column] + (
+        [features_column] if features_column is not None else [])
+    for name, column in zip(("source", "target", "features"), columns):
+        if not isinstance(column, int) or isinstance(column, bool) or column < 1:
+            raise ValueError(f"Received an invalid value for argument `{name}_column`, "
+                             f"expected a column number from 1, got {column!r}.")
+    if len(set(columns)) != len(columns):
+        raise ValueError(f"the source, target and features columns must differ, got "
+                         f"{columns}")
+    return columns
 
 
 def read_pairs(source: TextSource, encoding: Optional[str] = None,

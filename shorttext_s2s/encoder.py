@@ -176,6 +176,18 @@ class SentenceToCharVecEncoder:
         """How many units an output has (the end signal not counted)."""
         return len(self.target_units(text))
 
+    def maxlen_for(self, pairs: Iterable[Sequence[str]]) -> int:
+        """The shortest ``maxlen`` that cuts none of ``pairs`` (``(input, target[,
+        features])``): their longest input (with its tags) or target, plus the signal.
+
+        Example:
+
+        >>> SentenceToCharVecEncoder("abc").maxlen_for([("ab", "c"), ("a", "abc")])
+        4
+        """
+        return max(max(self.source_length(pair[0], pair[2] if len(pair) > 2 else None),
+                       self.target_length(pair[1])) for pair in check_pairs(pairs)) + 1
+
     def char_id(self, char: str) -> int:
         """Return the id of a unit; :data:`UNK_ID` for units outside the vocabulary."""
         return self.dictionary.get(char, UNK_ID)

@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import json
 import warnings
-from pathlib import Path
-from typing import List, Tuple
 
 import keras
-import numpy as np
 import pytest
 
 from shorttext_s2s import (
@@ -46,6 +43,7 @@ def test_a_target_separator_makes_each_phoneme_one_unit():
     assert encoder.target_units("K  AE ") == ["K", "AE"]
     assert encoder.encode_ids("ZH", maxlen=2, side="target").tolist() == [UNK_ID, PAD_ID]
     assert encoder.target_length("K AE T") == 3 and encoder.source_length("cat") == 3
+    assert encoder.maxlen_for(G2P) == 5  # "tack", and the signal
 
 
 def test_tags_are_units_of_their_own_read_after_the_source():
@@ -124,9 +122,8 @@ def test_named_columns_read_the_shared_task_layout_and_refuse_a_short_line(tmp_p
 def _train(pairs, **encoder_options) -> CharBasedSeq2SeqGenerator:
     keras.utils.set_random_seed(0)
     encoder = SentenceToCharVecEncoder.from_pairs(pairs, **encoder_options)
-    maxlen = max(max(encoder.source_length(p[0], p[2] if len(p) > 2 else None),
-                     encoder.target_length(p[1])) for p in pairs) + 1
-    generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=32, maxlen=maxlen)
+    generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=32,
+                                          maxlen=encoder.maxlen_for(pairs))
     generator.train_pairs(pairs * 6, batch_size=6, epochs=60, verbose=0)
     return generator
 
@@ -255,9 +252,11 @@ def test_the_command_line_trains_decodes_and_evaluates_units_and_features(tmp_pa
     task.write_text("sing\tsang\tV;PST\nring\trang\n", encoding="utf-8")
     assert_one_line_error(run("train", str(task), "-o", str(tmp_path / "x.h5"),
                               "--features-column", "3"),
-                          2, f"{task}, line 2: no features (column 3)")
+                          1, f"{task}, line 2: no features (column 3)")
     assert_one_line_error(run("decode", str(model), "--features-column", "2", stdin="sing\n"),
                           1, "<stdin>, line 1: no column 2")
+    assert_one_line_error(run("evaluate", str(model), str(task), "--target-column", "1"),
+                          2, "columns must differ")
 
 
 @pytest.mark.slow

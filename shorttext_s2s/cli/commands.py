@@ -10,8 +10,8 @@ from typing import Any, Iterable, Iterator, Optional, Tuple
 from .common import (
     PROG,
     CommandError,
-    _one_line,
     _batches,
+    _check_columns,
     _check_model_path,
     _check_writable,
     _columns,
@@ -164,10 +164,9 @@ def _cmd_evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     from ..data import read_pairs
 
     _check_model_path(args.model)
-    try:
-        pairs = read_pairs(args.pairs, limit=args.limit, **_columns(args))
-    except ValueError as error:  # repeated columns
-        parser.error(_one_line(error))
+    columns = _columns(args)
+    _check_columns(columns, parser)
+    pairs = read_pairs(args.pairs, limit=args.limit, **columns)
     strategy = _strategy(args, parser)
     generator = _load(args.model)
     target_sep = args.target_sep if args.target_sep is not None else \

@@ -71,6 +71,16 @@ def _columns(args: argparse.Namespace) -> dict:
             if getattr(args, name, None) is not None}
 
 
+def _check_columns(columns: dict, parser: argparse.ArgumentParser) -> None:
+    """Repeated column numbers are a usage error, found before any file is read."""
+    from ..data import check_columns
+
+    try:
+        check_columns(**columns)
+    except ValueError as error:
+        parser.error(_one_line(error))
+
+
 def _load(path: str) -> Any:
     from ..generator import loadCharBasedSeq2SeqGenerator
 

@@ -13,8 +13,9 @@ from typing import Any, Optional
 from .common import (
     PROG,
     _check_model_path,
-    _columns,
+    _check_columns,
     _check_writable,
+    _columns,
     _invocation,
     _one_line,
     _progress,
@@ -115,10 +116,8 @@ def _cmd_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         if args.limit:
             pairs = pairs[:args.limit]
     else:
-        try:
-            pairs = read_pairs(args.pairs, limit=args.limit, **columns)
-        except ValueError as error:  # repeated columns
-            parser.error(_one_line(error))
+        _check_columns(columns, parser)
+        pairs = read_pairs(args.pairs, limit=args.limit, **columns)
     if args.validation_split and int(len(pairs) * args.validation_split) < 1:
         parser.error(f"--validation-split {args.validation_split} of {len(pairs)} pairs "
                      f"leaves no pair for validation")
@@ -136,12 +135,8 @@ def _cmd_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
             features_sep=args.features_sep)
     except ValueError as error:  # a separator that cannot be one
         parser.error(_one_line(error))
-    # +1: the encoder input ends with the signal, the decoder input starts with it.
-    maxlen = args.maxlen or max(
-        max(encoder.source_length(pair[0], pair[2] if len(pair) > 2 else None),
-            encoder.target_length(pair[1])) for pair in pairs) + 1
-    what = "characters" if encoder.single_characters or not (
-        args.source_sep or args.target_sep) else "units"
+    maxlen = args.maxlen or encoder.maxlen_for(pairs)
+    what = "characters" if args.source_sep is None and args.target_sep is None else "units"
     tags = f", {len(encoder.features)} distinct tags" if encoder.features else ""
     _say(f"{len(pairs)} pairs, {len(encoder.characters)} distinct {what}{tags}, maxlen "
          f"{maxlen}{' (derived from the data)' if not args.maxlen else ''}")
