@@ -135,10 +135,12 @@ class DynamicBatcher:
             How many shapes were decoded.
         """
         shapes = 0
+        separator = self.generator.encoder.source_sep or ""
         for strategy in strategies:
             for length, size in self._warm_up_plan():
-                # length - 1 characters and the end signal fill the length bucket exactly.
-                self.generator._decode_texts(["a" * (length - 1)] * size, strategy, 0, 1)
+                # length - 1 units and the end signal fill the length bucket exactly.
+                text = separator.join(["a"] * (length - 1))
+                self.generator._decode_texts([text] * size, strategy, 0, 1)
                 shapes += 1
         return shapes
 

@@ -119,13 +119,15 @@ def _scores(found):
 
 
 @pytest.mark.slow
-def test_warm_up_compiles_every_shape_a_request_meets(tmp_path):
+@pytest.mark.parametrize("separator", [None, " "], ids=["characters", "units"])
+def test_warm_up_compiles_every_shape_a_request_meets(separator):
     from shorttext_s2s import CharBasedSeq2SeqGenerator, SentenceToCharVecEncoder
     from tools.fuzz_loader import mark_trained
 
     # Sizes no other test uses, so that nothing is compiled before the warm-up.
     keras.utils.set_random_seed(5)
-    generator = CharBasedSeq2SeqGenerator(SentenceToCharVecEncoder("abcdefg"), latent_dim=14,
+    encoder = SentenceToCharVecEncoder("abcdefg", source_sep=separator)
+    generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=14 if separator is None else 18,
                                           maxlen=20, network="lstm")
     generator.compile()
     mark_trained(generator)
@@ -133,6 +135,8 @@ def test_warm_up_compiles_every_shape_a_request_meets(tmp_path):
     assert batcher.warm_up([get_strategy("greedy")]) == 2 * 3  # lengths 16, 20; sizes 1, 2, 4
     before = trace_count()
     texts = ["", "a", "abc" * 5, "g" * 16, "fed" * 20]
+    if separator is not None:
+        texts = [separator.join(text) for text in texts]
     gather(batcher, [(texts[:n], get_strategy("greedy")) for n in (1, 2, 3, 4)])
     assert trace_count() == before
 
