@@ -112,7 +112,7 @@ def read_triples(path: Path) -> List[Triple]:
     """``lemma<TAB>form<TAB>tags`` lines (the task's files) as ``(lemma, form, tags)``."""
     from shorttext_s2s.data import read_pairs
 
-    return [tuple(triple) for triple in read_pairs(path, features_column=3)]
+    return read_pairs(path, features_column=3)
 
 
 def large_languages(root: Path) -> List[str]:

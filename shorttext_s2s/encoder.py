@@ -78,15 +78,7 @@ class SentenceToCharVecEncoder:
         if not isinstance(signalchar, str) or len(signalchar) != 1:
             raise ValueError(f"Received an invalid value for argument `signalchar`, expected "
                              f"a single character, got {signalchar!r}.")
-        for name, sep in (("source_sep", source_sep), ("target_sep", target_sep),
-                          ("features_sep", features_sep)):
-            if sep is not None and (not isinstance(sep, str) or not sep or signalchar in sep):
-                raise ValueError(f"Received an invalid value for argument `{name}`, expected "
-                                 f"a non-empty string without the signal character, got "
-                                 f"{sep!r}.")
-        if features_sep is None:
-            raise ValueError("Received an invalid value for argument `features_sep`, expected "
-                             "a non-empty string, got None.")
+        _check_separators(signalchar, source_sep, target_sep, features_sep)
         self.signalchar = signalchar
         self.source_sep = source_sep
         self.target_sep = target_sep
@@ -163,10 +155,7 @@ class SentenceToCharVecEncoder:
     def feature_units(self, features: Optional[str]) -> List[str]:
         """The tags of an input's features (``"N;ACC;PL"`` -> ``["N", "ACC", "PL"]``); none
         for None or ``""``."""
-        if not features:
-            return []
-        _check_text(features, "features")
-        return [tag for tag in features.split(self.features_sep) if tag]
+        return _split(features, self.features_sep) if features else []
 
     def source_length(self, text: str, features: Optional[str] = None) -> int:
         """How many positions an input takes in the encoder: its units and its tags."""
@@ -419,15 +408,13 @@ class SentenceToCharVecEncoder:
         >>> encoder.characters[1:], encoder.features
         (['a', 'g', 'i', 'n', 's'], ['PST', 'V'])
         """
-        pairs = check_pairs(pairs)
-        probe = cls("x", signalchar, source_sep=source_sep, target_sep=target_sep,
-                    features_sep=features_sep)
+        _check_separators(signalchar, source_sep, target_sep, features_sep)
         units, tags = set(), set()
-        for pair in pairs:
-            units.update(probe.source_units(pair[0]))
-            units.update(probe.target_units(pair[1]))
+        for pair in check_pairs(pairs):
+            units.update(_split(pair[0], source_sep))
+            units.update(_split(pair[1], target_sep))
             if len(pair) > 2:
-                tags.update(probe.feature_units(pair[2]))
+                tags.update(_split(pair[2], features_sep))
         units.discard(signalchar)
         if not units:
             raise InputDataError("no units to build a vocabulary from: the texts are empty")
@@ -485,6 +472,16 @@ def _split(text: str, sep: Optional[str]) -> List[str]:
     if sep is None:
         return list(text)
     return [unit for unit in text.split(sep) if unit]
+
+
+def _check_separators(signalchar: str, source_sep: Optional[str], target_sep: Optional[str],
+                      features_sep: str) -> None:
+    for name, sep in (("source_sep", source_sep), ("target_sep", target_sep),
+                      ("features_sep", features_sep)):
+        if (sep is None and name == "features_sep") or sep is not None and (
+                not isinstance(sep, str) or not sep or signalchar in sep):
+            raise ValueError(f"Received an invalid value for argument `{name}`, expected a "
+                             f"non-empty string without the signal character, got {sep!r}.")
 
 
 def _checked_units(units: Iterable[str], name: str, signalchar: str, longer: bool) -> set:

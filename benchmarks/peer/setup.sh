@@ -13,26 +13,13 @@
 # Usage (from the repository root):  bash benchmarks/peer/setup.sh
 set -euo pipefail
 
-cache="${SHORTTEXT_S2S_PEER_CACHE:-$HOME/.cache/shorttext-s2s-peer}"
-venv="$cache/venv-onmt"
+source "$(dirname "$0")/venv.sh"
 torch_req="${PEER_TORCH:-torch==2.2.2}"
-python="${PEER_PYTHON:-python3}"
-
-if [[ -f "$venv/.installed" ]]; then
-    echo "$venv/bin"
-    exit 0
-fi
-mkdir -p "$cache"
-rm -rf "$venv"
-"$python" -m venv "$venv"
-started=$SECONDS
-"$venv/bin/pip" install --quiet --upgrade pip >&2
+peer_venv_begin venv-onmt
 "$venv/bin/pip" install --quiet "$torch_req" "numpy<2" "OpenNMT-py==3.5.1" sacrebleu >&2
 "$venv/bin/python" - >&2 <<'PY'
 import numpy, torch, onmt
 print(f"peer environment: torch {torch.__version__}, numpy {numpy.__version__}, "
       f"OpenNMT-py {onmt.__version__}")
 PY
-echo "installed in $((SECONDS - started)) s" >&2
-"$venv/bin/pip" freeze > "$venv/.installed"
-echo "$venv/bin"
+peer_venv_end

