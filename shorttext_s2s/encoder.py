@@ -476,12 +476,14 @@ def _split(text: str, sep: Optional[str]) -> List[str]:
 
 def _check_separators(signalchar: str, source_sep: Optional[str], target_sep: Optional[str],
                       features_sep: str) -> None:
-    for name, sep in (("source_sep", source_sep), ("target_sep", target_sep),
-                      ("features_sep", features_sep)):
-        if (sep is None and name == "features_sep") or sep is not None and (
-                not isinstance(sep, str) or not sep or signalchar in sep):
+    # Tags have ids of their own, so only the texts' separators must keep clear of the signal.
+    for name, sep in (("source_sep", source_sep), ("target_sep", target_sep)):
+        if sep is not None and (not isinstance(sep, str) or not sep or signalchar in sep):
             raise ValueError(f"Received an invalid value for argument `{name}`, expected a "
                              f"non-empty string without the signal character, got {sep!r}.")
+    if not isinstance(features_sep, str) or not features_sep:
+        raise ValueError(f"Received an invalid value for argument `features_sep`, expected a "
+                         f"non-empty string, got {features_sep!r}.")
 
 
 def _checked_units(units: Iterable[str], name: str, signalchar: str, longer: bool) -> set:

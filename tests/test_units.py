@@ -95,6 +95,8 @@ def test_bad_units_and_separators_are_refused():
         SentenceToCharVecEncoder("ab", source_sep="\n")  # the signal
     with pytest.raises(InputDataError, match="pairs"):
         SentenceToCharVecEncoder.from_pairs([("a", "b", "c", "d")])
+    # The tags' separator may be the signal character: tags have ids of their own.
+    assert SentenceToCharVecEncoder("ab", signalchar=";").features_sep == ";"
 
 
 # --- reading columns -----------------------------------------------------------------------
