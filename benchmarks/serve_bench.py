@@ -7,10 +7,12 @@ HTTP/1.1 connection and sends one English sentence of fra.txt per request, greed
 page would, waiting for each answer before the next. It prints requests per second, the
 median and 99th-percentile latency, the mean number of requests decoded together (from
 ``/healthz``) and the error count (any answer but 200 is an error), and exits with status 1
-if there was any error. Usage (from the repository root)::
+if there was any error. With ``--workers 1,2`` the batching server is measured with each
+number of worker processes (``serve --workers N``). Usage (from the repository root)::
 
     nice python benchmarks/serve_bench.py MODEL.h5                       # 1, 8, 64 clients, 30 s
     nice python benchmarks/serve_bench.py MODEL.h5 --clients 64 --duration 10
+    nice python benchmarks/serve_bench.py MODEL.h5 --modes on --workers 1,2 --clients 64
 """
 
 from __future__ import annotations
@@ -45,6 +47,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                              "(default 3)")
     parser.add_argument("--modes", default="on,off",
                         help="dynamic batching on, off or both (default on,off)")
+    parser.add_argument("--workers", default="1",
+                        help="comma-separated worker process counts of the batching server "
+                             "(default 1)")
     parser.add_argument("--max-delay-ms", type=float, default=5.0,
                         help="the server's --max-delay-ms (default 5)")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA,
@@ -68,26 +73,30 @@ def read_sentences(path: Path, count: int) -> List[str]:
 
 
 class Server:
-    def __init__(self, model: str, *options: str) -> None:
+    def __init__(self, model: str, *options: str, workers: int = 1) -> None:
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(
             [str(REPO)] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else [])))
         self.process = subprocess.Popen(
             [sys.executable, "-m", "shorttext_s2s", "serve", model, "--host", HOST, "--port",
-             "0", "--log-level", "warning", *options],
+             "0", "--log-level", "warning", "--workers", str(workers), *options],
             stdout=subprocess.PIPE, text=True, env=env)
         lines: "queue.Queue" = queue.Queue()
         threading.Thread(target=lambda: [lines.put(line) for line in self.process.stdout],
                          daemon=True).start()
         started = time.monotonic()
-        try:
-            line = lines.get(timeout=900)
-        except queue.Empty:
-            line = ""
-        found = re.search(r"serving on http://[\d.]+:(\d+)", line)
-        if not found:
-            self.stop()
-            sys.exit(f"the server did not start: {line!r}")
-        self.port = int(found.group(1))
+        ready = 0
+        while ready < workers:  # each worker says when it is ready
+            try:
+                line = lines.get(timeout=900)
+            except queue.Empty:
+                line = ""
+            found = re.search(r"serving on http://[\d.]+:(\d+)", line)
+            if line and not found:
+                continue
+            if not found:
+                self.stop()
+                sys.exit("the server did not start")
+            self.port, ready = int(found.group(1)), ready + 1
         print(f"  server ready in {time.monotonic() - started:.0f} s (load and warm-up)",
               flush=True)
 
@@ -140,7 +149,9 @@ def counts(port: int) -> Tuple[int, int]:
 
 
 def measure(port: int, sentences: List[str], clients: int, settle: float,
-            duration: float) -> Tuple[float, float, float, int, float]:
+            duration: float, workers: int) -> Tuple[float, float, float, int, float]:
+    """Requests/s, p50 and p99 latency (ms), errors, and requests a batch (NaN with several
+    workers: each counts its own, and ``/healthz`` reaches one of them)."""
     latencies: List[float] = []
     errors: List[str] = []
     requests_before, batches_before = counts(port)
@@ -170,6 +181,8 @@ def measure(port: int, sentences: List[str], clients: int, settle: float,
 
     requests_after, batches_after = counts(port)
     per_batch = (requests_after - requests_before) / max(1, batches_after - batches_before)
+    if workers > 1:
+        per_batch = float("nan")
     return (len(latencies) / duration, percentile(0.5), percentile(0.99), len(errors),
             per_batch)
 
@@ -178,6 +191,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     sentences = read_sentences(args.data, args.sentences)
     clients = [int(part) for part in args.clients.split(",")]
+    worker_counts = [int(part) for part in args.workers.split(",")]
     import platform
 
     print(f"model {args.model}, {len(sentences)} sentences, {os.cpu_count()} CPUs, "
@@ -185,28 +199,31 @@ def main(argv=None) -> int:
           flush=True)
     rows = []
     for mode in args.modes.split(","):
-        print(f"dynamic batching {mode}:", flush=True)
         # Batches never exceed the clients' requests; alone, one shape is all there is.
         largest = 1 if mode == "off" else 1 << (max(clients) - 1).bit_length()
         options = ["--max-delay-ms", str(args.max_delay_ms), "--max-batch", str(largest)]
-        server = Server(args.model, *options, *(["--no-batching"] if mode == "off" else []))
-        try:
-            for count in clients:
-                rate, p50, p99, errors, per_batch = measure(server.port, sentences, count,
-                                                            args.settle, args.duration)
-                rows.append((mode, count, rate, p50, p99, per_batch, errors))
-                print(f"  {count:3d} clients: {rate:8.1f} requests/s, p50 {p50:7.1f} ms, "
-                      f"p99 {p99:7.1f} ms, {per_batch:5.1f} requests a batch, {errors} errors",
-                      flush=True)
-        finally:
-            server.stop()
+        for workers in (worker_counts if mode == "on" else [1]):
+            print(f"dynamic batching {mode}, {workers} worker(s):", flush=True)
+            server = Server(args.model, *options,
+                            *(["--no-batching"] if mode == "off" else []), workers=workers)
+            try:
+                for count in clients:
+                    rate, p50, p99, errors, per_batch = measure(
+                        server.port, sentences, count, args.settle, args.duration, workers)
+                    rows.append((mode, workers, count, rate, p50, p99, per_batch, errors))
+                    print(f"  {count:3d} clients: {rate:8.1f} requests/s, p50 {p50:7.1f} ms, "
+                          f"p99 {p99:7.1f} ms, {per_batch:5.1f} requests a batch, {errors} "
+                          f"errors", flush=True)
+            finally:
+                server.stop()
     print()
-    print("batching  clients  requests/s  p50 (ms)  p99 (ms)  requests/batch  errors")
-    for mode, count, rate, p50, p99, per_batch, errors in rows:
-        print(f"{mode:<8}  {count:7d}  {rate:10.1f}  {p50:8.1f}  {p99:8.1f}  {per_batch:14.1f}"
-              f"  {errors:6d}")
-    on = {count: rate for mode, count, rate, *_ in rows if mode == "on"}
-    off = {count: rate for mode, count, rate, *_ in rows if mode == "off"}
+    print("batching  workers  clients  requests/s  p50 (ms)  p99 (ms)  requests/batch  errors")
+    for mode, workers, count, rate, p50, p99, per_batch, errors in rows:
+        print(f"{mode:<8}  {workers:7d}  {count:7d}  {rate:10.1f}  {p50:8.1f}  {p99:8.1f}  "
+              f"{per_batch:14.1f}  {errors:6d}")
+    on = {count: rate for mode, workers, count, rate, *_ in rows
+          if mode == "on" and workers == worker_counts[0]}
+    off = {count: rate for mode, workers, count, rate, *_ in rows if mode == "off"}
     for count in clients:
         if on.get(count) and off.get(count):
             print(f"{count} clients: batching gives {on[count] / off[count]:.1f}x the "

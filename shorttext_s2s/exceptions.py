@@ -17,6 +17,8 @@ __all__ = [
     "ModelFileError",
     "ModelFileNotFoundError",
     "InputDataError",
+    "ExportError",
+    "ServerStartError",
     "InputWarning",
 ]
 
@@ -95,6 +97,16 @@ class InputDataError(ShorttextS2SError, ValueError):
         elif line is not None:
             where = f"line {line}"
         super().__init__(f"{where}: {reason}" if where else reason)
+
+
+class ExportError(ShorttextS2SError, ValueError):
+    """A model cannot be exported as asked: the format, the decoding strategy or the backend
+    (the message says why), or the destination exists."""
+
+
+class ServerStartError(ShorttextS2SError, RuntimeError):
+    """The worker processes of ``serve(..., workers=N)`` could not start serving (each
+    worker's log says why: the model file, memory, the backend)."""
 
 
 class InputWarning(UserWarning):

@@ -309,6 +309,23 @@ class CharBasedSeq2SeqGenerator(CompactIOMachine):
         self._warn_about([txtseq], features)
         return found
 
+    def export(self, path: PathLike, format: str = "saved_model",
+               strategy: Union[str, DecodingStrategy] = "greedy", *,
+               jit_compile: bool = True) -> str:
+        """Write the whole decoder, text in and text out, for runtimes without this library.
+
+        See :func:`shorttext_s2s.export.export_model` (the formats, what the export holds,
+        and how to load it). Returns the path written.
+
+        Example:
+
+        >>> generator.export("fra-eng-savedmodel", strategy="beam")  # doctest: +SKIP
+        'fra-eng-savedmodel'
+        """
+        from .export import export_model
+
+        return export_model(self, path, format, strategy, jit_compile=jit_compile)
+
     def input_notes(self, texts: Sequence[str],
                     features: Features = None) -> List[Optional[str]]:
         """What the model will not read as given in each text, or None where it reads it all.

@@ -4,8 +4,11 @@
 :func:`create_app` to mount the application in an ASGI server of your own. It needs the
 ``serve`` extra (FastAPI and uvicorn): ``pip install "shorttext-s2s[serve]"``.
 
-Endpoints: ``POST /v1/decode``, ``GET /v1/model``, ``GET /healthz``, the chat page at ``/``
-and FastAPI's OpenAPI pages at ``/docs`` and ``/openapi.json``. Requests that arrive within a
+Endpoints: ``POST /v1/decode``, ``GET /v1/model``, ``GET /healthz`` (liveness: answers as soon
+as the process serves), ``GET /readyz`` (readiness: 200 once the decoder is compiled, 503
+before), the chat page at ``/`` and FastAPI's OpenAPI pages at ``/docs`` and
+``/openapi.json``. ``serve(..., workers=N)`` runs N worker processes on one port, each with
+its own model and batcher; SIGTERM stops them after the requests in flight are answered. Requests that arrive within a
 few milliseconds of each other are decoded together, in one compiled batch per decoding
 setting (:class:`~shorttext_s2s.batching.DynamicBatcher`); decoding runs in a worker
 thread, so the server keeps answering while it decodes. A bad request gets a 4xx answer
@@ -29,7 +32,9 @@ from dataclasses import asdict, dataclass
 from importlib import resources
 from typing import Annotated, Any, Callable, Dict, List, Literal, Optional, Sequence, Tuple
 
+from ._checks import check_int, check_number
 from .batching import DynamicBatcher
+from .exceptions import ServerStartError
 from .extras import import_extra
 
 __all__ = ["ServerSettings", "create_app", "serve"]
@@ -38,6 +43,8 @@ logger = logging.getLogger(__name__)
 
 _EXTRA = "serve"
 _PURPOSE = "serving a model"
+# Where a worker process of `serve(..., workers=N)` reads what to serve.
+_WORKER_ENV = "SHORTTEXT_S2S_SERVE_WORKER"
 # Highest sampling temperature a request may ask for: far above it the output is noise.
 _MAX_TEMPERATURE = 10.0
 
@@ -259,16 +266,32 @@ def create_app(model: Any, settings: Optional[ServerSettings] = None) -> Any:
                              settings.batching)
     page = resources.files(__package__).joinpath("static", "chat.html").read_text("utf-8")
 
+    # Start-up returns at once and the decoder compiles in the background, so that liveness
+    # (/healthz) answers during a long warm-up; decoding requests wait until it is done, and
+    # /readyz says when it is.
+    ready = asyncio.Event()
+    warm_up_error: List[str] = []
+
+    async def warm_up(app: Any) -> None:
+        try:
+            strategies = [get_strategy(name) for name in settings.warmup]
+            for callback in app.state.on_warm_up:
+                callback(batcher.warm_up_shapes(strategies))
+            shapes = await asyncio.to_thread(batcher.warm_up, strategies)
+            logger.info("warmed up %d decoding shapes", shapes)
+            for callback in app.state.on_ready:
+                callback()
+        except Exception as exc:  # a request then compiles what it needs, or fails alone
+            logger.exception("warm-up failed")
+            warm_up_error.append(f"warm-up failed: {type(exc).__name__}: {exc}")
+        finally:
+            ready.set()
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Any):
-        strategies = [get_strategy(name) for name in settings.warmup]
-        for callback in app.state.on_warm_up:
-            callback(batcher.warm_up_shapes(strategies))
-        shapes = await asyncio.to_thread(batcher.warm_up, strategies)
-        logger.info("warmed up %d decoding shapes", shapes)
-        for callback in app.state.on_ready:
-            callback()
+        warming = asyncio.create_task(warm_up(app))
         yield
+        await warming
         await batcher.close()
 
     app = fastapi.FastAPI(title="shorttext-s2s", version=info["library_version"],
@@ -318,6 +341,7 @@ def create_app(model: Any, settings: Optional[ServerSettings] = None) -> Any:
                                                      f"give one (or null) for each text")
         except _RequestError as exc:
             return error(exc.status, exc.field, exc.message)
+        await ready.wait()
         found = await batcher.decode(parsed.texts, strategy, parsed.seed,
                                      parsed.num_results or 1, parsed.features)
         answer: Dict[str, Any] = {"outputs": [each[0][0] for each in found]}
@@ -339,8 +363,21 @@ def create_app(model: Any, settings: Optional[ServerSettings] = None) -> Any:
 
     @app.get("/healthz", summary="Liveness, with the request and batch counts")
     async def health():
-        """``{"status": "ok", "requests": ..., "batches": ...}``."""
-        return {"status": "ok", "requests": batcher.requests, "batches": batcher.batches}
+        """``{"status": "ok", "requests": ..., "batches": ..., "pid": ...}``: the process
+        answers (``pid`` tells the workers of ``serve --workers N`` apart)."""
+        return {"status": "ok", "requests": batcher.requests, "batches": batcher.batches,
+                "pid": os.getpid()}
+
+    @app.get("/readyz", summary="Readiness: the model is loaded and its decoder compiled",
+             responses={503: {"description": "Still compiling, or the warm-up failed"}})
+    async def readiness():
+        """200 ``{"status": "ready"}`` once the start-up warm-up is done; 503
+        ``{"status": "warming up"}`` before, or ``{"status": "warm-up failed: ..."}``."""
+        if warm_up_error or not ready.is_set():
+            return responses.JSONResponse(
+                {"status": warm_up_error[0] if warm_up_error else "warming up"},
+                status_code=503)
+        return {"status": "ready"}
 
     @app.get("/", include_in_schema=False)
     async def chat_page():
@@ -350,26 +387,82 @@ def create_app(model: Any, settings: Optional[ServerSettings] = None) -> Any:
 
 
 def serve(model: Any, host: str = "127.0.0.1", port: int = 8000,
-          settings: Optional[ServerSettings] = None, *, log_level: str = "info",
+          settings: Optional[ServerSettings] = None, *, workers: int = 1,
+          shutdown_timeout: float = 30.0, log_level: str = "info",
           echo: Optional[Callable[[str], None]] = None) -> None:
     """Serve a model until interrupted (Ctrl-C or SIGTERM end it cleanly).
 
+    On SIGTERM (or Ctrl-C) the server stops accepting connections, answers the requests it
+    has, for up to ``shutdown_timeout`` seconds, and exits. With ``workers`` > 1, the
+    processes share one listening socket (the kernel hands each connection to one of them);
+    each loads the model, compiles its decoder and batches its own requests. A worker that
+    dies is replaced; SIGHUP replaces them one at a time (uvicorn's supervisor).
+
     Args:
-        model: a model file path or a trained generator (see :func:`create_app`).
+        model: a model file path or a trained generator (see :func:`create_app`); a path
+            with ``workers`` > 1 (each worker process loads it).
         host: the address to listen on. Defaults to ``127.0.0.1`` (this machine only).
         port: the port; 0 picks a free one. Defaults to 8000.
         settings: batching and limits. Defaults to :class:`ServerSettings` ``()``.
+        workers: worker processes, a positive integer. Defaults to 1 (this process).
+        shutdown_timeout: seconds given to the requests in flight on shutdown. Defaults to
+            30 (Kubernetes' default grace period).
         log_level: uvicorn's log level. Defaults to ``"info"``.
-        echo: called with one line (the URL) once the server is ready. Defaults to
-            printing it.
+        echo: called with one line (the URL) once the server is ready; with workers, once
+            per worker, the line starting with ``worker PID:``. Defaults to printing it.
 
     Raises:
         MissingExtraError: FastAPI or uvicorn is not installed (the ``serve`` extra).
         ModelFileError: the model file is missing or unusable.
+        ValueError: ``workers`` or ``shutdown_timeout`` is out of range, or ``workers`` > 1
+            with a generator instead of a file.
         OSError: the address cannot be listened on.
+        ServerStartError: the worker processes could not start (their log says why).
     """
     uvicorn = import_extra("uvicorn", _EXTRA, _PURPOSE)
-    app = create_app(model, settings)
+    workers = check_int(workers, "workers")
+    shutdown_timeout = check_number(shutdown_timeout, "shutdown_timeout", minimum=0)
+    settings = settings or ServerSettings()
+    path = os.fspath(model) if isinstance(model, (str, os.PathLike)) else None
+    if workers > 1 and path is None:
+        raise ValueError(f"Received an invalid value for argument `model`: {workers} workers "
+                         f"each load the model, so give its file path, not a generator.")
+    if workers == 1:
+        app = create_app(model, settings)
+    else:
+        from .fileformat import read_model_file
+
+        read_model_file(path)  # one clear error here rather than one per worker
+    sock, url = _listen(host, port)
+    echo = echo or (lambda line: print(line, flush=True))
+    try:
+        if workers == 1:
+            _announce(app, url, echo)
+            server = uvicorn.Server(uvicorn.Config(
+                app, log_level=log_level, timeout_graceful_shutdown=shutdown_timeout))
+            server.run(sockets=[sock])
+            return
+        from uvicorn.config import STARTUP_FAILURE
+        from uvicorn.supervisors import Multiprocess
+
+        # The workers are new interpreters (spawned, not forked: the backends' threads do not
+        # survive a fork); they find what to serve in the environment they inherit.
+        os.environ[_WORKER_ENV] = json.dumps({"model": os.path.abspath(path), "url": url,
+                                              "settings": asdict(settings)})
+        config = uvicorn.Config(f"{__name__}:_worker_app", factory=True, workers=workers,
+                                log_level=log_level, timeout_graceful_shutdown=shutdown_timeout)
+        echo(f"starting {workers} workers on {url}")
+        supervisor = Multiprocess(config, sockets=[sock])
+        supervisor.run()
+        if any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes):
+            raise ServerStartError("a worker process failed to start; its log above says why")
+    finally:
+        os.environ.pop(_WORKER_ENV, None)
+        sock.close()
+
+
+def _listen(host: str, port: int) -> Tuple[socket.socket, str]:
+    """A socket listening on ``host:port``, and its URL."""
     sock = None
     try:
         family, kind, proto, _, address = socket.getaddrinfo(host, port,
@@ -386,15 +479,21 @@ def serve(model: Any, host: str = "127.0.0.1", port: int = 8000,
         raise OSError(exc.errno, f"cannot listen on {host}:{port} "
                                  f"({exc.strerror or exc})") from None
     bound = sock.getsockname()
-    url = f"http://{'[%s]' % bound[0] if family == socket.AF_INET6 else bound[0]}:{bound[1]}"
-    echo = echo or (lambda line: print(line, flush=True))
+    host = f"[{bound[0]}]" if family == socket.AF_INET6 else bound[0]
+    return sock, f"http://{host}:{bound[1]}"
+
+
+def _announce(app: Any, url: str, echo: Callable[[str], None]) -> None:
     app.state.on_warm_up.append(lambda shapes: echo(
         f"warming up: compiling the decoder for {shapes} batch shapes..."))
     app.state.on_ready.append(lambda: echo(
         f"serving on {url} (chat page {url}/, API docs {url}/docs)"))
-    server = uvicorn.Server(uvicorn.Config(app, log_level=log_level,
-                                           timeout_graceful_shutdown=5))
-    try:
-        server.run(sockets=[sock])
-    finally:
-        sock.close()
+
+
+def _worker_app() -> Any:
+    """The application of one worker of ``serve(..., workers=N)`` (a uvicorn factory)."""
+    spec = json.loads(os.environ[_WORKER_ENV])
+    app = create_app(spec["model"], ServerSettings(**spec["settings"]))
+    prefix = f"worker {os.getpid()}: "
+    _announce(app, spec["url"], lambda line: print(prefix + line, flush=True))
+    return app

@@ -14,6 +14,7 @@ import os
 import queue
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -146,7 +147,9 @@ def test_warm_up_compiles_every_shape_a_request_meets(separator):
 class Server:
     """A ``shorttext-s2s serve`` process and the URL it announced."""
 
-    def __init__(self, model: Path, *options: str) -> None:
+    def __init__(self, model: Path, *options: str, workers: int = 1) -> None:
+        if workers > 1:
+            options += ("--workers", str(workers))
         self.process = subprocess.Popen(
             COMMAND + ["serve", str(model), "--port", "0", "--log-level", "warning",
                        *options],
@@ -159,10 +162,11 @@ class Server:
             lines.put(None)
 
         threading.Thread(target=read, daemon=True).start()
-        #: What the command printed before it was ready.
+        #: What the command printed before it was ready (every worker, with workers).
         self.start_lines: List[str] = []
-        found = None
-        while not found:
+        #: The process id of each worker that said it was ready.
+        self.worker_pids: List[int] = []
+        while len(self.worker_pids) < workers:
             try:
                 line = lines.get(timeout=START_TIMEOUT)
             except queue.Empty:
@@ -172,8 +176,11 @@ class Server:
                 pytest.fail(f"the server did not start: {self.start_lines}; stderr: "
                             f"{self.process.stderr.read()[-3000:]}")
             self.start_lines.append(line)
-            found = re.search(r"serving on (http://127\.0\.0\.1:\d+)", line)
-        self.url = found.group(1)
+            found = re.search(r"^(?:worker (\d+): )?serving on (http://127\.0\.0\.1:\d+)",
+                              line)
+            if found:
+                self.worker_pids.append(int(found.group(1) or self.process.pid))
+                self.url = found.group(2)
 
     def stop(self) -> int:
         self.process.terminate()
@@ -285,6 +292,8 @@ def test_model_health_and_openapi_pages(server, served_file, trained_generator):
     after = json.loads(call(server.url + "/healthz")[2])
     assert health["status"] == after["status"] == "ok"
     assert after["requests"] == health["requests"] + 1
+    assert health["pid"] == server.process.pid
+    assert call(server.url + "/readyz")[:3:2] == (200, b'{"status":"ready"}')
 
     status, _, content = call(server.url + "/openapi.json")
     schema = json.loads(content)["paths"]["/v1/decode"]["post"]["requestBody"]
@@ -420,6 +429,41 @@ def test_body_limit_with_and_without_a_declared_length(server):
 
 # --- the command's own errors -----------------------------------------------------------------
 
+@pytest.mark.slow
+@pytest.mark.skipif(keras.backend.backend() != "jax",
+                    reason="process plumbing, the same under both backends; run under JAX")
+def test_workers_share_the_port_and_sigterm_lets_requests_in_flight_finish(
+        served_file, trained_generator, tiny_pairs):
+    # A request waits up to 3 s in a worker's batcher for others: long enough to be in flight
+    # when the server is told to stop.
+    running = Server(served_file, "--max-delay-ms", "3000", "--max-batch", "8", workers=2)
+    try:
+        assert len(set(running.worker_pids)) == 2
+        assert running.process.pid not in running.worker_pids
+        assert call(running.url + "/readyz")[0] == 200
+        # Each connection goes to one worker or the other; both answer.
+        seen = set()
+        for _ in range(300):
+            seen.add(json.loads(call(running.url + "/healthz")[2])["pid"])
+            if seen == set(running.worker_pids):
+                break
+        assert seen == set(running.worker_pids)
+        texts = sources(tiny_pairs, 8)
+        with ThreadPoolExecutor(8) as pool:
+            waiting = [pool.submit(decode, running, {"texts": [text]}) for text in texts]
+            threading.Event().wait(1.0)
+            running.process.send_signal(signal.SIGTERM)
+            answers = [each.result()["outputs"][0] for each in waiting]
+        assert answers == trained_generator.decode_batch(texts)
+        assert running.process.wait(timeout=60) == 0
+        for pid in running.worker_pids:  # the workers are gone with the server
+            with pytest.raises(ProcessLookupError):
+                os.kill(pid, 0)
+    finally:
+        if running.process.poll() is None:
+            running.stop()
+
+
 def run_serve(*args: str, prelude: str = "") -> subprocess.CompletedProcess:
     code = f"import sys\n{prelude}\nfrom shorttext_s2s.cli import main\nsys.exit(main())"
     return subprocess.run([sys.executable, "-c", code, "serve", *args], capture_output=True,
@@ -446,6 +490,9 @@ def test_serve_start_up_errors_are_one_line(tmp_path, model_file):
     blocked = "sys.modules['fastapi'] = sys.modules['uvicorn'] = None"
     no_extra = one_line_error(run_serve(str(model_file), prelude=blocked))
     assert "pip install 'shorttext-s2s[serve]'" in no_extra
+    # With workers, the file is checked once, before any worker starts.
+    assert "missing.h5: no such model file" in one_line_error(
+        run_serve(str(tmp_path / "missing.h5"), "--workers", "2"))
     bad_port = run_serve(str(model_file), "--port", "70000")
     assert bad_port.returncode == 2 and "--port" in bad_port.stderr
 

@@ -1,9 +1,10 @@
-"""The other subcommands: demo, decode, chat, evaluate and serve."""
+"""The other subcommands: demo, decode, chat, evaluate, export and serve."""
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import sys
 from typing import Any, Iterable, Iterator, Optional, Tuple
 
@@ -190,6 +191,23 @@ def _cmd_evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     return 0
 
 
+def _cmd_export(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    if args.beam_width is not None and args.strategy != "beam":
+        parser.error("--beam-width applies to --strategy beam")
+    _check_model_path(args.model)
+    if os.path.exists(args.output):
+        raise CommandError(f"OUT {args.output}: already exists; export to a new directory")
+    _check_writable(args.output, "OUT")
+    from ..decoding import get_strategy
+    from ..export import export_model
+
+    options = {} if args.beam_width is None else {"beam_width": args.beam_width}
+    export_model(_load(args.model), args.output, args.format,
+                 get_strategy(args.strategy, **options), jit_compile=not args.no_xla)
+    _say(f"exported {args.model} ({args.strategy}) to {args.output}")
+    return 0
+
+
 def _cmd_serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from ..serving import ServerSettings, serve
 
@@ -199,5 +217,6 @@ def _cmd_serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         max_body_bytes=args.max_body_bytes, max_beam_width=args.max_beam_width,
         warmup=args.warmup)
     serve(args.model, host=args.host, port=args.port, settings=settings,
+          workers=args.workers, shutdown_timeout=args.shutdown_timeout,
           log_level=args.log_level, echo=_say)
     return 0

@@ -7,7 +7,8 @@ import re
 from typing import Any
 
 from ..strategy_options import STRATEGY_OPTIONS
-from .commands import _cmd_chat, _cmd_decode, _cmd_demo, _cmd_evaluate, _cmd_serve
+from .commands import (_cmd_chat, _cmd_decode, _cmd_demo, _cmd_evaluate, _cmd_export,
+                       _cmd_serve)
 from .common import PROG
 from .train import _cmd_train
 
@@ -176,9 +177,19 @@ _COMMANDS = {
         "equals any of them."),
     "serve": (_cmd_serve, True,
         "serve a trained model over HTTP (JSON API and chat page)",
-        "Serve a model over HTTP until Ctrl-C: POST /v1/decode, GET /v1/model, GET /healthz, a "
-        "chat page at / and the API documentation at /docs. Concurrent requests are decoded "
-        "together. Needs the 'serve' extra."),
+        "Serve a model over HTTP until Ctrl-C or SIGTERM (which let the requests in flight "
+        "finish): POST /v1/decode, GET /v1/model, GET /healthz (liveness), GET /readyz "
+        "(readiness: 503 until the decoder is compiled), a chat page at / and the API "
+        "documentation at /docs. Concurrent requests are decoded together; --workers runs "
+        "several processes on the port. Needs the 'serve' extra."),
+    "export": (_cmd_export, True,
+        "export the whole decoder, text in and text out, as a TensorFlow SavedModel",
+        "Write the model's decoder (vocabulary, encoding, the compiled decoding loop, the "
+        "joining of the output) as a TensorFlow SavedModel directory, which TensorFlow "
+        "Serving or tf.saved_model.load serve without Keras or this library. Its "
+        "serving_default signature takes 'texts' (and 'features' for a model trained with "
+        "them) and returns 'outputs' and 'log_probs' ('nbest' too for beam search). Runs under "
+        "the TensorFlow backend."),
 }
 
 
@@ -341,12 +352,31 @@ def build_parser() -> argparse.ArgumentParser:
     _add_column_options(evaluate)
     _add_strategy_options(evaluate, default="greedy")
 
+    export = parsers["export"]
+    export.add_argument("output", metavar="OUT", help="the directory to write (must not exist)")
+    export.add_argument("--format", choices=("saved_model",), default="saved_model",
+                        help="what to write (default: %(default)s)")
+    export.add_argument("--strategy", choices=("greedy", "beam"), default="greedy",
+                        help="the decoding built into the export (default: %(default)s)")
+    export.add_argument("--beam-width", type=_positive_int, metavar="N",
+                        help="beam: hypotheses kept at each step (default: 5)")
+    export.add_argument("--no-xla", action="store_true",
+                        help="do not compile the decoding loop with XLA (for a runtime built "
+                             "without it; slower)")
+
     serve = parsers["serve"]
     serve.add_argument("--host", default="127.0.0.1",
                        help="address to listen on; 0.0.0.0 for every interface (default: "
                             "%(default)s, this machine only)")
     serve.add_argument("--port", type=_port, default=8000,
                        help="port to listen on; 0 picks a free one (default: %(default)s)")
+    serve.add_argument("--workers", type=_positive_int, default=1, metavar="N",
+                       help="worker processes sharing the port, each with its own copy of the "
+                            "model and its own batching (default: %(default)s)")
+    serve.add_argument("--shutdown-timeout", type=_number(float, 0, True, "a number >= 0"),
+                       default=30.0, metavar="SECONDS",
+                       help="on SIGTERM or Ctrl-C, how long the requests in flight are given "
+                            "to finish (default: %(default)s)")
     limits = serve.add_argument_group("batching and limits")
     limits.add_argument("--max-delay-ms", type=_number(float, 0, True, "a number >= 0"),
                         default=5.0, metavar="MS",

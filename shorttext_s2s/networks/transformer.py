@@ -385,14 +385,19 @@ def _attention(queries: Any, keys: Any, values: Any, mask: Any, attention: Tuple
     Returns:
         The output projection of the attended values, ``(batch, steps, width)``.
     """
+    # The widths come from the weights, whose shapes are always static (the batch and the
+    # steps may not be, in a graph traced for any batch: see shorttext_s2s.export).
+    width = int(attention[6].shape[0])
+    head_width = width // heads
+
     def split(x: Any) -> Any:
-        return ops.reshape(x, tuple(ops.shape(x)[:2]) + (heads, -1))
+        return ops.reshape(x, tuple(ops.shape(x)[:2]) + (heads, head_width))
 
     queries = split(_project(queries, attention, 0))
     # Scaled after the bias, as MultiHeadAttention scales its projected queries.
-    queries = ops.multiply(queries, 1.0 / math.sqrt(ops.shape(queries)[-1]))
+    queries = ops.multiply(queries, 1.0 / math.sqrt(head_width))
     scores = ops.einsum("bqhd,bkhd->bhqk", queries, split(keys))
     scores = ops.where(mask[:, None, None, :], scores, _MASKED_SCORE)
     attended = ops.einsum("bhqk,bkhd->bqhd", ops.softmax(scores, axis=-1), split(values))
-    attended = ops.reshape(attended, tuple(ops.shape(attended)[:2]) + (-1,))
+    attended = ops.reshape(attended, tuple(ops.shape(attended)[:2]) + (width,))
     return ops.add(ops.matmul(attended, attention[6]), attention[7])
