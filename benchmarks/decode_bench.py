@@ -20,6 +20,16 @@ the same greedy outputs. Usage (from the repository root)::
 2,000 English sentences of fra.txt drawn at random, with and without the engine carrying a
 batch's last running rows on in smaller batches (``engine.COMPACT_ROWS``), alternately, and
 checks that both give the same outputs.
+
+``--onnx MODEL.h5`` exports a trained model to ONNX (greedy, and beam with
+``--beam-width``) and times, on 2,000 English sentences of fra.txt drawn at random, the
+library's compiled ``decode_batch()`` against :class:`shorttext_s2s.runtime.OnnxDecoder`
+(ONNX Runtime with as many threads as the process may use), and counts the inputs whose
+outputs (and beam candidates) are the same, with the largest log-probability difference.
+Run it once as it is and once under ``taskset -c 0`` for one thread::
+
+    nice python benchmarks/decode_bench.py --onnx fra.h5
+    taskset -c 0 nice python benchmarks/decode_bench.py --onnx fra.h5
 """
 
 from __future__ import annotations
@@ -62,6 +72,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--compaction", type=Path, default=None, metavar="MODEL",
                         help="time a trained model's greedy batches with and without "
                              "compaction instead")
+    parser.add_argument("--onnx", type=Path, default=None, metavar="MODEL",
+                        help="time a trained model's ONNX export against the library instead")
     args = parser.parse_args(argv)
     if args.quick:
         args.seed_sentences, args.repeats, args.beam_width = 2, 1, 0
@@ -81,6 +93,8 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     if args.compaction is not None:
         return compare_compaction(args.compaction, args.data, args.repeats)
+    if args.onnx is not None:
+        return compare_onnx(args.onnx, args.data, args.repeats, args.beam_width)
     import keras
     import numpy as np
 
@@ -200,6 +214,59 @@ def compare_compaction(model_path: Path, data: Path, repeats: int, count: int = 
           f"outputs: {outputs['compacted'] == outputs['whole batches']}")
     for name, seconds in times.items():
         print(f"{name:<16}{seconds:>8.2f} s{count / seconds:>10.0f} sentences/s")
+
+
+def compare_onnx(model_path: Path, data: Path, repeats: int, beam_width: int,
+                 count: int = 2000) -> None:
+    """A trained model's ONNX export against the library's compiled decoder."""
+    import math
+    import random
+    import tempfile
+    import warnings
+
+    import keras
+
+    from shorttext_s2s import InputWarning, loadCharBasedSeq2SeqGenerator
+    from shorttext_s2s.data import read_pairs
+    from shorttext_s2s.decoding import BeamSearchStrategy, GreedyStrategy, decode_texts
+    from shorttext_s2s.runtime import OnnxDecoder
+
+    warnings.simplefilter("ignore", InputWarning)
+    generator = loadCharBasedSeq2SeqGenerator(model_path)
+    texts = random.Random(0).sample(sorted({source for source, _ in read_pairs(data)}), count)
+    threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    print(f"backend={keras.backend.backend()} model={model_path} network={generator.network} "
+          f"latent={generator.latent_dim} maxlen={generator.maxlen} inputs={count} "
+          f"threads={threads}; load average "
+          + " ".join(f"{x:.1f}" for x in os.getloadavg()))
+    strategies = [GreedyStrategy()] + ([BeamSearchStrategy(beam_width=beam_width)]
+                                       if beam_width else [])
+    print(f"{'strategy':<10}{'library s/s':>13}{'ONNX s/s':>11}{'export s':>10}"
+          f"{'same outputs':>14}{'max |Δ log p|':>15}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for strategy in strategies:
+            width = strategy.candidates_per_input()
+
+            def library():
+                return decode_texts(generator.s2sgenerator.network, generator.encoder,
+                                    generator.maxlen, texts, strategy, num_results=width,
+                                    reverse_input=generator.reverse_input)
+
+            path = os.path.join(tmp, f"{strategy.name}.onnx")
+            start = time.perf_counter()
+            generator.export(path, format="onnx", strategy=strategy)
+            export_s = time.perf_counter() - start
+            decoder = OnnxDecoder(path, threads=threads)
+            theirs, ours = library(), decoder.decode_scored(texts)  # first calls compile
+            library_s = best_time(library, repeats)
+            onnx_s = best_time(lambda: decoder.decode_scored(texts), repeats)
+            same = sum([t for t, _ in a] == [t for t, _ in b] for a, b in zip(ours, theirs))
+            gap = max((abs(x - y) for a, b in zip(ours, theirs)
+                       if [t for t, _ in a] == [t for t, _ in b]
+                       for (_, x), (_, y) in zip(a, b) if math.isfinite(x)), default=0.0)
+            name = strategy.name + (f" {beam_width}" if strategy.name == "beam" else "")
+            print(f"{name:<10}{count / library_s:>13.0f}{count / onnx_s:>11.0f}"
+                  f"{export_s:>10.1f}{same:>9}/{count}{gap:>15.2e}")
 
 
 def compare_tf_jit(generator, seed_texts, batch_texts) -> None:

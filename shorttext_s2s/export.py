@@ -21,12 +21,26 @@ With ``strategy="beam"``, ``nbest`` and ``nbest_log_probs`` add every candidate 
 best first (``beam_width + 1`` per text: the beam's and the greedy output; impossible ones
 have ``-inf``).
 
-The export runs under the TensorFlow backend (the graph is TensorFlow's); a model trained
+``format="onnx"`` writes one ONNX file (the ``onnx`` extra: tf2onnx converts the same
+TensorFlow graph): the encoder and the whole decoding loop (an ONNX ``Loop``) from input ids
+to output ids, with the vocabulary and the settings in the file's metadata. The library's
+:class:`~shorttext_s2s.runtime.OnnxDecoder` turns texts into ids and back with NumPy and runs
+it with ONNX Runtime: ``pip install "shorttext-s2s[runtime]"`` decodes without TensorFlow,
+JAX or Keras::
+
+    from shorttext_s2s.runtime import OnnxDecoder
+
+    decoder = OnnxDecoder("fra-eng.onnx")
+    decoder.decode_batch(["Go.", "Hi."])    # ['Va !', 'Salut !']
+
+Both exports run under the TensorFlow backend (the graph is TensorFlow's); a model trained
 under JAX exports from the same file with ``KERAS_BACKEND=tensorflow``.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import shutil
 import tempfile
@@ -37,11 +51,17 @@ import keras
 from .decoding import BeamSearchStrategy, DecodingStrategy, GreedyStrategy, get_strategy
 from .encoder import PAD_ID, UNK_ID
 from .exceptions import ExportError, ModelNotTrainedException, PathLike
+from .extras import import_extra
+from .fileformat import atomic_path
 
-__all__ = ["FORMATS", "export_model"]
+__all__ = ["FORMATS", "ONNX_METADATA_KEY", "export_model"]
 
 #: The formats :func:`export_model` writes.
-FORMATS = ("saved_model",)
+FORMATS = ("saved_model", "onnx")
+#: The ONNX file's metadata key holding the vocabulary and settings (JSON).
+ONNX_METADATA_KEY = "shorttext_s2s"
+#: ONNX operator set of the exported graph (ONNX Runtime 1.14 and later run it).
+ONNX_OPSET = 17
 
 
 def export_model(generator: Any, path: PathLike, format: str = "saved_model",
@@ -51,9 +71,9 @@ def export_model(generator: Any, path: PathLike, format: str = "saved_model",
 
     Args:
         generator: a trained :class:`~shorttext_s2s.CharBasedSeq2SeqGenerator`.
-        path: the directory to write (a SavedModel is a directory); it must not exist yet.
-            It appears whole or not at all.
-        format: ``"saved_model"``.
+        path: where to write: a directory for ``"saved_model"``, a file for ``"onnx"``;
+            it must not exist yet. It appears whole or not at all.
+        format: ``"saved_model"`` or ``"onnx"``.
         strategy: ``"greedy"`` (the default), ``"beam"`` or a
             :class:`~shorttext_s2s.decoding.BeamSearchStrategy` (its ``beam_width`` and
             ``length_penalty``; ``num_results`` does not apply: every candidate is
@@ -69,6 +89,7 @@ def export_model(generator: Any, path: PathLike, format: str = "saved_model",
         ExportError: the format, the strategy or the backend cannot be exported (the
             message says why); ``path`` exists.
         ModelNotTrainedException: the generator has no trained weights.
+        MissingExtraError: ``"onnx"`` without tf2onnx (the ``onnx`` extra).
     """
     if format not in FORMATS:
         raise ExportError(f"Received an invalid value for argument `format`, expected one of "
@@ -88,6 +109,12 @@ def export_model(generator: Any, path: PathLike, format: str = "saved_model",
     path = os.fspath(path)
     if os.path.exists(path):
         raise ExportError(f"{path}: already exists; export to a new directory.")
+    if format == "onnx":
+        model = _onnx_model(generator, strategy)
+        with atomic_path(path) as temporary:
+            with open(temporary, "wb") as handle:
+                handle.write(model.SerializeToString())
+        return path
     module = _saved_model_module(generator, strategy, jit_compile)
     import tensorflow as tf
 
@@ -104,6 +131,72 @@ def export_model(generator: Any, path: PathLike, format: str = "saved_model",
         shutil.rmtree(temporary, ignore_errors=True)
         raise
     return path
+
+
+class _FirstLargest(GreedyStrategy):
+    """Greedy decoding spelt with ``top_k``: Keras's ``argmax`` reinterprets float bits (to
+    order -0.0 below 0.0), which ONNX cannot express; ``top_k`` picks the same id, the first
+    of the largest logits."""
+
+    def get_next_token(self, logits, seed, step):
+        """The first id of the largest logit in each row."""
+        from keras import ops
+
+        return ops.top_k(logits, 1)[1][:, 0]
+
+
+def _onnx_model(generator: Any, strategy: DecodingStrategy) -> Any:
+    """The ONNX model of the encoder and the decoding loop, ids in and ids out."""
+    tf2onnx = import_extra("tf2onnx", "onnx", "exporting a model to ONNX")
+    import tensorflow as tf
+    # Freezing the weights into the graph: tf2onnx converts graphs of constants, and this is
+    # how its own loaders freeze a function (there is no public equivalent).
+    from tensorflow.python.framework.convert_to_constants import (
+        convert_variables_to_constants_v2)
+
+    if isinstance(strategy, BeamSearchStrategy):
+        strategy = BeamSearchStrategy(strategy.beam_width, strategy.length_penalty)
+        strategy.greedy = _FirstLargest()
+    else:
+        strategy = _FirstLargest()
+    encoder = generator.encoder
+    network = generator.s2sgenerator.network
+    structure = network.inference_weights()
+    num_steps, signal_id = generator.maxlen - 1, encoder.signal_id
+
+    def generate(input_ids):
+        seed = tf.zeros((2,), tf.int32)
+        found = strategy.generate(network, structure, input_ids, seed, num_steps, signal_id)
+        return [tf.identity(value, name=name)
+                for value, name in zip(found, ("ids", "log_probs", "lengths"))]
+
+    spec = tf.TensorSpec([None, generator.maxlen], tf.int32, name="input_ids")
+    frozen = convert_variables_to_constants_v2(
+        tf.function(generate).get_concrete_function(spec))
+    # The converter logs every shape it cannot infer inside the loop: not the user's concern.
+    quiet = [logging.getLogger(name) for name in ("tf2onnx", "tensorflow")]
+    levels = [logger.level for logger in quiet]
+    for logger in quiet:
+        logger.setLevel(logging.ERROR)
+    try:
+        model, _ = tf2onnx.convert.from_graph_def(
+            frozen.graph.as_graph_def(), input_names=["input_ids:0"],
+            output_names=[tensor.name for tensor in frozen.outputs], opset=ONNX_OPSET)
+    finally:
+        for logger, level in zip(quiet, levels):
+            logger.setLevel(level)
+    from . import __version__
+
+    options = strategy.get_config()
+    options.pop("num_results", None)  # every candidate is in the output
+    settings = {"encoder": encoder.get_config(), "maxlen": generator.maxlen,
+                "reverse_input": bool(generator.reverse_input), "network": generator.network,
+                "strategy": {"name": strategy.name, **options},
+                "library_version": __version__}
+    entry = model.metadata_props.add()
+    entry.key, entry.value = ONNX_METADATA_KEY, json.dumps(settings)
+    model.producer_name = "shorttext-s2s"
+    return model
 
 
 def _saved_model_module(generator: Any, strategy: DecodingStrategy,

@@ -183,12 +183,15 @@ _COMMANDS = {
         "documentation at /docs. Concurrent requests are decoded together; --workers runs "
         "several processes on the port. Needs the 'serve' extra."),
     "export": (_cmd_export, True,
-        "export the whole decoder, text in and text out, as a TensorFlow SavedModel",
-        "Write the model's decoder (vocabulary, encoding, the compiled decoding loop, the "
-        "joining of the output) as a TensorFlow SavedModel directory, which TensorFlow "
-        "Serving or tf.saved_model.load serve without Keras or this library. Its "
-        "serving_default signature takes 'texts' (and 'features' for a model trained with "
-        "them) and returns 'outputs' and 'log_probs' ('nbest' too for beam search). Runs under "
+        "export the whole decoder for runtimes without this library (SavedModel, ONNX)",
+        "Write the model's decoder for other runtimes. --format saved_model (the default): a "
+        "TensorFlow SavedModel directory, text in and text out (vocabulary, encoding, the "
+        "compiled decoding loop, the joining of the output inside), which TensorFlow Serving "
+        "or tf.saved_model.load serve without Keras or this library; its serving_default "
+        "signature takes 'texts' (and 'features' for a model trained with them) and returns "
+        "'outputs' and 'log_probs' ('nbest' too for beam search). --format onnx: one ONNX "
+        "file, ids in and ids out, that shorttext_s2s.runtime.OnnxDecoder runs with ONNX "
+        "Runtime and NumPy only (the 'onnx' extra to export, 'runtime' to run). Runs under "
         "the TensorFlow backend."),
 }
 
@@ -353,16 +356,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_strategy_options(evaluate, default="greedy")
 
     export = parsers["export"]
-    export.add_argument("output", metavar="OUT", help="the directory to write (must not exist)")
-    export.add_argument("--format", choices=("saved_model",), default="saved_model",
+    export.add_argument("output", metavar="OUT",
+                        help="the directory (saved_model) or file (onnx) to write; it must not "
+                             "exist")
+    export.add_argument("--format", choices=("saved_model", "onnx"), default="saved_model",
                         help="what to write (default: %(default)s)")
     export.add_argument("--strategy", choices=("greedy", "beam"), default="greedy",
                         help="the decoding built into the export (default: %(default)s)")
     export.add_argument("--beam-width", type=_positive_int, metavar="N",
                         help="beam: hypotheses kept at each step (default: 5)")
     export.add_argument("--no-xla", action="store_true",
-                        help="do not compile the decoding loop with XLA (for a runtime built "
-                             "without it; slower)")
+                        help="saved_model: do not compile the decoding loop with XLA (for a "
+                             "runtime built without it; slower)")
 
     serve = parsers["serve"]
     serve.add_argument("--host", default="127.0.0.1",

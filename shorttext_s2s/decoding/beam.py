@@ -44,6 +44,8 @@ class BeamSearchStrategy(DecodingStrategy):
     """
 
     name = "beam"
+    #: The strategy of the greedy candidate (an exporter may spell it with other operations).
+    greedy: DecodingStrategy = GreedyStrategy()
 
     def __init__(self, beam_width: int = 5, length_penalty: float = 1.0,
                  num_results: int = 1) -> None:
@@ -78,8 +80,8 @@ class BeamSearchStrategy(DecodingStrategy):
         ``beam_width + 1`` candidates.
         """
         context, state = network.encode(weights, input_ids, num_steps)
-        greedy = GreedyStrategy().token_loop(network, weights, context, state, seed, num_steps,
-                                             signal_id)
+        greedy = self.greedy.token_loop(network, weights, context, state, seed, num_steps,
+                                        signal_id)
         beams = self._beam_loop(network, weights, context, state, num_steps, signal_id)
         ids = ops.concatenate([greedy[0][:, None, :], beams[0]], axis=1)
         log_probs = ops.concatenate([greedy[1][:, None], beams[1]], axis=1)

@@ -308,7 +308,10 @@ def _lstm_sequence(projected: Any, mask: Any, recurrent_kernel: Any, bias: Any,
         new_h, new_c = lstm_update(z, c)
         keep = ops.take(keep_by_step, t, axis=0)
         h, c = ops.where(keep, new_h, h), ops.where(keep, new_c, c)
-        return h, c, ops.slice_update(outputs, (t, 0, 0), ops.expand_dims(h, 0))
+        # A scatter rather than a slice update: the same in XLA, and ONNX has it (ScatterND)
+        # where it has no slice update, for exports (see shorttext_s2s.export).
+        return h, c, ops.scatter_update(outputs, ops.reshape(t, (1, 1)),
+                                        ops.expand_dims(h, 0))
 
     h, c, outputs = ops.fori_loop(0, steps, step, (zeros, zeros,
                                                    ops.zeros((steps, batch, units),
