@@ -8,11 +8,11 @@ Endpoints: ``POST /v1/decode``, ``GET /v1/model``, ``GET /healthz`` (liveness: a
 as the process serves), ``GET /readyz`` (readiness: 200 once the decoder is compiled, 503
 before), the chat page at ``/`` and FastAPI's OpenAPI pages at ``/docs`` and
 ``/openapi.json``. ``serve(..., workers=N)`` runs N worker processes on one port, each with
-its own model and batcher; SIGTERM stops them after the requests in flight are answered. Requests that arrive within a
-few milliseconds of each other are decoded together, in one compiled batch per decoding
-setting (:class:`~shorttext_s2s.batching.DynamicBatcher`); decoding runs in a worker
-thread, so the server keeps answering while it decodes. A bad request gets a 4xx answer
-whose JSON body names the field at fault: ``{"error": {"field": "texts[2]", "message":
+its own model and batcher; SIGTERM stops them after the requests in flight are answered.
+Requests that arrive within a few milliseconds of each other are decoded together, in one
+compiled batch per decoding setting (:class:`~shorttext_s2s.batching.DynamicBatcher`);
+decoding runs in a worker thread, so the server keeps answering while it decodes. A bad
+request gets a 4xx answer whose JSON body names the field at fault: ``{"error": {"field": "texts[2]", "message":
 "..."}}``; a text longer than the model reads (``maxlen - 1`` characters) is refused so. An
 answer says which texts the model did not read as given (empty, or with characters it never
 saw) in ``warnings``: ``[{"field": "texts[1]", "message": "empty"}]``. A model trained with
@@ -408,8 +408,10 @@ def serve(model: Any, host: str = "127.0.0.1", port: int = 8000,
         shutdown_timeout: seconds given to the requests in flight on shutdown. Defaults to
             30 (Kubernetes' default grace period).
         log_level: uvicorn's log level. Defaults to ``"info"``.
-        echo: called with one line (the URL) once the server is ready; with workers, once
-            per worker, the line starting with ``worker PID:``. Defaults to printing it.
+        echo: called with one line (the URL) once the server is ready. Defaults to
+            printing it. With workers, it is called once, with ``starting N workers on
+            URL``; each worker prints its own lines to standard output, after ``worker
+            PID:``.
 
     Raises:
         MissingExtraError: FastAPI or uvicorn is not installed (the ``serve`` extra).
