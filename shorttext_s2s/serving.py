@@ -14,10 +14,10 @@ compiled batch per decoding setting (:class:`~shorttext_s2s.batching.DynamicBatc
 decoding runs in a worker thread, so the server keeps answering while it decodes. A bad
 request gets a 4xx answer whose JSON body names the field at fault: ``{"error": {"field":
 "texts[2]", "message": "..."}}``; a text longer than the model reads (``maxlen - 1``
-characters) is refused so. An answer says which texts the model did not read as given (empty, or with characters it never
-saw) in ``warnings``: ``[{"field": "texts[1]", "message": "empty"}]``. A model trained with
-features takes each text's tags in ``features`` (``{"texts": ["sing"], "features":
-["V;PST"]}``).
+characters) is refused so. An answer says which texts the model did not read as given
+(empty, or with characters it never saw) in ``warnings``: ``[{"field": "texts[1]",
+"message": "empty"}]``. A model trained with features takes each text's tags in
+``features`` (``{"texts": ["sing"], "features": ["V;PST"]}``).
 """
 
 import asyncio
