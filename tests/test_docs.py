@@ -97,7 +97,7 @@ def test_every_command_option_is_on_the_cli_page():
             for name in names:
                 if name not in ("-h", "--help") and name not in documented.get(program, ()):
                     missing.append(f"{program} {name}")
-    assert set(commands) == {"demo", "train", "decode", "chat", "evaluate", "serve"}
+    assert set(commands) == {"demo", "train", "decode", "chat", "evaluate", "serve", "export"}
     assert not missing, f"options missing from docs/cli.rst: {missing}"
 
 
@@ -161,6 +161,8 @@ NOT_RUN: Dict[str, Dict[str, str]] = {
                      "shorttext-s2s serve MODEL": "a server running until stopped "
                                                   "(test_serving.py starts real ones)",
                      "^C": "a transcript of Ctrl-C (test_cli_session.py sends the signal)",
+                     "shorttext-s2s export fra-eng.h5": "exports run under TensorFlow only "
+                                                        "(test_export.py runs the command)",
                      "model selection: validation chrF": "a transcript of a training run "
                                                          "(test_cli_session.py checks its "
                                                          "lines)"},
@@ -180,7 +182,14 @@ NOT_RUN: Dict[str, Dict[str, str]] = {
         'serve("fra-eng.h5"': "a server running until stopped (test_serving.py)",
         "curl -s localhost:8000/v1/decode -d": "requests to a running server (test_serving.py "
                                                "sends them)",
-        "serve_bench.py": "a load benchmark of minutes"},
+        "serve_bench.py": "a load benchmark of minutes",
+        "apiVersion: apps/v1": "a Kubernetes manifest",
+        "docker run": "TensorFlow Serving's container (test_export.py loads exports with "
+                      "TensorFlow alone)",
+        "pip install --no-deps": "installs from the network (test_export.py installs it in a "
+                                 "fresh environment)",
+        'OnnxDecoder("fra-eng.onnx")': "an ONNX export, made under TensorFlow only "
+                                       "(test_export.py decodes with one)"},
 }
 
 
