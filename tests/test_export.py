@@ -149,8 +149,8 @@ def test_every_network_exports_and_answers_as_the_library(network_model, strateg
                                                           tmp_path):
     path = _export(network_model, tmp_path / ("model.onnx" if format == "onnx" else "model"),
                    format, strategy)
-    # Beam search on 400 inputs and the odd ones: each beam candidate is compared, and the library
-    # decodes the beam of 2,000 texts in seconds per network and format.
+    # Beam search on 400 inputs and the odd ones: every candidate is compared, and 2,000 texts
+    # took a minute per network and format.
     _check_equal(network_model, path, format, strategy,
                  INPUTS if strategy.name == "greedy" else INPUTS[:400] + ODD_INPUTS)
 
