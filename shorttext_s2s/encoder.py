@@ -13,6 +13,7 @@ seen when the vocabulary was built, so encoding never fails on new text.
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -370,6 +371,26 @@ class SentenceToCharVecEncoder:
             if unit:
                 chars.append(unit)
         return (self.target_sep or "").join(chars)
+
+    def decode_candidates(self, ids: Iterable[Iterable[int]], log_probs: Iterable[float],
+                          limit: Optional[int] = None) -> List[Tuple[str, float]]:
+        """One input's decoded candidates, best first, as texts: the possible ones (finite
+        log-probability), each text once, at most ``limit`` of them.
+
+        Example:
+
+        >>> SentenceToCharVecEncoder("ab").decode_candidates(
+        ...     [[3, 4], [3, 4], [4]], [-0.5, -0.7, float("-inf")])
+        [('ab', -0.5)]
+        """
+        found: List[Tuple[str, float]] = []
+        for row, log_prob in zip(ids, log_probs):
+            text = self.decode_ids(row)
+            if math.isfinite(log_prob) and all(text != seen for seen, _ in found):
+                found.append((text, float(log_prob)))
+                if len(found) == limit:
+                    break
+        return found
 
     def get_config(self) -> Dict[str, Any]:
         """Return the arguments that rebuild this encoder with ``from_config``.

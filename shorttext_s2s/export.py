@@ -160,15 +160,12 @@ def _onnx_model(generator: Any, strategy: DecodingStrategy) -> Any:
     else:
         strategy = _FirstLargest()
     encoder = generator.encoder
-    network = generator.s2sgenerator.network
-    structure = network.inference_weights()
-    num_steps, signal_id = generator.maxlen - 1, encoder.signal_id
+    structure = generator.s2sgenerator.network.inference_weights()
+    loop = _decoding_loop(generator, strategy, lambda: structure)
 
     def generate(input_ids):
-        seed = tf.zeros((2,), tf.int32)
-        found = strategy.generate(network, structure, input_ids, seed, num_steps, signal_id)
         return [tf.identity(value, name=name)
-                for value, name in zip(found, ("ids", "log_probs", "lengths"))]
+                for value, name in zip(loop(input_ids), ("ids", "log_probs", "lengths"))]
 
     spec = tf.TensorSpec([None, generator.maxlen], tf.int32, name="input_ids")
     frozen = convert_variables_to_constants_v2(
@@ -205,11 +202,11 @@ def _saved_model_module(generator: Any, strategy: DecodingStrategy,
     import tensorflow as tf
 
     encoder = generator.encoder
-    network = generator.s2sgenerator.network
     maxlen = generator.maxlen
-    num_steps, room, signal_id = maxlen - 1, maxlen - 1, encoder.signal_id
+    # The positions an input may take (its units and tags), and the steps an output may.
+    room, num_steps, signal_id = maxlen - 1, maxlen - 1, encoder.signal_id
     reverse = bool(generator.reverse_input)
-    structure = network.inference_weights()
+    structure = generator.s2sgenerator.network.inference_weights()
     has_features = bool(encoder.features)
     candidates = strategy.candidates_per_input()
 
@@ -225,14 +222,13 @@ def _saved_model_module(generator: Any, strategy: DecodingStrategy,
     # Id -> text: reserved ids and tags are no text; the unknown id never is emitted.
     vocabulary = tf.constant([str(unit) for unit in encoder._id_to_char])
 
-    def generate(input_ids):
+    def weights():
         variables = iter(module.weights)
-        weights = tf.nest.pack_sequence_as(
+        return tf.nest.pack_sequence_as(
             structure, [None if tensor is None else next(variables) for tensor in flat])
-        seed = tf.zeros((2,), tf.int32)
-        return strategy.generate(network, weights, input_ids, seed, num_steps, signal_id)
 
-    generate = tf.function(generate, jit_compile=jit_compile, reduce_retracing=True)
+    generate = tf.function(_decoding_loop(generator, strategy, weights),
+                           jit_compile=jit_compile, reduce_retracing=True)
 
     def split(texts, separator):
         if separator is None:
@@ -298,6 +294,22 @@ def _saved_model_module(generator: Any, strategy: DecodingStrategy,
         module.serving_function = tf.function(lambda texts: serve(texts),
                                               input_signature=[text_spec])
     return module
+
+
+def _decoding_loop(generator: Any, strategy: DecodingStrategy, weights: Any) -> Any:
+    """``input_ids -> (ids, log_probs, lengths)``: the strategy's loop on the generator's
+    network, with the weights ``weights()`` gives where it is traced (deterministic
+    strategies: the seed is unused)."""
+    import tensorflow as tf
+
+    network = generator.s2sgenerator.network
+    num_steps, signal_id = generator.maxlen - 1, generator.encoder.signal_id
+
+    def loop(input_ids):
+        return strategy.generate(network, weights(), input_ids, tf.zeros((2,), tf.int32),
+                                 num_steps, signal_id)
+
+    return loop
 
 
 def _table(tf: Any, keys: list, values: list) -> Any:

@@ -11,7 +11,6 @@ beside the package and NumPy.
 from __future__ import annotations
 
 import json
-import math
 import os
 from typing import List, Optional, Sequence, Tuple
 
@@ -108,11 +107,7 @@ class OnnxDecoder:
             rows = order[start:start + self.batch_size]
             ids, log_probs, _ = self.session.run(None, {self._input: input_ids[rows]})
             for row, candidates, scores in zip(rows, ids, log_probs):
-                found = results[row]
-                for candidate, score in zip(candidates, scores.tolist()):
-                    text = self.encoder.decode_ids(candidate)
-                    if math.isfinite(score) and all(text != seen for seen, _ in found):
-                        found.append((text, float(score)))
+                results[row] = self.encoder.decode_candidates(candidates, scores.tolist())
         return results
 
     def __repr__(self) -> str:

@@ -333,14 +333,5 @@ def decode_texts(network, encoder: SentenceToCharVecEncoder, maxlen: int,
     texts = check_texts(texts)
     input_ids = encoder.encode_sources(texts, maxlen, reverse=reverse_input, features=features)
     decoded = decode_ids(network, input_ids, strategy, seed, encoder.signal_id, jit_compile)
-    results = []
-    for ids, log_probs in zip(decoded.ids, decoded.log_probs):
-        found: List[Tuple[str, float]] = []
-        for row, log_prob in zip(ids, log_probs):
-            text = encoder.decode_ids(row)
-            if np.isfinite(log_prob) and all(text != seen for seen, _ in found):
-                found.append((text, float(log_prob)))
-                if len(found) == num_results:
-                    break
-        results.append(found)
-    return results
+    return [encoder.decode_candidates(ids, log_probs, num_results)
+            for ids, log_probs in zip(decoded.ids, decoded.log_probs)]
