@@ -57,6 +57,12 @@ class PairBatches(keras.utils.PyDataset):
         multiple_of: every batch size is made a multiple of this (the number of devices of a
             data-parallel run): the last batch is topped up with repeated pairs, which is
             logged. Defaults to 1.
+        shard: ``(index, count)``: this process's share of every batch in a run of ``count``
+            processes (:mod:`shorttext_s2s.distributed`). Every process forms the same batches
+            (give them the same ``seed``) and yields rows ``index / count`` to
+            ``(index + 1) / count`` of each, padded to the whole batch's length, so that the
+            backend can assemble the slices into the batch. ``multiple_of`` must be a multiple
+            of ``count``. Defaults to ``(0, 1)``, the whole batch.
         **kwargs: passed on to ``keras.utils.PyDataset`` (``workers``...).
 
     Example:
@@ -71,7 +77,8 @@ class PairBatches(keras.utils.PyDataset):
     def __init__(self, encoder_ids: np.ndarray, decoder_ids: np.ndarray,
                  target_ids: np.ndarray, vocab_size: int, batch_size: int = 64,
                  shuffle: bool = True, seed: Optional[int] = None, length_step: int = 4,
-                 multiple_of: int = 1, **kwargs: Any) -> None:
+                 multiple_of: int = 1, shard: Tuple[int, int] = (0, 1),
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         arrays = [np.asarray(a) for a in (encoder_ids, decoder_ids, target_ids)]
         if any(a.ndim != 2 for a in arrays) or len({a.shape[0] for a in arrays}) != 1:
@@ -90,6 +97,13 @@ class PairBatches(keras.utils.PyDataset):
         self.shuffle = check_bool(shuffle, "shuffle")
         self.seed = check_optional_int(seed, "seed", minimum=0)
         self.length_step = check_int(length_step, "length_step")
+        index, count = shard
+        count = check_int(count, "shard count")
+        if not (isinstance(index, int) and 0 <= index < count) or self.multiple_of % count:
+            raise ValueError(f"Received an invalid value for argument `shard`, expected "
+                             f"(index, count) with 0 <= index < count and count dividing "
+                             f"multiple_of={self.multiple_of}, got {shard!r}.")
+        self.shard = (index, count)
         self.epoch = 0
         # Sentences are right-padded, so a length is the number of non-padding ids.
         self.source_lengths = (self.encoder_ids != PAD_ID).sum(axis=1)
@@ -111,6 +125,10 @@ class PairBatches(keras.utils.PyDataset):
         rows = self._batches[index]
         source_len = self._padded(self.source_lengths[rows].max(), self.encoder_ids.shape[1])
         target_len = self._padded(self.target_lengths[rows].max(), self.decoder_ids.shape[1])
+        part, parts = self.shard
+        if parts > 1:
+            size = len(rows) // parts
+            rows = rows[part * size:(part + 1) * size]
         return ((onehot(self.encoder_ids[rows, :source_len], self.vocab_size),
                  onehot(self.decoder_ids[rows, :target_len], self.vocab_size)),
                 onehot(self.target_ids[rows, :target_len], self.vocab_size))

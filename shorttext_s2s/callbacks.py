@@ -10,18 +10,21 @@ from __future__ import annotations
 import logging
 import math
 import os
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import keras
 import numpy as np
 
 from ._checks import check_int
-from .exceptions import PathLike
+from .distributed import any_process, is_main_process, process_count
+from .exceptions import PathLike, TrainingStopped
 
 __all__ = ["CompactCheckpoint", "ModelSelection", "ValidationScorer", "Selection", "TimeBudget",
-           "BudgetDecay",
+           "BudgetDecay", "StopOnSignal",
            "SELECTION_MEASURES", "MEASURE_NAMES", "EpochFigure", "epoch_figure"]
 
 logger = logging.getLogger(__name__)
@@ -91,7 +94,8 @@ class CompactCheckpoint(keras.callbacks.Callback):
     The file is replaced atomically (an interrupted save keeps the previous epoch's file) and
     records the number of epochs trained, with the optimizer state, so that training can resume:
     load it with :func:`~shorttext_s2s.loadCharBasedSeq2SeqGenerator` and train on with
-    ``initial_epoch=generator.epochs_trained`` (or ``train_pairs(..., resume=True)``).
+    ``initial_epoch=generator.epochs_trained`` (or ``train_pairs(..., resume=True)``). In a
+    multi-process run (:mod:`shorttext_s2s.distributed`) process 0 alone writes it.
 
     Args:
         generator: the model being trained: anything with ``save_compact_model`` (a
@@ -106,6 +110,8 @@ class CompactCheckpoint(keras.callbacks.Callback):
         self.path = os.fspath(path)
 
     def on_epoch_end(self, epoch: int, logs: Optional[dict] = None) -> None:
+        if not is_main_process():
+            return  # every process holds the same weights; one file, written by process 0
         self.generator.save_compact_model(self.path)
         logger.debug("epoch %d: checkpoint written to %s", epoch + 1, self.path)
 
@@ -392,20 +398,25 @@ class TimeBudget(keras.callbacks.Callback):
                              f"a positive number of seconds, got {seconds!r}.")
         self.seconds = float(seconds)
         self.spent = False
-        self._started = 0.0
+        self._started = self._elapsed = 0.0
 
     def on_train_begin(self, logs: Optional[dict] = None) -> None:
         self.spent = False
         self._started = time.monotonic()
+        self._elapsed = 0.0
 
     def fraction(self) -> float:
-        """The share of the budget spent since training started (0 before it starts)."""
-        if not self._started:
-            return 0.0
-        return min(1.0, (time.monotonic() - self._started) / self.seconds)
+        """The share of the budget spent by the end of the last batch (0 before the first)."""
+        return min(1.0, self._elapsed / self.seconds)
 
     def on_train_batch_end(self, batch: int, logs: Optional[dict] = None) -> None:
-        if not self.spent and time.monotonic() - self._started >= self.seconds:
+        elapsed = time.monotonic() - self._started
+        if process_count() > 1:
+            # The slowest process's clock, in whole milliseconds: every process must stop at
+            # the same batch, and decay its learning rate alike.
+            elapsed = any_process(math.ceil(elapsed * 1000)) / 1000
+        self._elapsed = elapsed
+        if not self.spent and elapsed >= self.seconds:
             self.spent = True
             self.model.stop_training = True
             logger.info("time budget of %.0f s spent: training stops after this batch",
@@ -452,3 +463,63 @@ class BudgetDecay(keras.callbacks.Callback):
         if logs is not None:  # as ReduceLROnPlateau logs it
             logs["learning_rate"] = float(
                 keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+
+
+class StopOnSignal(keras.callbacks.Callback):
+    """Stop training at the end of a batch after SIGINT or SIGTERM, on every process at once.
+
+    Used as a context manager around training, it turns the first of those signals into a
+    request: after the batch being trained (or before the next epoch, when the signal came
+    during validation) the callback raises :class:`~shorttext_s2s.exceptions.TrainingStopped`,
+    so the stop never lands inside the backend's data pipeline and an unfinished epoch is
+    never counted as done. In a multi-process run the processes agree after every batch on
+    whether any of them was asked, so all stop at the same one. A second signal acts as usual
+    (Ctrl-C raises ``KeyboardInterrupt`` at once). Outside the main thread, where Python
+    cannot handle signals, it installs nothing.
+
+    Args:
+        announce: called with the signal number when one arrives (to tell the user).
+
+    Attributes:
+        signum: the signal received by this process, or None.
+    """
+
+    #: The signals it turns into a stop request.
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self, announce: Optional[Callable[[int], None]] = None) -> None:
+        super().__init__()
+        self.announce = announce
+        self.signum: Optional[int] = None
+        self._previous: Dict[int, Any] = {}
+
+    def __enter__(self) -> "StopOnSignal":
+        if threading.current_thread() is threading.main_thread():
+            for signum in self.SIGNALS:
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self._restore()
+
+    def _restore(self) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        self._previous = {}
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.signum = signum
+        self._restore()
+        if self.announce is not None:
+            self.announce(signum)
+
+    def _check(self) -> None:
+        signum = any_process(self.signum or 0)
+        if signum:
+            raise TrainingStopped(signum)
+
+    def on_train_batch_end(self, batch: int, logs: Optional[dict] = None) -> None:
+        self._check()
+
+    def on_epoch_begin(self, epoch: int, logs: Optional[dict] = None) -> None:
+        self._check()

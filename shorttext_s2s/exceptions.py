@@ -9,6 +9,7 @@ against the built-in types keeps working.
 from __future__ import annotations
 
 import os
+import signal
 from typing import Optional, Union
 
 __all__ = [
@@ -19,6 +20,8 @@ __all__ = [
     "InputDataError",
     "ExportError",
     "ServerStartError",
+    "DistributedError",
+    "TrainingStopped",
     "InputWarning",
 ]
 
@@ -107,6 +110,30 @@ class ExportError(ShorttextS2SError, ValueError):
 class ServerStartError(ShorttextS2SError, RuntimeError):
     """The worker processes of ``serve(..., workers=N)`` could not start serving (each
     worker's log says why: the model file, memory, the backend)."""
+
+
+class DistributedError(ShorttextS2SError, RuntimeError):
+    """Training across processes cannot run as asked: the backend has no multi-process runtime
+    here (TensorFlow), or the processes could not form the run (the message says which
+    setting)."""
+
+
+class TrainingStopped(ShorttextS2SError):
+    """Training stopped at a batch boundary after SIGINT or SIGTERM (on any process of a
+    multi-process run: all of them stop at the same batch).
+
+    The generator keeps the weights of the batch it stopped at; the best completed epoch is in
+    its ``s2sgenerator.selection`` (None before the first epoch ended), and a checkpoint, if
+    any, holds the last completed epoch.
+
+    Attributes:
+        signum: the signal that asked for the stop (on a process that received none, the one
+            its peer received).
+    """
+
+    def __init__(self, signum: int) -> None:
+        self.signum = int(signum)
+        super().__init__(f"training stopped by {signal.Signals(self.signum).name}")
 
 
 class InputWarning(UserWarning):

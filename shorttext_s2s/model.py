@@ -125,13 +125,16 @@ class Seq2SeqWithKeras(CompactIOMachine):
         """Build and compile the models again in the current scope, keeping the weights.
 
         Variables are mirrored across devices only if created under a distribution's scope:
-        training calls this inside it. A compiled model keeps its optimizer's settings and
-        loss (the optimizer's state starts afresh); ``optimizer`` and ``loss`` are used
-        otherwise (defaults: the recipe's).
+        training calls this inside it. A compiled model keeps its optimizer's settings, state
+        (moments, step count: a resumed run goes on as it would have) and loss; ``optimizer``
+        and ``loss`` are used otherwise (defaults: the recipe's).
         """
         weights = self.model.get_weights() if (self.model is not None and self.trained) else None
+        state = None
         if self.compiled and self.model.optimizer is not None:
             optimizer, loss = self.model.optimizer, self.model.loss
+            if optimizer.built:
+                state = [np.asarray(v) for v in optimizer.variables]
         if isinstance(optimizer, keras.optimizers.Optimizer):
             # An optimizer creates variables when constructed: make a copy under the scope.
             optimizer = keras.optimizers.deserialize(keras.optimizers.serialize(optimizer))
@@ -139,6 +142,10 @@ class Seq2SeqWithKeras(CompactIOMachine):
         if weights is not None:
             self.model.set_weights(weights)
         self.compile(optimizer=optimizer, loss=loss)
+        if state is not None:
+            self.model.optimizer.build(self.model.trainable_variables)
+            for variable, value in zip(self.model.optimizer.variables, state):
+                variable.assign(value)
 
     def set_weights(self, weights: Sequence[np.ndarray], epoch: Optional[int] = None) -> None:
         """Set the training model's weights (``keras.Model.set_weights``); it is then trained.

@@ -19,7 +19,9 @@ import numpy as np
 
 from ._checks import check_bool, check_int, check_number, check_optional_int
 from .batches import PairBatches
-from .callbacks import MEASURE_NAMES, CompactCheckpoint, TimeBudget
+from .callbacks import MEASURE_NAMES, CompactCheckpoint, StopOnSignal, TimeBudget
+from .distributed import (is_main_process, process_count, process_index, shared_seed,
+                          spans_processes)
 from .exceptions import PathLike
 from .recipes import PATIENCE, check_recipe, default_loss, default_optimizer, recipe_callbacks
 
@@ -68,8 +70,13 @@ class Trainer:
             before the first epoch and the epoch kept after the last.
         distribution: train across devices: a ``tf.distribute`` strategy on TensorFlow
             (``MirroredStrategy``, ``MultiWorkerMirroredStrategy``) or a
-            ``keras.distribution.DataParallel`` on JAX. ``batch_size`` is the global batch,
-            split across the devices. Defaults to None (one device).
+            ``keras.distribution.DataParallel`` on JAX, over the devices of one process or of
+            several (:func:`shorttext_s2s.distributed.initialize`). ``batch_size`` is the
+            global batch, split across the devices. Across processes, each feeds its slice
+            of every batch, process 0 alone writes ``checkpoint`` and prints progress, and
+            SIGINT or SIGTERM on any process raises
+            :class:`~shorttext_s2s.exceptions.TrainingStopped` on all of them after the same
+            batch. Defaults to None (one device).
         seed: seed of the batch shuffling, for reproducible runs. Defaults to None.
         time_budget: stop training at the first batch boundary after this many seconds
             (:class:`~shorttext_s2s.callbacks.TimeBudget`): the epoch it stops in is
@@ -174,17 +181,26 @@ class Trainer:
             # Only a model still to be compiled (or rebuilt) takes them: an optimizer is state.
             optimizer = default_optimizer(recipe) if optimizer is None else optimizer
             loss = default_loss(recipe) if loss is None else loss
+        processes = spans_processes(self.distribution)
+        verbose = self.verbose if is_main_process() else 0
+        seed = shared_seed(self.seed) if processes else self.seed
+        if processes and self.distribution.auto_shard_dataset:
+            # Keras would shard only a tf.data pipeline: each process takes its slice of
+            # every batch from PairBatches instead.
+            self.distribution.auto_shard_dataset = False
         with distribution_scope(self.distribution):
             if self.distribution is not None:
                 s2s.rebuild(optimizer, loss)
             elif not s2s.compiled:
                 s2s.compile(optimizer=optimizer, loss=loss)
             length_step = self.length_step_for(s2s.network)
-            batches = self._batches(ids, len(generator.encoder), length_step, shuffle=True)
+            shard = (process_index(), process_count()) if processes else (0, 1)
+            batches = self._batches(ids, len(generator.encoder), length_step, shard,
+                                    shuffle=True, seed=seed)
             batches.set_epoch(initial_epoch)
             validation = (None if validation_ids is None else
                           self._batches(validation_ids, len(generator.encoder), length_step,
-                                        shuffle=False))
+                                        shard, shuffle=False))
             patience = self.early_stopping
             if patience == "auto":
                 patience = PATIENCE[recipe] if validation_ids is not None else None
@@ -194,16 +210,22 @@ class Trainer:
                 recipe, generator, validation_ids, patience or None, self.validation_every,
                 self.time_budget)
             selection = callbacks[-1]
-            self._say(f"model selection: {_measure_words(selection.measure)}"
+            stop = None
+            if processes and not any(isinstance(c, StopOnSignal) for c in callbacks):
+                # A signal to one process must stop them all at the same batch.
+                stop = StopOnSignal()
+                callbacks.insert(0, stop)
+            self._say(verbose, f"model selection: {_measure_words(selection.measure)}"
                       + (f"; early stopping after {patience} epochs without a better one"
                          if patience else "")
                       + (f"; time budget {_duration(self.time_budget.seconds)}"
                          if self.time_budget else ""))
             if self.checkpoint is not None:
                 callbacks.append(CompactCheckpoint(generator, self.checkpoint))
-            history = s2s.fit_batches(batches, epochs=epochs, validation=validation,
-                                      callbacks=callbacks, initial_epoch=initial_epoch,
-                                      verbose=self.verbose)
+            with stop or contextlib.nullcontext():
+                history = s2s.fit_batches(batches, epochs=epochs, validation=validation,
+                                          callbacks=callbacks, initial_epoch=initial_epoch,
+                                          verbose=verbose)
         history.selection = s2s.selection
         history.stopped_early = selection.stopped_early
         history.budget_spent = self.time_budget is not None and self.time_budget.spent
@@ -212,13 +234,14 @@ class Trainer:
             if history.budget_spent:
                 summary += (f"; the time budget of {_duration(self.time_budget.seconds)} ended "
                             f"training during epoch {history.epoch[-1] + 1}")
-            self._say(summary)
+            self._say(verbose, summary)
             logger.info("training ended after epoch %d; %s", history.epoch[-1] + 1, summary)
         return history
 
-    def _say(self, message: str) -> None:
+    @staticmethod
+    def _say(verbose: Any, message: str) -> None:
         """A line of the training's own, where Keras prints its progress (unless silent)."""
-        if self.verbose and message:
+        if verbose and message:
             print(message, file=sys.stdout, flush=True)
 
     def length_step_for(self, network: Any) -> int:
@@ -228,10 +251,11 @@ class Trainer:
         return 1 if keras.backend.backend() == "tensorflow" else network.compiled_length_step
 
     def _batches(self, ids: Sequence[np.ndarray], vocab_size: int, length_step: int,
-                 shuffle: bool) -> PairBatches:
+                 shard: Tuple[int, int], shuffle: bool, seed: Optional[int] = None
+                 ) -> PairBatches:
         return PairBatches(*ids, vocab_size, batch_size=self.batch_size, shuffle=shuffle,
-                           seed=self.seed if shuffle else None, length_step=length_step,
-                           multiple_of=self.replicas)
+                           seed=seed, length_step=length_step, multiple_of=self.replicas,
+                           shard=shard)
 
 
 def _measure_words(measure: str) -> str:

@@ -328,6 +328,20 @@ def build_parser() -> argparse.ArgumentParser:
     hyper.add_argument("--plot", metavar="FILE.png",
                        help="also save the loss and accuracy curves (needs the 'plot' extra)")
     hyper.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+    processes = train.add_argument_group(
+        "training across processes (JAX backend)",
+        "Every process runs the same command; together they train one model, each on its "
+        "share of every batch. Settings not given are read from KERAS_DISTRIBUTION_JOB_ADDRESSES, "
+        "KERAS_DISTRIBUTION_NUM_PROCESSES and KERAS_DISTRIBUTION_PROCESS_ID, or on Slurm from "
+        "its own variables. Process 0 writes --output and --checkpoint and prints progress.")
+    processes.add_argument("--distributed", action="store_true",
+                           help="join a multi-process run (--batch-size is the global batch)")
+    processes.add_argument("--coordinator", metavar="HOST:PORT",
+                           help="address of process 0, which the others connect to")
+    processes.add_argument("--num-processes", type=_positive_int, metavar="N",
+                           help="number of processes in the run")
+    processes.add_argument("--process-id", type=_non_negative_int, metavar="I",
+                           help="this process's rank, 0 to N-1")
 
     decode = parsers["decode"]
     decode.add_argument("sentences", nargs="*", metavar="SENTENCE",

@@ -7,8 +7,9 @@ import os
 import shlex
 import signal
 import sys
-import threading
-from typing import Any, Optional
+from typing import Any
+
+from ..exceptions import TrainingStopped
 
 from .common import (
     PROG,
@@ -22,72 +23,14 @@ from .common import (
     _say,
 )
 
-#: The signals after which ``train`` stops at the end of the current batch and saves its work.
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 #: History keys of the accuracy metric, in order of preference: the library's masked metric,
 #: then Keras's own when a model is compiled with ``metrics=["accuracy"]``.
 ACCURACY_KEYS = ("char_accuracy", "accuracy")
 
 
-class _StopRequest:
-    """Turns the first SIGINT or SIGTERM during training into a request to stop.
-
-    The handler only records the signal: the training loop checks it after each batch (see
-    ``_training_guard``), so that the stop never lands inside the backend's data pipeline and
-    the epoch being trained is not counted as done. A second signal acts as usual (Ctrl-C
-    raises ``KeyboardInterrupt`` at once).
-    """
-
-    def __init__(self) -> None:
-        self.signum: Optional[int] = None
-        self._previous: dict = {}
-
-    def __enter__(self) -> "_StopRequest":
-        if threading.current_thread() is not threading.main_thread():
-            return self  # only the main thread may handle signals (main() called from a thread)
-        for signum in STOP_SIGNALS:
-            self._previous[signum] = signal.signal(signum, self._handle)
-        return self
-
-    def __exit__(self, *exc_info: Any) -> None:
-        self._restore()
-
-    def _restore(self) -> None:
-        for signum, handler in self._previous.items():
-            signal.signal(signum, handler)
-        self._previous = {}
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        self.signum = signum
-        self._restore()
-        _say(f"\n{PROG}: {signal.Signals(signum).name} received: stopping at the end of this "
-             f"batch (press Ctrl-C again to stop at once)", sys.stderr)
-
-
-class _Stopped(Exception):
-    """Raised by the training guard to leave Keras's training loop after a stop request."""
-
-
-def _training_guard(request: _StopRequest) -> Any:
-    """A Keras callback that stops training on ``request``.
-
-    It raises :class:`_Stopped` at the end of the batch after a signal, so the weights of the
-    unfinished epoch are never mistaken for an epoch's; what is saved then is the best
-    completed epoch by the training's own model selection (the model's ``selection``).
-    """
-    import keras
-
-    class Guard(keras.callbacks.Callback):
-        def on_train_batch_end(self, batch: int, logs: Optional[dict] = None) -> None:
-            if request.signum is not None:
-                raise _Stopped()
-
-        def on_epoch_begin(self, epoch: int, logs: Optional[dict] = None) -> None:
-            # A signal during validation lets the epoch (and its checkpoint) finish first.
-            if request.signum is not None:
-                raise _Stopped()
-
-    return Guard()
+def _announce_stop(signum: int) -> None:
+    _say(f"\n{PROG}: {signal.Signals(signum).name} received: stopping at the end of this "
+         f"batch (press Ctrl-C again to stop at once)", sys.stderr)
 
 
 def _cmd_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -99,6 +42,11 @@ def _cmd_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
                      f"the units), got {args.latent_dim}")
     if args.resume and not args.checkpoint:
         parser.error("--resume needs --checkpoint FILE, the file to continue from")
+    given = [flag for flag, value in (("--coordinator", args.coordinator),
+                                      ("--num-processes", args.num_processes),
+                                      ("--process-id", args.process_id)) if value is not None]
+    if given and not args.distributed:
+        parser.error(f"{', '.join(given)} only apply with --distributed")
     _check_writable(args.output, "--output")
     if args.checkpoint:
         _check_writable(args.checkpoint, "--checkpoint")
@@ -124,9 +72,16 @@ def _cmd_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
 
     import keras
 
+    from .. import distributed
+    from ..callbacks import StopOnSignal
     from ..encoder import SentenceToCharVecEncoder
     from ..generator import CharBasedSeq2SeqGenerator
 
+    distribution = None
+    if args.distributed:  # first: joining the run must come before any backend computation
+        distribution = distributed.initialize(args.coordinator, args.num_processes,
+                                              args.process_id)
+    main_process = distributed.is_main_process()
     if args.seed is not None:
         keras.utils.set_random_seed(args.seed)
     try:
@@ -138,8 +93,9 @@ def _cmd_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     maxlen = args.maxlen or encoder.maxlen_for(pairs)
     what = "characters" if args.source_sep is None and args.target_sep is None else "units"
     tags = f", {len(encoder.features)} distinct tags" if encoder.features else ""
-    _say(f"{len(pairs)} pairs, {len(encoder.characters)} distinct {what}{tags}, maxlen "
-         f"{maxlen}{' (derived from the data)' if not args.maxlen else ''}")
+    if main_process:
+        _say(f"{len(pairs)} pairs, {len(encoder.characters)} distinct {what}{tags}, maxlen "
+             f"{maxlen}{' (derived from the data)' if not args.maxlen else ''}")
     network = {"network": args.network, "bidirectional": args.bidirectional or None,
                "embedding_dim": args.embedding_dim, "layers": args.layers,
                "heads": args.heads, "feedforward_dim": args.feedforward_dim,
@@ -160,23 +116,24 @@ def _cmd_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     if args.learning_rate is not None:
         optimizer.learning_rate = args.learning_rate
     generator.compile(optimizer=optimizer, loss=default_loss(recipe))
-    with _StopRequest() as request:
-        guard = _training_guard(request)
+    with StopOnSignal(_announce_stop) as guard:
         try:
             history = generator.train_pairs(
                 pairs, batch_size=args.batch_size, epochs=args.epochs,
                 validation_split=args.validation_split,
                 early_stopping="auto" if args.early_stopping is None else args.early_stopping,
                 seed=args.seed, recipe=recipe, time_budget=args.time_budget,
-                verbose=_progress(args.quiet), callbacks=[guard],
-                checkpoint=args.checkpoint, resume=args.resume)
-        except _Stopped:
-            return _save_stopped(args, generator, request.signum)
+                verbose=_progress(args.quiet or not main_process), callbacks=[guard],
+                checkpoint=args.checkpoint, resume=args.resume, distribution=distribution)
+        except TrainingStopped as stop:
+            return _save_stopped(args, generator, stop.signum, main_process)
         except KeyboardInterrupt:
             if args.checkpoint and os.path.exists(args.checkpoint):
                 _say(f"{PROG}: the last complete epoch is in {args.checkpoint}; go on with: "
                      f"{_resume_command(args)}", sys.stderr)
             raise
+    if not main_process:
+        return 0
     generator.save_compact_model(args.output, final=args.final)
     summary = f"trained to epoch {generator.epochs_trained}"
     if args.quiet and history.selection is not None:
@@ -201,19 +158,25 @@ def _resume_command(args: argparse.Namespace) -> str:
     return f"{_invocation()} {shlex.join(argv)}"
 
 
-def _save_stopped(args: argparse.Namespace, generator: Any, signum: Optional[int]) -> int:
-    """After a stop request: save the best completed epoch and say how to go on."""
-    status = 128 + (signum or signal.SIGINT)
+def _save_stopped(args: argparse.Namespace, generator: Any, signum: int,
+                  main_process: bool = True) -> int:
+    """After a stop request: save the best completed epoch and say how to go on (in a
+    multi-process run, every process takes the epoch's weights, process 0 saves them)."""
+    status = 128 + signum
     selection = generator.s2sgenerator.selection
+    done = generator.epochs_trained
+    if selection is not None:
+        # The saved weights are those of the best epoch: resuming from this file starts
+        # after it.
+        generator.s2sgenerator.set_weights(selection.weights, epoch=selection.epoch)
+    if not main_process:
+        return status
     if selection is None:
         _say(f"{PROG}: stopped before the first epoch ended; nothing was saved", sys.stderr)
         if args.checkpoint and os.path.exists(args.checkpoint):
             _say(f"{PROG}: {args.checkpoint} still holds the run so far; go on with: "
                  f"{_resume_command(args)}", sys.stderr)
         return status
-    done = generator.epochs_trained
-    # The saved weights are those of the best epoch: resuming from this file starts after it.
-    generator.s2sgenerator.set_weights(selection.weights, epoch=selection.epoch)
     final = args.final and bool(args.checkpoint)  # without a checkpoint, keep what resumes
     generator.save_compact_model(args.output, final=final)
     _say(f"{PROG}: stopped during epoch {done + 1}; the model of epoch "

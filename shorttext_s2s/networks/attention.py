@@ -206,7 +206,7 @@ class AttentionNetwork(Network):
     def inference_weights(self) -> AttentionWeights:
         """The built layers' current weights, read at this call."""
         layers = self.built_layers()
-        tensor = ops.convert_to_tensor
+        tensor = self.weight_value
         encoder_embedding = tensor(layers[ENCODER_EMBEDDING].kernel)
         decoder_embedding = tensor(layers[DECODER_EMBEDDING].kernel)
 

@@ -12,6 +12,9 @@ from __future__ import annotations
 from typing import Any, ClassVar, Dict, Hashable, List, NamedTuple, Optional, Tuple
 
 import keras
+from keras import ops
+
+from ..distributed import local_value
 
 __all__ = ["Network", "BuiltModels", "PaddingMask"]
 
@@ -78,6 +81,12 @@ class Network:
     def inference_weights(self) -> Any:
         """The current weights of the built layers as backend tensors (a tuple or NamedTuple)."""
         raise NotImplementedError
+
+    @staticmethod
+    def weight_value(variable: Any) -> Any:
+        """A variable's current value for :meth:`inference_weights`: in a multi-process run,
+        this process's copy (decoding runs on each process alone)."""
+        return local_value(ops.convert_to_tensor(variable))
 
     def built_layers(self) -> Dict[str, keras.layers.Layer]:
         """The layers :meth:`build` made, by name (the names of :meth:`weight_shapes`).

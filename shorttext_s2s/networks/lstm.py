@@ -170,7 +170,7 @@ class LSTMNetwork(Network):
         if self.bidirectional:
             backward = layers[ENCODER_LSTM_BACKWARD].cell
             variables += [backward.kernel, backward.recurrent_kernel, backward.bias]
-        return LSTMWeights(*(ops.convert_to_tensor(variable) for variable in variables))
+        return LSTMWeights(*(self.weight_value(variable) for variable in variables))
 
     def encode(self, weights: LSTMWeights, input_ids: Any,
                num_steps: Optional[int] = None) -> Tuple[Tuple, Tuple[Any, Any]]:

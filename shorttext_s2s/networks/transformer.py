@@ -231,7 +231,7 @@ class TransformerNetwork(Network):
     def inference_weights(self) -> TransformerWeights:
         """The built layers' current weights, read at this call."""
         layers = self.built_layers()
-        tensor = ops.convert_to_tensor
+        tensor = self.weight_value
         width = self.latent_dim
 
         def norm(name: str) -> Tuple[Any, Any]:
