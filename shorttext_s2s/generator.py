@@ -163,6 +163,8 @@ class CharBasedSeq2SeqGenerator(CompactIOMachine):
         Raises:
             InputDataError: no pairs, or an item that is not a pair of strings.
             ValueError, TypeError: an invalid or unknown option (the message names it).
+            TrainingStopped: a multi-process run was asked to stop (SIGINT or SIGTERM on any
+                of its processes); the generator holds the weights of the batch it stopped at.
         """
         pairs = check_pairs(pairs)
         _check_features_known(self.encoder, pairs)

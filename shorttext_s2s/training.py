@@ -147,6 +147,8 @@ class Trainer:
         Raises:
             InputDataError: no pairs, or an item that is not a pair of strings.
             ValueError: ``validation_split`` leaves no training or no validation pairs.
+            TrainingStopped: a multi-process run was asked to stop (SIGINT or SIGTERM on any
+                of its processes); the generator holds the weights of the batch it stopped at.
         """
         epochs = check_int(epochs, "epochs", minimum=0)
         initial_epoch = check_int(initial_epoch, "initial_epoch", minimum=0)

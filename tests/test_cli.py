@@ -232,6 +232,7 @@ def _train_network(pairs_file, tmp_path, network, *options):
     return result, loadCharBasedSeq2SeqGenerator(model).get_config()
 
 
+@one_backend
 def test_train_attention_network_with_its_options(pairs_file, tmp_path):
     result, config = _train_network(pairs_file, tmp_path, "attention", "--latent-dim", "8",
                                     "--embedding-dim", "4", "--layers", "2", "--dropout", "0.1",
@@ -245,6 +246,7 @@ def test_train_attention_network_with_its_options(pairs_file, tmp_path):
     assert wrong.returncode == 2 and "bidirectional" in wrong.stderr
 
 
+@one_backend
 def test_train_transformer_network_with_its_options(pairs_file, tmp_path):
     _, config = _train_network(pairs_file, tmp_path, "transformer", "--latent-dim", "8",
                                "--layers", "1", "--heads", "2", "--feedforward-dim", "12",
@@ -259,6 +261,8 @@ def test_train_transformer_network_with_its_options(pairs_file, tmp_path):
 
 # --- demo -------------------------------------------------------------------------------------
 
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow",
+                    reason="the README's main command runs under the default backend")
 def test_demo_quick_trains_saves_and_answers(tmp_path):
     pytest.importorskip("chatterbot_corpus", reason="the demo extra is not installed")
     result = run("demo", "--quick", "--output", "bot.h5", cwd=tmp_path)

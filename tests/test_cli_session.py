@@ -81,6 +81,9 @@ def _stop(process: subprocess.Popen, signum: int) -> str:
 # --- Ctrl-C and SIGTERM keep the work ---------------------------------------------------------
 
 @pytest.mark.slow
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow",
+                    reason="the same stop under JAX is test_distributed.py's (SIGTERM to a "
+                           "two-process run, then resume)")
 def test_interrupted_training_saves_its_best_epoch_and_resumes(pairs_file, tmp_path):
     output, checkpoint = tmp_path / "model.h5", tmp_path / "run.ckpt.h5"
     args = ["train", str(pairs_file), "-o", str(output), "--checkpoint", str(checkpoint),

@@ -155,6 +155,8 @@ NOT_RUN: Dict[str, Dict[str, str]] = {
     "docs/tutorial_chatbot.rst": {"conversations:": "a data file's layout, not code",
                                   "shorttext-s2s chat": "an interactive session (test_cli.py)"},
     "docs/cli.rst": {"demo [--quick]": "a synopsis", "train PAIRS": "a synopsis",
+                     "--distributed --coordinator": "processes of a multi-process run "
+                                                    "(test_distributed.py starts two)",
                      "train lexicon.tsv": "examples of minutes (tutorial_g2p.rst runs them "
                                           "at a small scale)",
                      "decode MODEL": "a synopsis", "chat shorttext-s2s-demo.h5": "interactive",
@@ -167,6 +169,10 @@ NOT_RUN: Dict[str, Dict[str, str]] = {
                                                          "(test_cli_session.py checks its "
                                                          "lines)"},
     "docs/training.rst": {"MirroredStrategy": "several devices (test_training.py: two)",
+                          "distributed.initialize()": "a multi-process run "
+                                                      "(test_distributed.py starts two)",
+                          "#SBATCH": "a Slurm job script",
+                          "CUDA_VISIBLE_DEVICES=$gpu": "a process per GPU",
                           "model selection: validation chrF": "training's output "
                                                               "(test_training.py checks it)",
                           "benchmarks/": "benchmarks of minutes to hours"},
