@@ -25,8 +25,8 @@ have ``-inf``).
 TensorFlow graph): the encoder and the whole decoding loop (an ONNX ``Loop``) from input ids
 to output ids, with the vocabulary and the settings in the file's metadata. The library's
 :class:`~shorttext_s2s.runtime.OnnxDecoder` turns texts into ids and back with NumPy and runs
-it with ONNX Runtime: ``pip install "shorttext-s2s[runtime]"`` decodes without TensorFlow,
-JAX or Keras::
+it with ONNX Runtime, without TensorFlow, JAX or Keras (``pip install --no-deps shorttext-s2s
+&& pip install numpy onnxruntime``)::
 
     from shorttext_s2s.runtime import OnnxDecoder
 

@@ -4,8 +4,9 @@
 :func:`~shorttext_s2s.export.export_model`) writes the encoder and the whole decoding loop as
 one ONNX file; :class:`OnnxDecoder` encodes texts into ids and the outputs back into texts,
 as the library does, and runs the file with ONNX Runtime. This module imports neither Keras
-nor a backend: ``pip install "shorttext-s2s[runtime]"`` (ONNX Runtime) is all it needs
-beside the package and NumPy.
+nor a backend: the package installed without its dependencies (they are the training stack),
+NumPy and ONNX Runtime are all it needs (``pip install --no-deps shorttext-s2s && pip install
+numpy onnxruntime``; the ``runtime`` extra names ONNX Runtime).
 """
 
 from __future__ import annotations

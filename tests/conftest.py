@@ -52,6 +52,16 @@ def decoding_compiler(request):
         decoding_backend.compile_function = wanted
 
 
+def under_one_backend(why: str) -> pytest.MarkDecorator:
+    """Run a test under the JAX backend only: what it checks is the same under both (command
+    plumbing, processes, files, a page), and the CI runs the suite once per backend. JAX's
+    processes start fastest. ``why`` says what the test is about, for the skip reason."""
+    import keras
+
+    return pytest.mark.skipif(keras.backend.backend() != "jax",
+                              reason=f"{why}, the same under both backends; run under JAX")
+
+
 def made_up_pairs() -> List[Tuple[str, str]]:
     """384 distinct, grammatical English-French sentences built from a few words.
 

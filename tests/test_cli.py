@@ -23,6 +23,8 @@ import pytest
 from shorttext_s2s import loadCharBasedSeq2SeqGenerator
 from shorttext_s2s.decoding import get_strategy
 
+from conftest import under_one_backend
+
 REPO = Path(__file__).resolve().parents[1]
 # Every test runs the command as a real subprocess (a Keras import each).
 pytestmark = pytest.mark.slow
@@ -46,8 +48,7 @@ _RUNTIME_LOG = re.compile(r"^(WARNING: All log messages before absl|[IWEF]\d{4} 
 # What is the command's own plumbing (reading files, passing options and seeds on, signals,
 # error paths, output formats) runs under one backend only, JAX, whose calls start fastest;
 # the library beneath it is tested under both backends by its own tests.
-one_backend = pytest.mark.skipif(keras.backend.backend() != "jax",
-                                 reason="command plumbing only; tested under the JAX backend")
+one_backend = under_one_backend("command plumbing")
 
 
 def run(*args: str, stdin: Optional[str] = None, cwd: Optional[Path] = None,

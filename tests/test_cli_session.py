@@ -24,6 +24,8 @@ from shorttext_s2s import loadCharBasedSeq2SeqGenerator
 from shorttext_s2s.cli import main
 from shorttext_s2s.encoder import MAX_SEQUENCE_LENGTH
 
+from conftest import under_one_backend
+
 REPO = Path(__file__).resolve().parents[1]
 # As in test_cli.py: the installed console script if there is one, run on this checkout.
 _SCRIPT = shutil.which("shorttext-s2s", path=os.path.dirname(sys.executable))
@@ -37,8 +39,7 @@ QUIET_ENV = {key: value for key, value in ENV.items() if key != "TF_CPP_MIN_LOG_
 STREAM_ENV = dict(QUIET_ENV, PYTHONUNBUFFERED="1")
 # The training itself is tested under both backends (test_training.py); what the command adds
 # to it is plumbing, tested once.
-one_backend = pytest.mark.skipif(keras.backend.backend() != "jax",
-                                 reason="command plumbing only; tested under the JAX backend")
+one_backend = under_one_backend("command plumbing")
 
 
 @pytest.fixture(scope="module")
@@ -179,6 +180,7 @@ def test_model_commands_print_nothing_but_their_output(model_file, tiny_pairs, e
 
 
 @pytest.mark.slow
+@one_backend
 def test_missing_files_are_reported_before_keras_is_imported(tmp_path):
     missing = tmp_path / "missing.h5"
     code = ("import sys\n"

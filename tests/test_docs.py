@@ -20,6 +20,8 @@ import pytest
 import shorttext_s2s
 from shorttext_s2s.cli import build_parser
 
+from conftest import under_one_backend
+
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
@@ -44,8 +46,7 @@ def _resolve(anchor: str) -> Tuple[bool, object]:
 
 # Building the pages imports the package under whatever backend runs the tests; the pages do
 # not depend on it, so one backend builds them (CI also builds them with -W on its own).
-@pytest.mark.skipif(keras.backend.backend() != "jax",
-                    reason="the documentation does not depend on the backend")
+@under_one_backend("building the documentation")
 @pytest.mark.filterwarnings("ignore:The mapping interface for autodoc options")  # Sphinx's own
 def test_every_public_name_is_in_the_generated_api_reference(tmp_path):
     build = pytest.importorskip("sphinx.cmd.build")

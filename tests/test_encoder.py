@@ -10,6 +10,8 @@ import pytest
 from shorttext_s2s import InputDataError, SentenceToCharVecEncoder, initSentenceToCharVecEncoder
 from shorttext_s2s.encoder import PAD_ID, UNK_ID
 
+from conftest import under_one_backend
+
 
 @pytest.fixture()
 def encoder():
@@ -119,6 +121,7 @@ def test_init_from_empty_text_is_an_error(tmp_path):
 
 
 @pytest.mark.slow
+@under_one_backend("what a process imports")
 def test_reading_and_encoding_data_does_not_import_keras():
     # Data preparation stays light: Keras (and its backend) load only when a model is used.
     import subprocess

@@ -22,6 +22,8 @@ import pytest
 from shorttext_s2s import loadCharBasedSeq2SeqGenerator
 from shorttext_s2s.fileformat import read_model_file
 
+from conftest import under_one_backend
+
 REPO = Path(__file__).resolve().parents[1]
 #: Kills of the light writer (h5py and numpy only, forked from a prepared process); the long
 #: form sets KILL_COUNT (e.g. ``KILL_COUNT=1000 pytest -s tests/test_interrupted_save.py``).
@@ -100,6 +102,7 @@ def _orphans(directory: Path, target: Path) -> list:
     return [p for p in directory.iterdir() if p.name.startswith(f".{target.name}.")]
 
 
+@under_one_backend("h5py and the file format, without Keras")
 def test_killed_light_saves_leave_old_or_new_file(tmp_path):
     rng = random.Random(int(os.environ.get("KILL_SEED", "0")))
     directory = tmp_path / "models"

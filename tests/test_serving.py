@@ -33,6 +33,8 @@ import shorttext_s2s
 from shorttext_s2s.batching import DynamicBatcher
 from shorttext_s2s.decoding import get_strategy, trace_count
 
+from conftest import under_one_backend
+
 REPO = Path(__file__).resolve().parents[1]
 ENV = dict(os.environ, PYTHONPATH=os.pathsep.join(
     [str(REPO)] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else [])))
@@ -430,8 +432,7 @@ def test_body_limit_with_and_without_a_declared_length(server):
 # --- the command's own errors -----------------------------------------------------------------
 
 @pytest.mark.slow
-@pytest.mark.skipif(keras.backend.backend() != "jax",
-                    reason="process plumbing, the same under both backends; run under JAX")
+@under_one_backend("process plumbing")
 def test_workers_share_the_port_and_sigterm_lets_requests_in_flight_finish(
         served_file, trained_generator, tiny_pairs):
     # A request waits up to 3 s in a worker's batcher for others: long enough to be in flight
@@ -478,8 +479,7 @@ def one_line_error(result: subprocess.CompletedProcess) -> str:
     return lines[0]
 
 
-@pytest.mark.skipif(keras.backend.backend() != "jax",
-                    reason="command plumbing only; tested under the JAX backend")
+@under_one_backend("command plumbing")
 def test_serve_start_up_errors_are_one_line(tmp_path, model_file):
     missing = one_line_error(run_serve(str(tmp_path / "missing.h5")))
     assert "missing.h5: no such model file" in missing
@@ -524,6 +524,7 @@ def browser(tmp_path):
 
 
 @pytest.mark.slow
+@under_one_backend("the page's own behaviour")
 def test_chat_page_in_a_browser(server, browser, trained_generator):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select, WebDriverWait

@@ -19,6 +19,8 @@ from shorttext_s2s import (
 from shorttext_s2s.data import read_pairs
 from shorttext_s2s.encoder import PAD_ID, UNK_ID
 
+from conftest import under_one_backend
+
 #: Words and their pronunciations, phonemes separated by spaces (two for "read").
 G2P = [("cat", "K AE T"), ("bat", "B AE T"), ("tab", "T AE B"), ("act", "AE K T"),
        ("tack", "T AE K"), ("read", "R IY D"), ("read", "R EH D")]
@@ -217,11 +219,10 @@ def test_validation_logs_the_word_accuracy_and_the_phoneme_error_rate():
 # --- the command line and the server -------------------------------------------------------
 
 @pytest.mark.slow
+@under_one_backend("command plumbing")
 def test_the_command_line_trains_decodes_and_evaluates_units_and_features(tmp_path):
-    from test_cli import assert_one_line_error, one_backend, run
+    from test_cli import assert_one_line_error, run
 
-    if one_backend.args[0]:
-        pytest.skip(one_backend.kwargs["reason"])
     lexicon = tmp_path / "lexicon.tsv"
     lexicon.write_text("".join(f"{w}\t{p}\n" for w, p in G2P[:5] * 4), encoding="utf-8")
     model = tmp_path / "g2p.h5"
