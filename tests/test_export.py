@@ -102,6 +102,21 @@ def _exported_nbest(path: Path, format: str, texts: List[str],
             zip(_texts(answer["nbest"]), answer["nbest_log_probs"].tolist())]
 
 
+def _library_nbest(generator, strategy, texts: List[str],
+                   features: Optional[List[str]]) -> list:
+    """The library's n best for the texts, decoded once per model, strategy and inputs (both
+    formats compare with the same answers)."""
+    # Kept on the model itself: a module-level cache keyed by id() could outlive the model.
+    answers = generator.__dict__.setdefault("_test_library_nbest", {})
+    key = (strategy.name, tuple(texts), None if features is None else tuple(features))
+    if key not in answers:
+        answers[key] = decode_texts(generator.s2sgenerator.network, generator.encoder,
+                                    generator.maxlen, texts, strategy,
+                                    num_results=strategy.candidates_per_input(),
+                                    reverse_input=generator.reverse_input, features=features)
+    return answers[key]
+
+
 def _check_equal(generator, path: Path, format: str, strategy, texts: List[str],
                  features: Optional[List[str]] = None) -> None:
     """The export's outputs, candidates and their log-probabilities are the library's.
@@ -113,10 +128,7 @@ def _check_equal(generator, path: Path, format: str, strategy, texts: List[str],
     its log-probability to 1e-4. (On trained models, ``benchmarks/decode_bench.py --onnx``
     compares all outputs.)
     """
-    candidates = strategy.candidates_per_input()
-    library = decode_texts(generator.s2sgenerator.network, generator.encoder,
-                           generator.maxlen, texts, strategy, num_results=candidates,
-                           reverse_input=generator.reverse_input, features=features)
+    library = _library_nbest(generator, strategy, texts, features)
     exported = _exported_nbest(path, format, texts, features)
     same = [[text for text, _ in mine] == [text for text, _ in theirs]
             for mine, theirs in zip(exported, library)]
