@@ -180,6 +180,9 @@ def run_library(train: Sequence[Triple], valid: Sequence[Triple],
     settings = {**LIBRARY_SETTINGS, **(options or {})}
     batch_size = settings.pop("batch_size")
     learning_rate = settings.pop("learning_rate", None)
+    dtype_policy = settings.pop("dtype_policy", None)
+    if dtype_policy is not None:
+        keras.config.set_dtype_policy(dtype_policy)
     generator = CharBasedSeq2SeqGenerator(encoder, maxlen=maxlen, **settings)
     if learning_rate is not None:
         from shorttext_s2s.recipes import default_loss
@@ -363,7 +366,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                              "training set)")
     parser.add_argument("--library-options", type=json.loads, default=None,
                         help="JSON object overriding LIBRARY_SETTINGS (network options, "
-                             "batch_size, learning_rate), for experiments")
+                             "batch_size, learning_rate, dtype_policy), for experiments")
     parser.add_argument("--verbose", type=int, default=2, help="Keras verbosity (2)")
     parser.add_argument("--json", type=Path, default=None, help="write the rows to this file")
     args = parser.parse_args(argv)

@@ -204,6 +204,11 @@ class Seq2SeqWithKeras(CompactIOMachine):
         Returns:
             The Keras ``History``.
         """
+        if keras.backend.backend() == "tensorflow":
+            # as_fit_input repeats the batches; Keras then keeps one iterator for all epochs.
+            kwargs["steps_per_epoch"] = len(batches)
+            if validation is not None:
+                kwargs["validation_steps"] = len(validation)
         return self._fit(as_fit_input(batches), epochs=epochs, shuffle=False,
                          validation_data=None if validation is None else as_fit_input(validation),
                          callbacks=list(callbacks), **kwargs)

@@ -453,3 +453,33 @@ def test_an_invalid_time_budget_is_named(budget):
     generator = _generator([("Go.", "Va !")])
     with pytest.raises(ValueError, match="time_budget"):
         generator.train_pairs([("Go.", "Va !")] * 4, epochs=1, verbose=0, time_budget=budget)
+
+
+@pytest.fixture
+def mixed_bfloat16():
+    """Keras's global ``mixed_bfloat16`` policy for one test, then the one before it."""
+    before = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    yield
+    keras.config.set_dtype_policy(before)
+
+
+def test_mixed_bfloat16_training_keeps_float32_weights_and_decodes(mixed_bfloat16, tiny_pairs,
+                                                                    tmp_path):
+    # The policy makes the training arithmetic bfloat16 (faster on CPUs with AVX512_BF16 or
+    # AMX); the weights stay float32, so the file and the compiled decoders are those of a
+    # float32 model.
+    keras.utils.set_random_seed(2)
+    generator = _generator(tiny_pairs, network="attention", embedding_dim=8, dropout=0.0)
+    history = generator.train_pairs(tiny_pairs, epochs=30, batch_size=8, verbose=0)
+    losses = history.history["loss"]
+    assert np.isfinite(losses).all() and losses[-1] < 0.9 * losses[0]
+    model = generator.s2sgenerator.model
+    assert model.get_layer("decoder_dense").compute_dtype == "bfloat16"  # the policy took
+    assert {str(w.dtype) for w in model.weights} == {"float32"}
+    path = tmp_path / "bf16.h5"
+    generator.save_compact_model(str(path))
+    keras.config.set_dtype_policy("float32")
+    loaded = loadCharBasedSeq2SeqGenerator(str(path))
+    inputs = [source for source, _ in tiny_pairs]
+    assert loaded.decode_batch(inputs) == generator.decode_batch(inputs)
