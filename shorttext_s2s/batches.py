@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Any, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import keras
 import numpy as np
@@ -19,7 +19,7 @@ import numpy as np
 from ._checks import check_bool, check_int, check_optional_int
 from .encoder import PAD_ID, onehot
 
-__all__ = ["PairBatches", "as_fit_input", "POOL_BATCHES"]
+__all__ = ["PairBatches", "as_fit_input", "fit_arguments", "POOL_BATCHES"]
 
 logger = logging.getLogger(__name__)
 
@@ -188,11 +188,11 @@ def as_fit_input(batches: PairBatches) -> Any:
     Under TensorFlow, a ``tf.data.Dataset`` whose batch and length dimensions are declared
     variable: Keras would otherwise infer fixed shapes from the first two batches and reject
     the next batch of another length. It prefetches, so one-hot expansion overlaps training,
-    and it reshuffles the batches at the end of each pass. It repeats without end: give
-    ``fit`` ``steps_per_epoch=len(batches)`` (``validation_steps`` for validation batches),
-    so that Keras keeps one iterator for the whole run; a new iterator each epoch stalled
-    the first step of an epoch by 1 to 4 s on two cores (seconds a 300 s budget does not
-    have). Under other backends, ``batches`` itself.
+    and it reshuffles the batches at the end of each pass. It repeats without end, so that
+    Keras keeps one iterator for the whole run (a new iterator each epoch stalled the first
+    step of an epoch by 1 to 4 s on two cores, seconds a 300 s budget does not have):
+    ``fit`` needs the number of steps, which :func:`fit_arguments` gives. Under other
+    backends, ``batches`` itself.
     """
     if keras.backend.backend() != "tensorflow":
         return batches
@@ -206,3 +206,20 @@ def as_fit_input(batches: PairBatches) -> Any:
     spec = tf.TensorSpec(shape=(None, None, batches.vocab_size), dtype=tf.float32)
     dataset = tf.data.Dataset.from_generator(iterate, output_signature=((spec, spec), spec))
     return dataset.repeat().prefetch(2)
+
+
+def fit_arguments(batches: PairBatches, validation: Optional[PairBatches] = None
+                  ) -> Dict[str, Any]:
+    """The arguments of ``keras.Model.fit`` that feed it ``batches`` (and ``validation``).
+
+    The inputs (:func:`as_fit_input`), and under TensorFlow, whose inputs repeat without end,
+    the steps of an epoch and of a validation pass.
+    """
+    arguments: Dict[str, Any] = {
+        "x": as_fit_input(batches),
+        "validation_data": None if validation is None else as_fit_input(validation)}
+    if keras.backend.backend() == "tensorflow":
+        arguments["steps_per_epoch"] = len(batches)
+        if validation is not None:
+            arguments["validation_steps"] = len(validation)
+    return arguments

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 
 from ._checks import check_int
-from .batches import PairBatches, as_fit_input
+from .batches import PairBatches, fit_arguments
 from .callbacks import Selection
 from .exceptions import ModelFileError, ModelNotTrainedException, PathLike
 from .fileformat import ModelFile
@@ -204,14 +204,8 @@ class Seq2SeqWithKeras(CompactIOMachine):
         Returns:
             The Keras ``History``.
         """
-        if keras.backend.backend() == "tensorflow":
-            # as_fit_input repeats the batches; Keras then keeps one iterator for all epochs.
-            kwargs["steps_per_epoch"] = len(batches)
-            if validation is not None:
-                kwargs["validation_steps"] = len(validation)
-        return self._fit(as_fit_input(batches), epochs=epochs, shuffle=False,
-                         validation_data=None if validation is None else as_fit_input(validation),
-                         callbacks=list(callbacks), **kwargs)
+        return self._fit(epochs=epochs, shuffle=False, callbacks=list(callbacks),
+                         **fit_arguments(batches, validation), **kwargs)
 
     def _fit(self, *args: Any, callbacks: Sequence[keras.callbacks.Callback] = (),
              **kwargs: Any) -> keras.callbacks.History:
