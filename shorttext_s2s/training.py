@@ -23,7 +23,8 @@ from .callbacks import MEASURE_NAMES, CompactCheckpoint, StopOnSignal, TimeBudge
 from .distributed import (is_main_process, process_count, process_index, shared_seed,
                           spans_processes)
 from .exceptions import PathLike
-from .recipes import PATIENCE, check_recipe, default_loss, default_optimizer, recipe_callbacks
+from .recipes import (check_recipe, default_loss, default_optimizer, default_patience,
+                      recipe_callbacks)
 
 __all__ = ["Trainer", "distribution_scope", "replica_count"]
 
@@ -52,8 +53,9 @@ class Trainer:
             for that many epochs (:mod:`shorttext_s2s.recipes`: the validation chrF for
             ``"small-data"``, the validation loss for ``"keras-example"``, the training loss
             without validation pairs). ``"auto"`` (the default) is the recipe's
-            :data:`~shorttext_s2s.recipes.PATIENCE` with validation pairs and off without;
-            0 or None turn it off. Whether or not it stops early, training ends with the
+            :data:`~shorttext_s2s.recipes.PATIENCE` with validation pairs, off without them
+            and, for ``"small-data"``, off under a ``time_budget``
+            (:func:`~shorttext_s2s.recipes.default_patience`); 0 or None turn it off. Whether or not it stops early, training ends with the
             weights of the best epoch by that measure (ties broken by the validation loss).
         recipe: the training recipe (:mod:`shorttext_s2s.recipes`): ``"keras-example"`` or
             ``"small-data"``. Defaults to the network's (``"keras-example"`` for
@@ -205,7 +207,8 @@ class Trainer:
                                         shard, shuffle=False))
             patience = self.early_stopping
             if patience == "auto":
-                patience = PATIENCE[recipe] if validation_ids is not None else None
+                patience = default_patience(recipe, validation_ids is not None,
+                                            self.time_budget is not None)
             # The budget first: the epoch it ends is then validated and judged as any other.
             budget = [] if self.time_budget is None else [self.time_budget]
             callbacks = budget + list(self.callbacks) + recipe_callbacks(

@@ -430,7 +430,8 @@ def test_a_time_budget_ends_training_with_the_best_epoch_judged(tiny_pairs, caps
     lines = capsys.readouterr().out.splitlines()
     assert history.budget_spent and not history.stopped_early
     assert 1 <= len(history.epoch) < 100000
-    assert lines[0].endswith("; time budget 2s")
+    # "small-data" under a budget keeps going while its learning rate falls: no early stop.
+    assert lines[0].endswith("; time budget 2s") and "early stopping" not in lines[0]
     last = history.epoch[-1] + 1
     assert lines[-1].endswith(f"; the time budget of 2s ended training during epoch {last}")
     # The epoch the budget ended was validated and scored, even between two scorings (every
@@ -446,6 +447,18 @@ def test_a_time_budget_ends_training_with_the_best_epoch_judged(tiny_pairs, caps
     final = float(keras.ops.convert_to_numpy(
         generator.s2sgenerator.model.optimizer.learning_rate))
     assert final < 0.002 and final == pytest.approx(rates[-1])
+
+
+def test_auto_early_stopping_is_off_only_without_validation_or_under_a_decaying_budget():
+    from shorttext_s2s.recipes import PATIENCE, default_patience
+
+    assert default_patience("small-data", validation=True, budgeted=False) == 6
+    assert default_patience("small-data", validation=True, budgeted=True) is None
+    assert default_patience("small-data", validation=False, budgeted=False) is None
+    # "keras-example" has no budget schedule: a plateau still ends it.
+    assert default_patience("keras-example", validation=True,
+                            budgeted=True) == PATIENCE["keras-example"] == 5
+    assert default_patience("keras-example", validation=False, budgeted=True) is None
 
 
 @pytest.mark.parametrize("budget", [0, -1.0, float("nan"), "15m", True])
