@@ -55,8 +55,9 @@ class Trainer:
             without validation pairs). ``"auto"`` (the default) is the recipe's
             :data:`~shorttext_s2s.recipes.PATIENCE` with validation pairs, off without them
             and, for ``"small-data"``, off under a ``time_budget``
-            (:func:`~shorttext_s2s.recipes.default_patience`); 0 or None turn it off. Whether or not it stops early, training ends with the
-            weights of the best epoch by that measure (ties broken by the validation loss).
+            (:func:`~shorttext_s2s.recipes.default_patience`); 0 or None turn it off.
+            Whether or not it stops early, training ends with the weights of the best epoch
+            by that measure (ties broken by the validation loss).
         recipe: the training recipe (:mod:`shorttext_s2s.recipes`): ``"keras-example"`` or
             ``"small-data"``. Defaults to the network's (``"keras-example"`` for
             ``"lstm"``).

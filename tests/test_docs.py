@@ -133,7 +133,9 @@ SCALE: Dict[str, List[Tuple[str, str]]] = {
                               ("--time-budget 15m", "--time-budget 15m --epochs 1 "
                                                     "--latent-dim 8"),
                               ("--validation-split 0.01", "--validation-split 0.2"),
-                              ("latent_dim=256", "latent_dim=16"), ("epochs=1000", "epochs=1")],
+                              ("--latent-dim 384", "--latent-dim 8"),
+                              ("latent_dim=256", "latent_dim=16"),
+                              ("latent_dim=384", "latent_dim=16"), ("epochs=1000", "epochs=1")],
     "docs/tutorial_chatbot.rst": [("max_chars=48", "max_chars=16"),
                                   ("latent_dim=256", "latent_dim=16"), ("maxlen=49", "maxlen=17"),
                                   ("epochs=70", "epochs=1")],
