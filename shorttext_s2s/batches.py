@@ -19,7 +19,7 @@ import numpy as np
 from ._checks import check_bool, check_int, check_optional_int
 from .encoder import PAD_ID, onehot
 
-__all__ = ["PairBatches", "as_fit_input", "fit_arguments", "POOL_BATCHES"]
+__all__ = ["PairBatches", "fit_arguments", "POOL_BATCHES"]
 
 logger = logging.getLogger(__name__)
 
@@ -182,7 +182,7 @@ class PairBatches(keras.utils.PyDataset):
         return batches
 
 
-def as_fit_input(batches: PairBatches) -> Any:
+def _fit_input(batches: PairBatches) -> Any:
     """What to give ``keras.Model.fit`` for ``batches`` under the current backend.
 
     Under TensorFlow, a ``tf.data.Dataset`` whose batch and length dimensions are declared
@@ -212,12 +212,12 @@ def fit_arguments(batches: PairBatches, validation: Optional[PairBatches] = None
                   ) -> Dict[str, Any]:
     """The arguments of ``keras.Model.fit`` that feed it ``batches`` (and ``validation``).
 
-    The inputs (:func:`as_fit_input`), and under TensorFlow, whose inputs repeat without end,
+    The inputs (``_fit_input``), and under TensorFlow, whose inputs repeat without end,
     the steps of an epoch and of a validation pass.
     """
     arguments: Dict[str, Any] = {
-        "x": as_fit_input(batches),
-        "validation_data": None if validation is None else as_fit_input(validation)}
+        "x": _fit_input(batches),
+        "validation_data": None if validation is None else _fit_input(validation)}
     if keras.backend.backend() == "tensorflow":
         arguments["steps_per_epoch"] = len(batches)
         if validation is not None:

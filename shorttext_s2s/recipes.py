@@ -81,9 +81,15 @@ def default_patience(recipe: str, validation: bool, budgeted: bool) -> Optional[
     CMUdict at 3,600 s, patience stopped a run at 2,411 s, its rate still a third of the
     starting one).
     """
-    if not validation or (budgeted and check_recipe(recipe) == "small-data"):
+    if not validation or _decays_with_budget(recipe, budgeted):
         return None
     return PATIENCE[check_recipe(recipe)]
+
+
+def _decays_with_budget(recipe: str, budgeted: bool) -> bool:
+    """Whether ``recipe`` lowers its learning rate with the budget spent (:class:`BudgetDecay`)
+    rather than on plateaus."""
+    return budgeted and check_recipe(recipe) == "small-data"
 
 
 def selection_measure(recipe: str, validation: bool) -> str:
@@ -118,7 +124,7 @@ def recipe_callbacks(recipe: str, generator: Any, validation_ids: Optional[List[
     """
     measure = selection_measure(check_recipe(recipe), validation_ids is not None)
     callbacks: List[keras.callbacks.Callback] = []
-    if recipe == "small-data" and budget is not None:
+    if _decays_with_budget(recipe, budget is not None):
         callbacks.append(BudgetDecay(budget))
     elif recipe == "small-data":
         callbacks.append(keras.callbacks.ReduceLROnPlateau(
