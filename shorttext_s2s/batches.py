@@ -16,8 +16,8 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 import keras
 import numpy as np
 
-from ._checks import check_bool, check_int, check_optional_int
-from .encoder import PAD_ID, onehot
+from ._checks import check_bool, check_int, check_number, check_optional_int
+from .encoder import PAD_ID, UNK_ID, onehot
 
 __all__ = ["PairBatches", "fit_arguments", "POOL_BATCHES"]
 
@@ -63,6 +63,11 @@ class PairBatches(keras.utils.PyDataset):
             ``(index + 1) / count`` of each, padded to the whole batch's length, so that the
             backend can assemble the slices into the batch. ``multiple_of`` must be a multiple
             of ``count``. Defaults to ``(0, 1)``, the whole batch.
+        feature_dropout: ``(rate, first_id)``: in training batches (``shuffle``), each
+            encoder id from ``first_id`` up (the feature tags, see
+            :attr:`~shorttext_s2s.SentenceToCharVecEncoder.first_feature_id`) is replaced
+            by ``UNK_ID`` with probability ``rate``, drawn anew for every batch. Defaults to
+            None: ids as given.
         **kwargs: passed on to ``keras.utils.PyDataset`` (``workers``...).
 
     Example:
@@ -78,6 +83,7 @@ class PairBatches(keras.utils.PyDataset):
                  target_ids: np.ndarray, vocab_size: int, batch_size: int = 64,
                  shuffle: bool = True, seed: Optional[int] = None, length_step: int = 4,
                  multiple_of: int = 1, shard: Tuple[int, int] = (0, 1),
+                 feature_dropout: Optional[Tuple[float, int]] = None,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
         arrays = [np.asarray(a) for a in (encoder_ids, decoder_ids, target_ids)]
@@ -104,6 +110,11 @@ class PairBatches(keras.utils.PyDataset):
                              f"(index, count) with 0 <= index < count and count dividing "
                              f"multiple_of={self.multiple_of}, got {shard!r}.")
         self.shard = (index, count)
+        if feature_dropout is not None:
+            rate, first_id = feature_dropout
+            feature_dropout = (check_number(rate, "feature_dropout", below=1.0),
+                               check_int(first_id, "first_id", minimum=UNK_ID + 1))
+        self.feature_dropout = feature_dropout
         self.epoch = 0
         # Sentences are right-padded, so a length is the number of non-padding ids.
         self.source_lengths = (self.encoder_ids != PAD_ID).sum(axis=1)
@@ -125,11 +136,15 @@ class PairBatches(keras.utils.PyDataset):
         rows = self._batches[index]
         source_len = self._padded(self.source_lengths[rows].max(), self.encoder_ids.shape[1])
         target_len = self._padded(self.target_lengths[rows].max(), self.decoder_ids.shape[1])
+        sources = self.encoder_ids[rows, :source_len]
+        if self.shuffle and self.feature_dropout is not None and self.feature_dropout[0]:
+            sources = self._drop_features(sources, index)
         part, parts = self.shard
         if parts > 1:
             size = len(rows) // parts
             rows = rows[part * size:(part + 1) * size]
-        return ((onehot(self.encoder_ids[rows, :source_len], self.vocab_size),
+            sources = sources[part * size:(part + 1) * size]
+        return ((onehot(sources, self.vocab_size),
                  onehot(self.decoder_ids[rows, :target_len], self.vocab_size)),
                 onehot(self.target_ids[rows, :target_len], self.vocab_size))
 
@@ -145,6 +160,15 @@ class PairBatches(keras.utils.PyDataset):
             self._batches = self._make_batches()
 
     # --- internals -----------------------------------------------------------------------
+
+    def _drop_features(self, sources: np.ndarray, index: int) -> np.ndarray:
+        rate, first_id = self.feature_dropout
+        # Drawn from (seed, epoch, batch) when seeded, so that every process of a
+        # distributed run, and a resumed run, drops the same tags.
+        rng = (np.random.default_rng((self.seed, self.epoch, index)) if self.seed is not None
+               else self._rng)
+        dropped = (sources >= first_id) & (rng.random(sources.shape) < rate)
+        return np.where(dropped, UNK_ID, sources).astype(sources.dtype)
 
     def _padded(self, length: int, limit: int) -> int:
         return int(min(limit, max(1, math.ceil(length / self.length_step) * self.length_step)))

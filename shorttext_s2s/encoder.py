@@ -95,8 +95,7 @@ class SentenceToCharVecEncoder:
         self.dictionary: Dict[str, int] = {
             char: index for index, char in enumerate(self.characters, start=_RESERVED)}
         self.feature_ids: Dict[str, int] = {
-            tag: index for index, tag in enumerate(self.features,
-                                                   start=_RESERVED + len(self.characters))}
+            tag: index for index, tag in enumerate(self.features, start=self.first_feature_id)}
         self.signal_id = self.dictionary[signalchar]
         # Lookup table for the id -> text direction; reserved ids and tags decode to "".
         self._id_to_char = np.array(["", "\ufffd"] + self.characters + [""] * len(self.features),
@@ -120,6 +119,12 @@ class SentenceToCharVecEncoder:
         """Whether every unit is one character, read without separators and with no
         features: the encoder of the Keras example and of every file before units."""
         return not self._options() and all(len(unit) == 1 for unit in self.characters)
+
+    @property
+    def first_feature_id(self) -> int:
+        """The id of the first feature tag: every id from it up is a tag, every id below it
+        a unit or a reserved id (the tags' ids follow the units')."""
+        return _RESERVED + len(self.characters)
 
     def _units(self, text: str, side: str) -> List[str]:
         if side == "source":

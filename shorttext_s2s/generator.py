@@ -153,7 +153,7 @@ class CharBasedSeq2SeqGenerator(CompactIOMachine):
                 ``early_stopping``, ``checkpoint``, ``resume``, ``verbose``, ``distribution``,
                 ``seed``, ``length_step``, ``recipe``, ``validation_every``, ``time_budget``
                 (seconds: "the best model in 15 minutes" is ``epochs=1000,
-                time_budget=900``).
+                time_budget=900``), ``feature_dropout``.
 
         Returns:
             The Keras ``History`` (``history.history["loss"]``, ...), with

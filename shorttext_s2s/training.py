@@ -23,8 +23,8 @@ from .callbacks import MEASURE_NAMES, CompactCheckpoint, StopOnSignal, TimeBudge
 from .distributed import (is_main_process, process_count, process_index, shared_seed,
                           spans_processes)
 from .exceptions import PathLike
-from .recipes import (check_recipe, default_loss, default_optimizer, default_patience,
-                      recipe_callbacks)
+from .recipes import (FEATURE_DROPOUT, check_recipe, default_loss, default_optimizer,
+                      default_patience, recipe_callbacks)
 
 __all__ = ["Trainer", "distribution_scope", "replica_count"]
 
@@ -92,6 +92,11 @@ class Trainer:
             ``"transformer"`` (with 4, the attention network spent most of a 5-minute budget
             compiling on fra.txt), 4 for ``"lstm"`` (with 16 it trained 17 % slower once
             compiled).
+        feature_dropout: the probability with which each feature tag of a training input is
+            read as unknown (replaced by ``UNK_ID``), drawn anew every epoch, so that the model
+            learns to read a tag it never saw. From 0 to 1 (excluded); ignored for pairs
+            without features. Defaults to the recipe's (:data:`~shorttext_s2s.recipes.
+            FEATURE_DROPOUT`: 0.1 for ``"small-data"``, 0 for ``"keras-example"``).
 
     Raises:
         ValueError: an invalid option (the message names it).
@@ -105,7 +110,8 @@ class Trainer:
                  resume: bool = False, verbose: Any = "auto", distribution: Any = None,
                  seed: Optional[int] = None, length_step: Optional[int] = None,
                  recipe: Optional[str] = None, validation_every: int = 2,
-                 time_budget: Optional[float] = None) -> None:
+                 time_budget: Optional[float] = None,
+                 feature_dropout: Optional[float] = None) -> None:
         self.batch_size = check_int(batch_size, "batch_size")
         self.validation_data = validation_data
         self.validation_split = check_number(validation_split, "validation_split", below=1.0)
@@ -126,6 +132,8 @@ class Trainer:
         self.recipe = None if recipe is None else check_recipe(recipe)
         self.validation_every = check_int(validation_every, "validation_every")
         self.time_budget = None if time_budget is None else TimeBudget(time_budget)
+        self.feature_dropout = (None if feature_dropout is None else
+                                check_number(feature_dropout, "feature_dropout", below=1.0))
 
     def train(self, generator: Any, pairs: Pairs, epochs: int = 100, initial_epoch: int = 0,
               optimizer: Any = None, loss: Any = None) -> keras.callbacks.History:
@@ -201,7 +209,8 @@ class Trainer:
             length_step = self.length_step_for(s2s.network)
             shard = (process_index(), process_count()) if processes else (0, 1)
             batches = self._batches(ids, len(generator.encoder), length_step, shard,
-                                    shuffle=True, seed=seed)
+                                    shuffle=True, seed=seed,
+                                    feature_dropout=self._feature_dropout(generator, recipe))
             batches.set_epoch(initial_epoch)
             validation = (None if validation_ids is None else
                           self._batches(validation_ids, len(generator.encoder), length_step,
@@ -250,6 +259,13 @@ class Trainer:
         if verbose and message:
             print(message, file=sys.stdout, flush=True)
 
+    def _feature_dropout(self, generator: Any, recipe: str) -> Optional[Tuple[float, int]]:
+        """``PairBatches``'s ``feature_dropout`` for ``generator``: None without tags."""
+        rate = FEATURE_DROPOUT[recipe] if self.feature_dropout is None else self.feature_dropout
+        if not rate or not generator.encoder.features:
+            return None
+        return rate, generator.encoder.first_feature_id
+
     def length_step_for(self, network: Any) -> int:
         """The length step batches for ``network`` are padded with (see ``length_step``)."""
         if self.length_step is not None:
@@ -257,11 +273,11 @@ class Trainer:
         return 1 if keras.backend.backend() == "tensorflow" else network.compiled_length_step
 
     def _batches(self, ids: Sequence[np.ndarray], vocab_size: int, length_step: int,
-                 shard: Tuple[int, int], shuffle: bool, seed: Optional[int] = None
-                 ) -> PairBatches:
+                 shard: Tuple[int, int], shuffle: bool, seed: Optional[int] = None,
+                 feature_dropout: Optional[Tuple[float, int]] = None) -> PairBatches:
         return PairBatches(*ids, vocab_size, batch_size=self.batch_size, shuffle=shuffle,
                            seed=seed, length_step=length_step, multiple_of=self.replicas,
-                           shard=shard)
+                           shard=shard, feature_dropout=feature_dropout)
 
 
 def _measure_words(measure: str) -> str:

@@ -7,6 +7,7 @@ import json
 import warnings
 
 import keras
+import numpy as np
 import pytest
 
 from shorttext_s2s import (
@@ -16,6 +17,8 @@ from shorttext_s2s import (
     SentenceToCharVecEncoder,
     loadCharBasedSeq2SeqGenerator,
 )
+from shorttext_s2s import training
+from shorttext_s2s.batches import PairBatches
 from shorttext_s2s.data import read_pairs
 from shorttext_s2s.encoder import PAD_ID, UNK_ID
 
@@ -176,6 +179,58 @@ def test_a_tag_the_model_never_saw_is_named_in_the_warning(inflection_model):
         inflection_model.decode_batch(["sing"], features=["V;FUT"])
     assert [str(w.message) for w in caught if w.category is InputWarning] == [
         "1 of 1 input(s) not read as given: 'sing': tags the model never saw: 'FUT'"]
+
+
+def test_feature_dropout_reads_training_tags_as_unknown_and_nothing_else():
+    encoder = SentenceToCharVecEncoder.from_pairs(INFLECTION)
+    ids = encoder.encode_pairs(INFLECTION * 50, maxlen=12)
+    first = encoder.first_feature_id
+    assert first == len(encoder) - len(encoder.features)
+    tags = ids[0] >= first
+
+    def sources(**options):
+        batches = PairBatches(*ids, len(encoder), batch_size=30, length_step=12, **options)
+        rows = np.concatenate(batches._batches)
+        encoded = np.concatenate([batch[0][0].argmax(-1) for batch in
+                                  (batches[i] for i in range(len(batches)))])
+        # Back in the pairs' order (every batch padded to maxlen; one-hot, so PAD -> 0).
+        return encoded[np.argsort(rows)]
+
+    kept = ids[0]
+    dropped = sources(seed=3, feature_dropout=(0.5, first))
+    assert (dropped[~tags] == kept[~tags]).all()  # units, signal and padding untouched
+    unknown = dropped[tags] == UNK_ID
+    assert 0.4 < unknown.mean() < 0.6
+    assert (dropped[tags][~unknown] == kept[tags][~unknown]).all()
+    # The same tags again from the same seed: every process of a run drops alike.
+    assert (sources(seed=3, feature_dropout=(0.5, first)) == dropped).all()
+    assert (sources(shuffle=False, feature_dropout=(0.5, first)) == kept).all()  # validation
+    with pytest.raises(ValueError, match="feature_dropout"):
+        PairBatches(*ids, len(encoder), feature_dropout=(1.0, first))
+
+
+@pytest.mark.parametrize("recipe, option, expected", [
+    ("small-data", None, 0.1), ("keras-example", None, None), ("small-data", 0.3, 0.3),
+    ("small-data", 0.0, None)])
+def test_training_drops_features_at_the_recipes_rate(monkeypatch, recipe, option, expected):
+    made = []
+
+    class Recording(PairBatches):
+        def __init__(self, *args, **kwargs):
+            made.append(kwargs.get("feature_dropout"))
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(training, "PairBatches", Recording)
+    encoder = SentenceToCharVecEncoder.from_pairs(INFLECTION)
+    generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=8, maxlen=8)
+    generator.train_pairs(INFLECTION, batch_size=6, epochs=1, verbose=0, recipe=recipe,
+                          feature_dropout=option, validation_data=INFLECTION[:2])
+    training_batches, validation_batches = made
+    assert training_batches == (None if expected is None else
+                                (expected, encoder.first_feature_id))
+    assert validation_batches is None
+    with pytest.raises(ValueError, match="feature_dropout"):
+        generator.train_pairs(INFLECTION, epochs=1, verbose=0, feature_dropout=-0.1)
 
 
 def test_training_pairs_with_features_need_a_vocabulary_with_tags():
