@@ -36,8 +36,8 @@ import numpy as np
 
 from .callbacks import BudgetDecay, ModelSelection, TimeBudget, ValidationScorer
 
-__all__ = ["RECIPES", "PATIENCE", "FEATURE_DROPOUT", "check_recipe", "default_optimizer", "default_loss",
-           "default_patience", "selection_measure", "recipe_callbacks"]
+__all__ = ["RECIPES", "PATIENCE", "FEATURE_DROPOUT", "check_recipe", "default_optimizer",
+           "default_loss", "default_patience", "selection_measure", "recipe_callbacks"]
 
 
 #: The recipes by name.

@@ -95,8 +95,9 @@ class Trainer:
         feature_dropout: the probability with which each feature tag of a training input is
             read as unknown (replaced by ``UNK_ID``), drawn anew every epoch, so that the model
             learns to read a tag it never saw. From 0 to 1 (excluded); ignored for pairs
-            without features. Defaults to the recipe's (:data:`~shorttext_s2s.recipes.
-            FEATURE_DROPOUT`: 0.1 for ``"small-data"``, 0 for ``"keras-example"``).
+            without features. Defaults to the recipe's
+            (:data:`~shorttext_s2s.recipes.FEATURE_DROPOUT`: 0.1 for ``"small-data"``, 0 for
+            ``"keras-example"``).
 
     Raises:
         ValueError: an invalid option (the message names it).

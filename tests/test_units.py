@@ -294,7 +294,7 @@ def test_the_command_line_trains_decodes_and_evaluates_units_and_features(tmp_pa
     task.write_text("".join(f"{a}\t{b}\t{c}\n" for a, b, c in INFLECTION * 2), encoding="utf-8")
     model = tmp_path / "inflection.h5"
     trained = run("train", str(task), "-o", str(model), "--features-column", "3",
-                  "--epochs", "2", "--latent-dim", "8", "-q")
+                  "--feature-dropout", "0.2", "--epochs", "2", "--latent-dim", "8", "-q")
     assert trained.returncode == 0, trained.stderr
     assert "12 pairs, 8 distinct characters, 5 distinct tags, maxlen 9" in trained.stdout
     generator = loadCharBasedSeq2SeqGenerator(model)

@@ -313,6 +313,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="stop at the first batch after DURATION of training (900, 15m, "
                             "1h30m), validate that epoch and keep the best epoch's weights "
                             "(default: no limit but --epochs)")
+    hyper.add_argument("--feature-dropout", type=_fraction, metavar="F",
+                       help="with --features-column: read each tag of a training input as "
+                            "unknown with probability F, so that tags never seen in "
+                            "training are read as unknown ones (default: the recipe's, 0.1 "
+                            "for small-data, 0 for keras-example)")
     hyper.add_argument("--seed", type=_non_negative_int,
                        help="random seed of the initial weights and of the batch order")
     hyper.add_argument("--checkpoint", metavar="FILE",

@@ -123,6 +123,7 @@ def _cmd_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
                 validation_split=args.validation_split,
                 early_stopping="auto" if args.early_stopping is None else args.early_stopping,
                 seed=args.seed, recipe=recipe, time_budget=args.time_budget,
+                feature_dropout=args.feature_dropout,
                 verbose=_progress(args.quiet or not main_process), callbacks=[guard],
                 checkpoint=args.checkpoint, resume=args.resume, distribution=distribution)
         except TrainingStopped as stop:
