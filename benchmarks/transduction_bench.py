@@ -181,6 +181,7 @@ def run_library(train: Sequence[Triple], valid: Sequence[Triple],
     batch_size = settings.pop("batch_size")
     learning_rate = settings.pop("learning_rate", None)
     dtype_policy = settings.pop("dtype_policy", None)
+    training = {key: settings.pop(key) for key in ("feature_dropout",) if key in settings}
     if dtype_policy is not None:
         keras.config.set_dtype_policy(dtype_policy)
     generator = CharBasedSeq2SeqGenerator(encoder, maxlen=maxlen, **settings)
@@ -192,7 +193,7 @@ def run_library(train: Sequence[Triple], valid: Sequence[Triple],
     started = time.perf_counter()
     history = generator.train_pairs(train_pairs, batch_size=batch_size, epochs=10_000,
                                     validation_data=valid_pairs, time_budget=budget,
-                                    seed=seed, verbose=verbose)
+                                    seed=seed, verbose=verbose, **training)
     train_seconds = time.perf_counter() - started
     texts = [text for text, _ in test_inputs]
     features = [tags for _, tags in test_inputs] if any(
@@ -366,7 +367,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                              "training set)")
     parser.add_argument("--library-options", type=json.loads, default=None,
                         help="JSON object overriding LIBRARY_SETTINGS (network options, "
-                             "batch_size, learning_rate, dtype_policy), for experiments")
+                             "batch_size, learning_rate, dtype_policy, feature_dropout), for "
+                             "experiments")
     parser.add_argument("--verbose", type=int, default=2, help="Keras verbosity (2)")
     parser.add_argument("--json", type=Path, default=None, help="write the rows to this file")
     args = parser.parse_args(argv)

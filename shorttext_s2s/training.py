@@ -12,7 +12,7 @@ import contextlib
 import logging
 import os
 import sys
-from typing import Any, Iterable, Iterator, Optional, Sequence, Tuple, Union
+from typing import Any, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import keras
 import numpy as np
@@ -23,7 +23,7 @@ from .callbacks import MEASURE_NAMES, CompactCheckpoint, StopOnSignal, TimeBudge
 from .distributed import (is_main_process, process_count, process_index, shared_seed,
                           spans_processes)
 from .exceptions import PathLike
-from .recipes import (FEATURE_DROPOUT, check_recipe, default_loss, default_optimizer,
+from .recipes import (check_recipe, default_feature_dropout, default_loss, default_optimizer,
                       default_patience, recipe_callbacks)
 
 __all__ = ["Trainer", "distribution_scope", "replica_count"]
@@ -96,7 +96,8 @@ class Trainer:
             read as unknown (replaced by ``UNK_ID``), drawn anew every epoch, so that the model
             learns to read a tag it never saw. From 0 to 1 (excluded); ignored for pairs
             without features. Defaults to the recipe's
-            (:data:`~shorttext_s2s.recipes.FEATURE_DROPOUT`: 0.1 for ``"small-data"``, 0 for
+            (:func:`~shorttext_s2s.recipes.default_feature_dropout`: for ``"small-data"``,
+            the share of the validation inputs' tags that no training input has; 0 for
             ``"keras-example"``).
 
     Raises:
@@ -168,10 +169,14 @@ class Trainer:
             generator.load_compact_model(self.checkpoint)
             initial_epoch = generator.epochs_trained
             logger.info("resuming from %s at epoch %d", self.checkpoint, initial_epoch)
+        pairs = list(pairs)
         ids = generator.encode_pairs(pairs)
-        validation_ids = None
+        training_tags = _tags(generator.encoder, pairs)
+        validation_ids, validation_tags = None, []
         if self.validation_data is not None:
-            validation_ids = generator.encode_pairs(self.validation_data, name="validation_data")
+            validation = list(self.validation_data)
+            validation_ids = generator.encode_pairs(validation, name="validation_data")
+            validation_tags = _tags(generator.encoder, validation)
         elif self.validation_split:
             count = len(ids[0])
             held = int(count * self.validation_split)
@@ -184,6 +189,8 @@ class Trainer:
             order = np.random.default_rng(self.seed or 0).permutation(count)
             ids, validation_ids = ([part[order[held:]] for part in ids],
                                    [part[order[:held]] for part in ids])
+            training_tags, validation_tags = ([training_tags[i] for i in order[held:]],
+                                              [training_tags[i] for i in order[:held]])
             logger.info("validation_split: %d pair(s) for training, %d held out",
                         count - held, held)
 
@@ -211,7 +218,8 @@ class Trainer:
             shard = (process_index(), process_count()) if processes else (0, 1)
             batches = self._batches(ids, len(generator.encoder), length_step, shard,
                                     shuffle=True, seed=seed,
-                                    feature_dropout=self._feature_dropout(generator, recipe))
+                                    feature_dropout=self._feature_dropout(
+                                        generator, recipe, training_tags, validation_tags))
             batches.set_epoch(initial_epoch)
             validation = (None if validation_ids is None else
                           self._batches(validation_ids, len(generator.encoder), length_step,
@@ -260,9 +268,15 @@ class Trainer:
         if verbose and message:
             print(message, file=sys.stdout, flush=True)
 
-    def _feature_dropout(self, generator: Any, recipe: str) -> Optional[Tuple[float, int]]:
+    def _feature_dropout(self, generator: Any, recipe: str, training_tags: List[List[str]],
+                         validation_tags: List[List[str]]) -> Optional[Tuple[float, int]]:
         """``PairBatches``'s ``feature_dropout`` for ``generator``: None without tags."""
-        rate = FEATURE_DROPOUT[recipe] if self.feature_dropout is None else self.feature_dropout
+        rate = self.feature_dropout
+        if rate is None:
+            rate = default_feature_dropout(recipe, training_tags, validation_tags)
+            if rate:
+                logger.info("feature dropout %.3f: the share of the validation inputs' tags "
+                            "that no training input has", rate)
         if not rate or not generator.encoder.features:
             return None
         return rate, generator.encoder.first_feature_id
@@ -279,6 +293,11 @@ class Trainer:
         return PairBatches(*ids, vocab_size, batch_size=self.batch_size, shuffle=shuffle,
                            seed=seed, length_step=length_step, multiple_of=self.replicas,
                            shard=shard, feature_dropout=feature_dropout)
+
+
+def _tags(encoder: Any, pairs: Sequence[Sequence[str]]) -> List[List[str]]:
+    """The feature tags of each pair (none for a pair without features)."""
+    return [encoder.feature_units(pair[2]) if len(pair) > 2 else [] for pair in pairs]
 
 
 def _measure_words(measure: str) -> str:

@@ -20,6 +20,7 @@ from shorttext_s2s import (
 from shorttext_s2s import training
 from shorttext_s2s.batches import PairBatches
 from shorttext_s2s.data import read_pairs
+from shorttext_s2s.recipes import MAX_FEATURE_DROPOUT, default_feature_dropout
 from shorttext_s2s.encoder import PAD_ID, UNK_ID
 
 from conftest import under_one_backend
@@ -209,10 +210,30 @@ def test_feature_dropout_reads_training_tags_as_unknown_and_nothing_else():
         PairBatches(*ids, len(encoder), feature_dropout=(1.0, first))
 
 
-@pytest.mark.parametrize("recipe, option, expected", [
-    ("small-data", None, 0.1), ("keras-example", None, None), ("small-data", 0.3, 0.3),
-    ("small-data", 0.0, None)])
-def test_training_drops_features_at_the_recipes_rate(monkeypatch, recipe, option, expected):
+def test_the_default_feature_dropout_is_the_share_of_validation_tags_training_lacks():
+    training_tags = [["V", "PST"], ["V", "PRS", "3", "SG"]]
+    # V, PST known; PTCP, FUT not: half of the four validation tags.
+    assert default_feature_dropout("small-data", training_tags,
+                                   [["V", "PST"], ["PTCP"], ["FUT"]]) == pytest.approx(0.5)
+    assert default_feature_dropout("small-data", training_tags,
+                                   [["V", "PTCP"], ["V", "SG"]]) == pytest.approx(0.25)
+    assert default_feature_dropout("small-data", training_tags, [["X", "Y"]]) == \
+        MAX_FEATURE_DROPOUT
+    assert default_feature_dropout("small-data", training_tags, [["V"], []]) == 0.0
+    assert default_feature_dropout("small-data", training_tags, []) == 0.0
+    assert default_feature_dropout("keras-example", training_tags, [["PTCP"]]) == 0.0
+
+
+#: Validation pairs, one with a tag the training pairs lack: 1 of 4 validation tags.
+UNSEEN_TAG = [("sing", "sang", "V;PST"), ("ring", "rung", "V;PTCP")]
+
+
+@pytest.mark.parametrize("recipe, option, validation, expected", [
+    ("small-data", None, UNSEEN_TAG, 0.25), ("small-data", None, INFLECTION[:2], None),
+    ("keras-example", None, UNSEEN_TAG, None), ("small-data", 0.3, INFLECTION[:2], 0.3),
+    ("small-data", 0.0, UNSEEN_TAG, None)])
+def test_training_drops_features_at_the_recipes_rate(monkeypatch, recipe, option, validation,
+                                                     expected):
     made = []
 
     class Recording(PairBatches):
@@ -222,12 +243,14 @@ def test_training_drops_features_at_the_recipes_rate(monkeypatch, recipe, option
 
     monkeypatch.setattr(training, "PairBatches", Recording)
     encoder = SentenceToCharVecEncoder.from_pairs(INFLECTION)
-    generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=8, maxlen=8)
-    generator.train_pairs(INFLECTION, batch_size=6, epochs=1, verbose=0, recipe=recipe,
-                          feature_dropout=option, validation_data=INFLECTION[:2])
+    generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=8, maxlen=12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InputWarning)  # the validation's unknown tag
+        generator.train_pairs(INFLECTION, batch_size=6, epochs=1, verbose=0, recipe=recipe,
+                              feature_dropout=option, validation_data=validation)
     training_batches, validation_batches = made
     assert training_batches == (None if expected is None else
-                                (expected, encoder.first_feature_id))
+                                (pytest.approx(expected), encoder.first_feature_id))
     assert validation_batches is None
     with pytest.raises(ValueError, match="feature_dropout"):
         generator.train_pairs(INFLECTION, epochs=1, verbose=0, feature_dropout=-0.1)

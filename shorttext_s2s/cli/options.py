@@ -316,8 +316,9 @@ def build_parser() -> argparse.ArgumentParser:
     hyper.add_argument("--feature-dropout", type=_fraction, metavar="F",
                        help="with --features-column: read each tag of a training input as "
                             "unknown with probability F, so that tags never seen in "
-                            "training are read as unknown ones (default: the recipe's, 0.1 "
-                            "for small-data, 0 for keras-example)")
+                            "training are read as unknown ones (default: small-data: the "
+                            "share of the validation tags no training input has; "
+                            "keras-example: 0)")
     hyper.add_argument("--seed", type=_non_negative_int,
                        help="random seed of the initial weights and of the batch order")
     hyper.add_argument("--checkpoint", metavar="FILE",
