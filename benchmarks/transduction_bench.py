@@ -181,7 +181,7 @@ def run_library(train: Sequence[Triple], valid: Sequence[Triple],
     batch_size = settings.pop("batch_size")
     learning_rate = settings.pop("learning_rate", None)
     dtype_policy = settings.pop("dtype_policy", None)
-    training = {key: settings.pop(key) for key in ("feature_dropout",) if key in settings}
+    feature_dropout = settings.pop("feature_dropout", None)
     if dtype_policy is not None:
         keras.config.set_dtype_policy(dtype_policy)
     generator = CharBasedSeq2SeqGenerator(encoder, maxlen=maxlen, **settings)
@@ -193,7 +193,8 @@ def run_library(train: Sequence[Triple], valid: Sequence[Triple],
     started = time.perf_counter()
     history = generator.train_pairs(train_pairs, batch_size=batch_size, epochs=10_000,
                                     validation_data=valid_pairs, time_budget=budget,
-                                    seed=seed, verbose=verbose, **training)
+                                    seed=seed, verbose=verbose,
+                                    feature_dropout=feature_dropout)
     train_seconds = time.perf_counter() - started
     texts = [text for text, _ in test_inputs]
     features = [tags for _, tags in test_inputs] if any(

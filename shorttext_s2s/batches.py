@@ -63,11 +63,13 @@ class PairBatches(keras.utils.PyDataset):
             ``(index + 1) / count`` of each, padded to the whole batch's length, so that the
             backend can assemble the slices into the batch. ``multiple_of`` must be a multiple
             of ``count``. Defaults to ``(0, 1)``, the whole batch.
-        feature_dropout: ``(rate, first_id)``: in training batches (``shuffle``), each
-            encoder id from ``first_id`` up (the feature tags, see
-            :attr:`~shorttext_s2s.SentenceToCharVecEncoder.first_feature_id`) is replaced
-            by ``UNK_ID`` with probability ``rate``, drawn anew for every batch. Defaults to
-            None: ids as given.
+        feature_dropout: each encoder id from ``first_feature_id`` up (a feature tag) is
+            replaced by ``UNK_ID`` with this probability, drawn anew for every batch of every
+            epoch (from ``seed``, the epoch and the batch: a resumed run, and every process
+            of a distributed one, draws the same). Defaults to 0: ids as given.
+        first_feature_id: the id of the first tag
+            (:attr:`~shorttext_s2s.encoder.SentenceToCharVecEncoder.first_feature_id`);
+            needed with ``feature_dropout``.
         **kwargs: passed on to ``keras.utils.PyDataset`` (``workers``...).
 
     Example:
@@ -83,7 +85,7 @@ class PairBatches(keras.utils.PyDataset):
                  target_ids: np.ndarray, vocab_size: int, batch_size: int = 64,
                  shuffle: bool = True, seed: Optional[int] = None, length_step: int = 4,
                  multiple_of: int = 1, shard: Tuple[int, int] = (0, 1),
-                 feature_dropout: Optional[Tuple[float, int]] = None,
+                 feature_dropout: float = 0.0, first_feature_id: Optional[int] = None,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
         arrays = [np.asarray(a) for a in (encoder_ids, decoder_ids, target_ids)]
@@ -110,17 +112,20 @@ class PairBatches(keras.utils.PyDataset):
                              f"(index, count) with 0 <= index < count and count dividing "
                              f"multiple_of={self.multiple_of}, got {shard!r}.")
         self.shard = (index, count)
-        if feature_dropout is not None:
-            rate, first_id = feature_dropout
-            feature_dropout = (check_number(rate, "feature_dropout", below=1.0),
-                               check_int(first_id, "first_id", minimum=UNK_ID + 1))
-        self.feature_dropout = feature_dropout
+        self.feature_dropout = check_number(feature_dropout, "feature_dropout", below=1.0)
+        self.first_feature_id = check_optional_int(first_feature_id, "first_feature_id",
+                                                   minimum=UNK_ID + 1)
+        if self.feature_dropout and self.first_feature_id is None:
+            raise ValueError("`feature_dropout` needs `first_feature_id`, the id of the first "
+                             "feature tag.")
         self.epoch = 0
         # Sentences are right-padded, so a length is the number of non-padding ids.
         self.source_lengths = (self.encoder_ids != PAD_ID).sum(axis=1)
         self.target_lengths = (self.decoder_ids != PAD_ID).sum(axis=1)
-        self._rng = np.random.default_rng(
-            seed if seed is not None else np.random.randint(0, 2 ** 31 - 1))
+        # Without a seed, one drawn from NumPy's global generator, so that
+        # keras.utils.set_random_seed makes the run repeatable.
+        self._base_seed = seed if seed is not None else np.random.randint(0, 2 ** 31 - 1)
+        self._rng = np.random.default_rng(self._base_seed)
         self._fill_logged = False
         self._batches = self._make_batches()
 
@@ -137,8 +142,8 @@ class PairBatches(keras.utils.PyDataset):
         source_len = self._padded(self.source_lengths[rows].max(), self.encoder_ids.shape[1])
         target_len = self._padded(self.target_lengths[rows].max(), self.decoder_ids.shape[1])
         sources = self.encoder_ids[rows, :source_len]
-        if self.shuffle and self.feature_dropout is not None and self.feature_dropout[0]:
-            sources = self._drop_features(sources, index)
+        if self.feature_dropout:
+            self._drop_features(sources, index)
         part, parts = self.shard
         if parts > 1:
             size = len(rows) // parts
@@ -161,14 +166,14 @@ class PairBatches(keras.utils.PyDataset):
 
     # --- internals -----------------------------------------------------------------------
 
-    def _drop_features(self, sources: np.ndarray, index: int) -> np.ndarray:
-        rate, first_id = self.feature_dropout
-        # Drawn from (seed, epoch, batch) when seeded, so that every process of a
-        # distributed run, and a resumed run, drops the same tags.
-        rng = (np.random.default_rng((self.seed, self.epoch, index)) if self.seed is not None
-               else self._rng)
-        dropped = (sources >= first_id) & (rng.random(sources.shape) < rate)
-        return np.where(dropped, UNK_ID, sources).astype(sources.dtype)
+    def _drop_features(self, sources: np.ndarray, index: int) -> None:
+        """Replace tags of ``sources`` (a copy) by ``UNK_ID``, in place."""
+        # Drawn over the whole batch, before a process takes its slice, from (seed, epoch,
+        # batch): the same for every process and for a resumed run.
+        rng = np.random.default_rng((self._base_seed, self.epoch, index))
+        dropped = ((sources >= self.first_feature_id)
+                   & (rng.random(sources.shape) < self.feature_dropout))
+        sources[dropped] = UNK_ID
 
     def _padded(self, length: int, limit: int) -> int:
         return int(min(limit, max(1, math.ceil(length / self.length_step) * self.length_step)))

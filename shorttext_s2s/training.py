@@ -12,7 +12,7 @@ import contextlib
 import logging
 import os
 import sys
-from typing import Any, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Iterable, Iterator, Optional, Sequence, Tuple, Union
 
 import keras
 import numpy as np
@@ -80,7 +80,8 @@ class Trainer:
             SIGINT or SIGTERM on any process raises
             :class:`~shorttext_s2s.exceptions.TrainingStopped` on all of them after the same
             batch. Defaults to None (one device).
-        seed: seed of the batch shuffling, for reproducible runs. Defaults to None.
+        seed: seed of the batch shuffling (and of the feature dropout), for reproducible
+            runs. Defaults to None.
         time_budget: stop training at the first batch boundary after this many seconds
             (:class:`~shorttext_s2s.callbacks.TimeBudget`): the epoch it stops in is
             validated and judged, and training ends with the best epoch's weights, as after
@@ -171,12 +172,10 @@ class Trainer:
             logger.info("resuming from %s at epoch %d", self.checkpoint, initial_epoch)
         pairs = list(pairs)
         ids = generator.encode_pairs(pairs)
-        training_tags = _tags(generator.encoder, pairs)
-        validation_ids, validation_tags = None, []
+        validation_ids, validation_pairs = None, []
         if self.validation_data is not None:
-            validation = list(self.validation_data)
-            validation_ids = generator.encode_pairs(validation, name="validation_data")
-            validation_tags = _tags(generator.encoder, validation)
+            validation_pairs = list(self.validation_data)
+            validation_ids = generator.encode_pairs(validation_pairs, name="validation_data")
         elif self.validation_split:
             count = len(ids[0])
             held = int(count * self.validation_split)
@@ -189,8 +188,7 @@ class Trainer:
             order = np.random.default_rng(self.seed or 0).permutation(count)
             ids, validation_ids = ([part[order[held:]] for part in ids],
                                    [part[order[:held]] for part in ids])
-            training_tags, validation_tags = ([training_tags[i] for i in order[held:]],
-                                              [training_tags[i] for i in order[:held]])
+            validation_pairs = [pairs[i] for i in order[:held]]
             logger.info("validation_split: %d pair(s) for training, %d held out",
                         count - held, held)
 
@@ -215,11 +213,13 @@ class Trainer:
             elif not s2s.compiled:
                 s2s.compile(optimizer=optimizer, loss=loss)
             length_step = self.length_step_for(s2s.network)
+            feature_dropout = self._feature_dropout(generator.encoder, recipe,
+                                                    validation_pairs)
             shard = (process_index(), process_count()) if processes else (0, 1)
             batches = self._batches(ids, len(generator.encoder), length_step, shard,
                                     shuffle=True, seed=seed,
-                                    feature_dropout=self._feature_dropout(
-                                        generator, recipe, training_tags, validation_tags))
+                                    feature_dropout=feature_dropout,
+                                    first_feature_id=generator.encoder.first_feature_id)
             batches.set_epoch(initial_epoch)
             validation = (None if validation_ids is None else
                           self._batches(validation_ids, len(generator.encoder), length_step,
@@ -243,7 +243,8 @@ class Trainer:
                       + (f"; early stopping after {patience} epochs without a better one"
                          if patience else "")
                       + (f"; time budget {_duration(self.time_budget.seconds)}"
-                         if self.time_budget else ""))
+                         if self.time_budget else "")
+                      + (f"; feature dropout {feature_dropout:.3g}" if feature_dropout else ""))
             if self.checkpoint is not None:
                 callbacks.append(CompactCheckpoint(generator, self.checkpoint))
             with stop or contextlib.nullcontext():
@@ -268,18 +269,17 @@ class Trainer:
         if verbose and message:
             print(message, file=sys.stdout, flush=True)
 
-    def _feature_dropout(self, generator: Any, recipe: str, training_tags: List[List[str]],
-                         validation_tags: List[List[str]]) -> Optional[Tuple[float, int]]:
-        """``PairBatches``'s ``feature_dropout`` for ``generator``: None without tags."""
-        rate = self.feature_dropout
-        if rate is None:
-            rate = default_feature_dropout(recipe, training_tags, validation_tags)
-            if rate:
-                logger.info("feature dropout %.3f: the share of the validation inputs' tags "
-                            "that no training input has", rate)
-        if not rate or not generator.encoder.features:
-            return None
-        return rate, generator.encoder.first_feature_id
+    def _feature_dropout(self, encoder: Any, recipe: str,
+                         validation_pairs: Sequence[Sequence[str]]) -> float:
+        """The rate of feature dropout of the training batches: 0 without tags."""
+        if not encoder.features:
+            return 0.0
+        if self.feature_dropout is not None:
+            return self.feature_dropout
+        return default_feature_dropout(
+            recipe, encoder.features,
+            [encoder.feature_units(pair[2]) if len(pair) > 2 else []
+             for pair in validation_pairs])
 
     def length_step_for(self, network: Any) -> int:
         """The length step batches for ``network`` are padded with (see ``length_step``)."""
@@ -289,15 +289,10 @@ class Trainer:
 
     def _batches(self, ids: Sequence[np.ndarray], vocab_size: int, length_step: int,
                  shard: Tuple[int, int], shuffle: bool, seed: Optional[int] = None,
-                 feature_dropout: Optional[Tuple[float, int]] = None) -> PairBatches:
+                 **options: Any) -> PairBatches:
         return PairBatches(*ids, vocab_size, batch_size=self.batch_size, shuffle=shuffle,
                            seed=seed, length_step=length_step, multiple_of=self.replicas,
-                           shard=shard, feature_dropout=feature_dropout)
-
-
-def _tags(encoder: Any, pairs: Sequence[Sequence[str]]) -> List[List[str]]:
-    """The feature tags of each pair (none for a pair without features)."""
-    return [encoder.feature_units(pair[2]) if len(pair) > 2 else [] for pair in pairs]
+                           shard=shard, **options)
 
 
 def _measure_words(measure: str) -> str:

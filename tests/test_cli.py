@@ -325,6 +325,7 @@ def test_file_errors_are_one_line_and_exit_1(case, model_file, pairs_file, tmp_p
      "--bidirectional needs an even --latent-dim"),
     (["train", "pairs.tsv"], "--output"),
     (["train", "pairs.tsv", "-o", "m.h5", "--feature-dropout", "1"], "--feature-dropout"),
+    (["train", "pairs.tsv", "-o", "m.h5", "--feature-dropout", "0.1"], "--features-column"),
     (["evaluate", "m.h5"], "PAIRS"),
 ])
 def test_bad_options_exit_2(args, fragment):

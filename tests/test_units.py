@@ -16,12 +16,12 @@ from shorttext_s2s import (
     InputWarning,
     SentenceToCharVecEncoder,
     loadCharBasedSeq2SeqGenerator,
+    training,
 )
-from shorttext_s2s import training
 from shorttext_s2s.batches import PairBatches
 from shorttext_s2s.data import read_pairs
-from shorttext_s2s.recipes import MAX_FEATURE_DROPOUT, default_feature_dropout
 from shorttext_s2s.encoder import PAD_ID, UNK_ID
+from shorttext_s2s.recipes import MAX_FEATURE_DROPOUT, default_feature_dropout
 
 from conftest import under_one_backend
 
@@ -189,39 +189,55 @@ def test_feature_dropout_reads_training_tags_as_unknown_and_nothing_else():
     assert first == len(encoder) - len(encoder.features)
     tags = ids[0] >= first
 
-    def sources(**options):
-        batches = PairBatches(*ids, len(encoder), batch_size=30, length_step=12, **options)
+    def sources(batches):
         rows = np.concatenate(batches._batches)
         encoded = np.concatenate([batch[0][0].argmax(-1) for batch in
                                   (batches[i] for i in range(len(batches)))])
         # Back in the pairs' order (every batch padded to maxlen; one-hot, so PAD -> 0).
         return encoded[np.argsort(rows)]
 
+    def batches(**options):
+        return PairBatches(*ids, len(encoder), batch_size=30, length_step=12, **options)
+
     kept = ids[0]
-    dropped = sources(seed=3, feature_dropout=(0.5, first))
+    dropping = dict(feature_dropout=0.5, first_feature_id=first)
+    dropped = sources(batches(seed=3, **dropping))
     assert (dropped[~tags] == kept[~tags]).all()  # units, signal and padding untouched
     unknown = dropped[tags] == UNK_ID
     assert 0.4 < unknown.mean() < 0.6
     assert (dropped[tags][~unknown] == kept[tags][~unknown]).all()
-    # The same tags again from the same seed: every process of a run drops alike.
-    assert (sources(seed=3, feature_dropout=(0.5, first)) == dropped).all()
-    assert (sources(shuffle=False, feature_dropout=(0.5, first)) == kept).all()  # validation
+    assert (sources(batches(seed=3)) == kept).all()
+    # Drawn anew each epoch; the same again for the same seed and epoch (a resumed run).
+    later = batches(seed=3, **dropping)
+    later.set_epoch(4)
+    fourth = sources(later)
+    assert (fourth[tags] != dropped[tags]).any()
+    again = batches(seed=3, **dropping)
+    again.set_epoch(4)
+    assert (sources(again) == fourth).all()
+    # Every process of a distributed run drops the same tags of its slice of a batch.
+    whole = batches(seed=3, multiple_of=2, **dropping)
+    halves = [batches(seed=3, multiple_of=2, shard=(part, 2), **dropping) for part in (0, 1)]
+    for index in range(len(whole)):
+        assert np.array_equal(np.concatenate([half[index][0][0] for half in halves]),
+                              whole[index][0][0])
     with pytest.raises(ValueError, match="feature_dropout"):
-        PairBatches(*ids, len(encoder), feature_dropout=(1.0, first))
+        batches(feature_dropout=1.0, first_feature_id=first)
+    with pytest.raises(ValueError, match="first_feature_id"):
+        batches(feature_dropout=0.1)
 
 
-def test_the_default_feature_dropout_is_the_share_of_validation_tags_training_lacks():
-    training_tags = [["V", "PST"], ["V", "PRS", "3", "SG"]]
-    # V, PST known; PTCP, FUT not: half of the four validation tags.
-    assert default_feature_dropout("small-data", training_tags,
-                                   [["V", "PST"], ["PTCP"], ["FUT"]]) == pytest.approx(0.5)
-    assert default_feature_dropout("small-data", training_tags,
+def test_the_default_feature_dropout_is_the_share_of_validation_tags_not_in_the_vocabulary():
+    known = ["3", "PRS", "PST", "SG", "V"]
+    # V, PST known; PTCP, FUT not: two of the five validation tags.
+    assert default_feature_dropout("small-data", known,
+                                   [["V", "PST"], ["PTCP"], ["V", "FUT"]]) == pytest.approx(0.4)
+    assert default_feature_dropout("small-data", known,
                                    [["V", "PTCP"], ["V", "SG"]]) == pytest.approx(0.25)
-    assert default_feature_dropout("small-data", training_tags, [["X", "Y"]]) == \
-        MAX_FEATURE_DROPOUT
-    assert default_feature_dropout("small-data", training_tags, [["V"], []]) == 0.0
-    assert default_feature_dropout("small-data", training_tags, []) == 0.0
-    assert default_feature_dropout("keras-example", training_tags, [["PTCP"]]) == 0.0
+    assert default_feature_dropout("small-data", known, [["X", "Y"]]) == MAX_FEATURE_DROPOUT
+    assert default_feature_dropout("small-data", known, [["V"], []]) == 0.0
+    assert default_feature_dropout("small-data", known, []) == 0.0
+    assert default_feature_dropout("keras-example", known, [["PTCP"]]) == 0.0
 
 
 #: Validation pairs, one with a tag the training pairs lack: 1 of 4 validation tags.
@@ -229,17 +245,17 @@ UNSEEN_TAG = [("sing", "sang", "V;PST"), ("ring", "rung", "V;PTCP")]
 
 
 @pytest.mark.parametrize("recipe, option, validation, expected", [
-    ("small-data", None, UNSEEN_TAG, 0.25), ("small-data", None, INFLECTION[:2], None),
-    ("keras-example", None, UNSEEN_TAG, None), ("small-data", 0.3, INFLECTION[:2], 0.3),
-    ("small-data", 0.0, UNSEEN_TAG, None)])
+    ("small-data", None, UNSEEN_TAG, 0.25), ("small-data", None, INFLECTION[:2], 0.0),
+    ("keras-example", None, UNSEEN_TAG, 0.0), ("small-data", 0.3, INFLECTION[:2], 0.3),
+    ("small-data", 0.0, UNSEEN_TAG, 0.0)])
 def test_training_drops_features_at_the_recipes_rate(monkeypatch, recipe, option, validation,
                                                      expected):
     made = []
 
     class Recording(PairBatches):
         def __init__(self, *args, **kwargs):
-            made.append(kwargs.get("feature_dropout"))
             super().__init__(*args, **kwargs)
+            made.append(self.feature_dropout)
 
     monkeypatch.setattr(training, "PairBatches", Recording)
     encoder = SentenceToCharVecEncoder.from_pairs(INFLECTION)
@@ -248,12 +264,20 @@ def test_training_drops_features_at_the_recipes_rate(monkeypatch, recipe, option
         warnings.simplefilter("ignore", InputWarning)  # the validation's unknown tag
         generator.train_pairs(INFLECTION, batch_size=6, epochs=1, verbose=0, recipe=recipe,
                               feature_dropout=option, validation_data=validation)
-    training_batches, validation_batches = made
-    assert training_batches == (None if expected is None else
-                                (pytest.approx(expected), encoder.first_feature_id))
-    assert validation_batches is None
+    assert made == [pytest.approx(expected), 0.0]  # training batches, validation batches
+
+
+def test_a_command_line_style_split_of_the_training_file_drops_no_features(monkeypatch):
+    made = []
+    monkeypatch.setattr(training.PairBatches, "_drop_features",
+                        lambda self, sources, index: made.append(self.feature_dropout))
+    encoder = SentenceToCharVecEncoder.from_pairs(INFLECTION + UNSEEN_TAG)
+    generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=8, maxlen=12)
+    # PTCP is in the vocabulary: held out or not, it is no unknown tag.
+    generator.train_pairs(INFLECTION + UNSEEN_TAG, epochs=1, verbose=0, validation_split=0.5)
+    assert made == []
     with pytest.raises(ValueError, match="feature_dropout"):
-        generator.train_pairs(INFLECTION, epochs=1, verbose=0, feature_dropout=-0.1)
+        training.Trainer(feature_dropout=-0.1)
 
 
 def test_training_pairs_with_features_need_a_vocabulary_with_tags():

@@ -316,9 +316,8 @@ def build_parser() -> argparse.ArgumentParser:
     hyper.add_argument("--feature-dropout", type=_fraction, metavar="F",
                        help="with --features-column: read each tag of a training input as "
                             "unknown with probability F, so that tags never seen in "
-                            "training are read as unknown ones (default: small-data: the "
-                            "share of the validation tags no training input has; "
-                            "keras-example: 0)")
+                            "training are read as unknown ones (default: 0 on the command "
+                            "line, whose validation pairs come from the training file)")
     hyper.add_argument("--seed", type=_non_negative_int,
                        help="random seed of the initial weights and of the batch order")
     hyper.add_argument("--checkpoint", metavar="FILE",

@@ -47,6 +47,8 @@ def _cmd_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
                                       ("--process-id", args.process_id)) if value is not None]
     if given and not args.distributed:
         parser.error(f"{', '.join(given)} only apply with --distributed")
+    if args.feature_dropout is not None and not args.features_column:
+        parser.error("--feature-dropout only applies with --features-column")
     _check_writable(args.output, "--output")
     if args.checkpoint:
         _check_writable(args.checkpoint, "--checkpoint")
