@@ -8,7 +8,7 @@ thousand to a few hundred thousand pairs:
 * Adam with a learning rate of 0.002 and the gradient norm clipped at 1;
 * categorical cross-entropy with label smoothing 0.1;
 * the learning rate halved after 2 epochs without a better validation loss (down to 1e-5);
-* with features, and validation inputs whose tags training never has, each tag of a
+* with features, and validation inputs with tags outside the vocabulary, each tag of a
   training input read as unknown as often as the validation inputs' tags are unknown
   (:func:`default_feature_dropout`), so that the unknown id means "a tag I cannot read"
   rather than an embedding that was never trained;

@@ -98,8 +98,8 @@ class Trainer:
             learns to read a tag it never saw. From 0 to 1 (excluded); ignored for pairs
             without features. Defaults to the recipe's
             (:func:`~shorttext_s2s.recipes.default_feature_dropout`: for ``"small-data"``,
-            the share of the validation inputs' tags that no training input has; 0 for
-            ``"keras-example"``).
+            the share of the validation inputs' tags that are not in the vocabulary; 0 for
+            ``"keras-example"``), said on the first line of the training's output.
 
     Raises:
         ValueError: an invalid option (the message names it).
