@@ -103,17 +103,14 @@ def default_feature_dropout(recipe: str, known_tags: Iterable[str],
     For ``"small-data"``, the share of the validation inputs' tags that are not in the
     vocabulary (at most :data:`MAX_FEATURE_DROPOUT`); 0 for ``"keras-example"``. Such tags
     encode as the unknown id, which a model trained on known tags only reads through an
-    embedding that was never trained. On Ludian (SIGMORPHON 2022), 38 % of whose test
-    inputs are verbs tagged ``V;NFIN``, a tag its training set lacks, the library got 62 %
-    of the test right at 300 s without dropout, guessing a present tense for the unknown
-    tag; with 0.1 of the tags dropped, 88 %, with 0.25, 90 %. Dropping tags costs where
-    every tag is known: on Old English, whose validation tags are all but 0.5 % known, 0.1
-    took its accuracy from 61 % to 57 %. Hence a rate that follows how often the model will
-    meet an unknown tag: 0.14 for Ludian, 0.005 for Old English, 0 where all are known.
+    embedding that was never trained; dropping known tags, though, costs where all are
+    known. The rate therefore follows how often the model will meet an unknown tag (0.14 for
+    Ludian, 0.005 for Old English; the figures that chose it are on the networks page of the
+    documentation).
 
     Args:
         recipe: the recipe's name.
-        known_tags: the tags of the vocabulary (``SentenceToCharVecEncoder.features``).
+        known_tags: the tags of the vocabulary (``SentenceToCharVecEncoder.feature_ids``).
         validation_tags: the tags of each validation input.
     """
     if check_recipe(recipe) != "small-data":

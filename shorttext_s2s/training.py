@@ -277,7 +277,7 @@ class Trainer:
         if self.feature_dropout is not None:
             return self.feature_dropout
         return default_feature_dropout(
-            recipe, encoder.features,
+            recipe, encoder.feature_ids,
             [encoder.feature_units(pair[2]) if len(pair) > 2 else []
              for pair in validation_pairs])
 
