@@ -32,6 +32,8 @@ SETTINGS = {
     "lstm": dict(network="lstm", bidirectional=True),
     "attention": dict(network="attention", embedding_dim=16, dropout=0.0),
     "attention-2-layers": dict(network="attention", embedding_dim=16, layers=2, dropout=0.1),
+    "attention-context": dict(network="attention", embedding_dim=16, context_layers=1,
+                              dropout=0.0),
     "transformer": dict(network="transformer", layers=2, heads=2, dropout=0.0),
 }
 
@@ -114,10 +116,16 @@ def _untrained(seed, **settings):
     return generator
 
 
-@pytest.mark.parametrize("layers", [pytest.param(1, marks=[pytest.mark.slow, pytest.mark.xla]),
-                                    2])
-def test_untrained_attention_decodes_as_its_keras_model(layers):
-    generator = _untrained(layers, network="attention", embedding_dim=8, layers=layers)
+@pytest.mark.parametrize("options", [
+    pytest.param(dict(layers=1), marks=[pytest.mark.slow, pytest.mark.xla], id="1-layer"),
+    pytest.param(dict(layers=2), id="2-layers"),
+    pytest.param(dict(layers=2, context_layers=2), id="2-context-layers")])
+def test_untrained_attention_decodes_as_its_keras_model(options):
+    generator = _untrained(options["layers"] + options.get("context_layers", 0),
+                           network="attention", embedding_dim=8, **options)
+    assert {layer.name: [tuple(w.shape) for w in layer.get_weights()]
+            for layer in generator.s2sgenerator.model.layers
+            if layer.get_weights()} == generator.s2sgenerator.network.weight_shapes()
     outputs = generator.decode_batch(PROBES)
     assert _teacher_forced_argmax(generator, PROBES, outputs) == outputs
 
@@ -210,6 +218,8 @@ def test_networks_by_name_and_their_errors():
         get_network("attention", 10, 8, dropout=1.0)
     with pytest.raises(ValueError, match="layers"):
         get_network("attention", 10, 8, layers=0)
+    with pytest.raises(ValueError, match="context_layers"):
+        get_network("attention", 10, 8, context_layers=-1)
 
 
 def test_new_models_have_the_attention_network_unless_told():

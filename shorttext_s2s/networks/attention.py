@@ -46,6 +46,10 @@ def _decoder_lstm(layer: int) -> str:
     return "decoder_lstm" if layer == 0 else f"decoder_lstm_{layer + 1}"
 
 
+def _context_lstm(layer: int) -> str:
+    return f"context_lstm_{layer + 1}"
+
+
 class LuongAttention(keras.layers.Layer):
     """Luong's "general" attention: the memory weighed by ``softmax(query · (W memory))``.
 
@@ -92,6 +96,7 @@ class AttentionWeights(NamedTuple):
     per layer; ``decoder`` one ``(kernel, recurrent_kernel, bias)`` per layer. The
     attentional layer's kernel is split in two: ``context_kernel`` (the rows that multiply
     the context vector) and ``query_kernel`` (those that multiply the decoder output).
+    ``context_decoder`` holds one ``(kernel, recurrent_kernel, bias)`` per context layer.
     """
 
     encoder: Tuple[Any, ...]
@@ -101,6 +106,7 @@ class AttentionWeights(NamedTuple):
     query_kernel: Any
     dense_kernel: Any
     dense_bias: Any
+    context_decoder: Tuple[Any, ...] = ()
 
 
 class AttentionNetwork(Network):
@@ -114,6 +120,12 @@ class AttentionNetwork(Network):
         layers: stacked LSTM layers in the encoder and in the decoder. Defaults to 1.
         dropout: dropout rate on embeddings, between layers and on the attentional vector,
             from 0 to 1 (excluded). Defaults to 0.2.
+        context_layers: LSTM layers above the attention, each reading the layer below's
+            output and the context vector; the top one's output, not the bottom decoder's,
+            forms the attentional vector. Their state carries what was attended at earlier
+            steps, the use of Luong's input feeding, while the training model still runs the
+            decoder over a whole target at once (the attention's query stays the bottom
+            decoder's output, as in GNMT). Defaults to 0 (none).
 
     Example:
 
@@ -125,7 +137,7 @@ class AttentionNetwork(Network):
     name = "attention"
 
     def __init__(self, vecsize: int, latent_dim: int, embedding_dim: int = 64, layers: int = 1,
-                 dropout: float = 0.2) -> None:
+                 dropout: float = 0.2, context_layers: int = 0) -> None:
         self.vecsize = check_int(vecsize, "vecsize")
         self.latent_dim = check_int(latent_dim, "latent_dim")
         if self.latent_dim % 2:
@@ -135,13 +147,14 @@ class AttentionNetwork(Network):
         self.embedding_dim = check_int(embedding_dim, "embedding_dim")
         self.layers = check_int(layers, "layers", 1, 8)
         self.dropout = check_number(dropout, "dropout", below=1.0)
+        self.context_layers = check_int(context_layers, "context_layers", 0, 8)
         self._layers: Dict[str, keras.layers.Layer] = {}
 
     def get_config(self) -> Dict[str, Any]:
         """Return the constructor arguments."""
         return {"vecsize": self.vecsize, "latent_dim": self.latent_dim,
                 "embedding_dim": self.embedding_dim, "layers": self.layers,
-                "dropout": self.dropout}
+                "dropout": self.dropout, "context_layers": self.context_layers}
 
     def weight_shapes(self) -> Dict[str, List[Tuple[int, ...]]]:
         """Shapes of every layer's ``get_weights()``."""
@@ -155,6 +168,8 @@ class AttentionNetwork(Network):
         for layer in range(self.layers):
             shapes[_encoder_lstm(layer)] = 2 * lstm(embed if layer == 0 else units, half)
             shapes[_decoder_lstm(layer)] = lstm(embed if layer == 0 else units, units)
+        for layer in range(self.context_layers):
+            shapes[_context_lstm(layer)] = lstm(2 * units, units)
         shapes[ATTENTION] = [(units, units)]
         shapes[ATTENTION_OUTPUT] = [(2 * units, units)]
         shapes[DECODER_DENSE] = [(units, self.vecsize), (self.vecsize,)]
@@ -195,6 +210,11 @@ class AttentionNetwork(Network):
                 ops.concatenate([forward_h, backward_h], axis=-1),
                 ops.concatenate([forward_c, backward_c], axis=-1)])
         context = layers[ATTENTION]([outputs, memory, source_mask])
+        for layer in range(self.context_layers):
+            name = _context_lstm(layer)
+            layers[name] = keras.layers.LSTM(units, return_sequences=True, name=name)
+            outputs = layers[name](ops.concatenate(
+                [keras.layers.Dropout(self.dropout)(outputs), context], axis=-1))
         attentional = layers[ATTENTION_OUTPUT](ops.concatenate([context, outputs], axis=-1))
         attentional = keras.layers.Dropout(self.dropout)(attentional)
         probabilities = PaddingMask(name="decoder_output_mask")(
@@ -224,17 +244,23 @@ class AttentionNetwork(Network):
                             cell(bidirectional.backward_layer, embedding)))
             decoder.append(cell(layers[_decoder_lstm(layer)],
                                 decoder_embedding if layer == 0 else None))
+        context_decoder = tuple(cell(layers[_context_lstm(layer)])
+                                for layer in range(self.context_layers))
         dense = layers[DECODER_DENSE]
         # The attentional layer reads [context; h]: its first rows multiply the context.
         output_kernel = tensor(layers[ATTENTION_OUTPUT].kernel)
         return AttentionWeights(tuple(encoder), tuple(decoder),
                                 tensor(layers[ATTENTION].kernel),
                                 output_kernel[:self.latent_dim], output_kernel[self.latent_dim:],
-                                tensor(dense.kernel), tensor(dense.bias))
+                                tensor(dense.kernel), tensor(dense.bias), context_decoder)
 
     def encode(self, weights: AttentionWeights, input_ids: Any,
                num_steps: Optional[int] = None) -> Tuple[Tuple, Tuple]:
         """Context ``(values, keys, mask)`` and the decoder's initial ``(h, c)`` per layer.
+
+        Each decoder layer starts from the final states of the encoder layer at its depth
+        (both directions joined), each context layer from zeros; with context layers, the
+        context also holds the memory itself, which they read.
 
         ``keys`` are the memory projected for the scores, ``values`` the memory projected by
         the attentional layer's context rows: a context vector is a weighted sum of memory
@@ -260,12 +286,17 @@ class AttentionNetwork(Network):
                        ops.concatenate([forward_c, backward_c], axis=-1)]
         keys = ops.matmul(inputs, weights.attention_kernel)
         values = ops.matmul(inputs, weights.context_kernel)
-        return (values, keys, mask), tuple(states)
+        if not weights.context_decoder:
+            return (values, keys, mask), tuple(states)
+        # The context layers read the context vector itself, a weighted sum of the memory.
+        zeros = ops.zeros_like(states[-1])
+        return ((values, keys, mask, inputs),
+                tuple(states) + (zeros, zeros) * len(weights.context_decoder))
 
     def step(self, weights: AttentionWeights, context: Tuple, token: Any,
              state: Tuple) -> Tuple[Any, Tuple]:
-        """One decoder step: the stacked LSTMs, attention, the attentional vector, logits."""
-        values, keys, mask = context
+        """One decoder step: LSTMs, attention, context layers, the attentional vector, logits."""
+        values, keys, mask = context[:3]
         new_state = []
         h = None
         for layer, (kernel, recurrent_kernel, bias) in enumerate(weights.decoder):
@@ -276,7 +307,18 @@ class AttentionNetwork(Network):
         scores = ops.squeeze(ops.matmul(keys, ops.expand_dims(h, -1)), -1)
         scores = ops.where(mask, scores, _MASKED_SCORE)
         attention = ops.softmax(scores, axis=-1)
-        projected_context = ops.squeeze(ops.matmul(ops.expand_dims(attention, 1), values), 1)
+        attention = ops.expand_dims(attention, 1)
+        projected_context = ops.squeeze(ops.matmul(attention, values), 1)
+        if weights.context_decoder:
+            context_vector = ops.squeeze(ops.matmul(attention, context[3]), 1)
+            offset = 2 * len(weights.decoder)
+            for layer, (kernel, recurrent_kernel, bias) in enumerate(weights.context_decoder):
+                z = ops.add(ops.add(ops.matmul(ops.concatenate([h, context_vector], axis=-1),
+                                               kernel),
+                                    ops.matmul(state[offset + 2 * layer], recurrent_kernel)),
+                            bias)
+                h, c = lstm_update(z, state[offset + 2 * layer + 1])
+                new_state += [h, c]
         attentional = ops.tanh(ops.add(projected_context,
                                        ops.matmul(h, weights.query_kernel)))
         logits = ops.add(ops.matmul(attentional, weights.dense_kernel), weights.dense_bias)
