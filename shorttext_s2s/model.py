@@ -43,8 +43,9 @@ class Seq2SeqWithKeras(CompactIOMachine):
             Transformer).
         **options: the network's own options: ``bidirectional`` for ``"lstm"`` (two encoder
             LSTMs of ``latent_dim // 2`` units, forwards and backwards; default False);
-            ``embedding_dim``, ``layers`` and ``dropout`` for ``"attention"``; ``layers``,
-            ``heads``, ``feedforward_dim`` and ``dropout`` for ``"transformer"``.
+            ``embedding_dim``, ``layers``, ``dropout`` and ``context_layers`` for
+            ``"attention"``; ``layers``, ``heads``, ``feedforward_dim`` and ``dropout`` for
+            ``"transformer"``.
 
     Attributes:
         network: the :class:`~shorttext_s2s.networks.Network` the models are built from.

@@ -237,14 +237,18 @@ def _train_network(pairs_file, tmp_path, network, *options):
 def test_train_attention_network_with_its_options(pairs_file, tmp_path):
     result, config = _train_network(pairs_file, tmp_path, "attention", "--latent-dim", "8",
                                     "--embedding-dim", "4", "--layers", "2", "--dropout", "0.1",
-                                    "--epochs", "2", "--validation-split", "0.25")
+                                    "--context-layers", "1", "--epochs", "2",
+                                    "--validation-split", "0.25")
     assert ", the weights of epoch " in result.stdout and " kept (" in result.stdout
-    assert (config["network"], config["embedding_dim"], config["layers"], config["dropout"]) \
-        == ("attention", 4, 2, 0.1)
+    assert [config[key] for key in ("network", "embedding_dim", "layers", "dropout",
+                                    "context_layers")] == ["attention", 4, 2, 0.1, 1]
     # An option of the other network is a usage error naming it.
     wrong = run("train", str(pairs_file), "-o", str(tmp_path / "x.h5"), "--network",
                 "attention", "--bidirectional", "--epochs", "1", "--quiet")
     assert wrong.returncode == 2 and "bidirectional" in wrong.stderr
+    wrong = run("train", str(pairs_file), "-o", str(tmp_path / "x.h5"), "--network",
+                "transformer", "--context-layers", "1", "--epochs", "1", "--quiet")
+    assert wrong.returncode == 2 and "context_layers" in wrong.stderr
 
 
 @one_backend

@@ -277,6 +277,9 @@ def build_parser() -> argparse.ArgumentParser:
              "attention network: size of the character embeddings (default: 64)"),
             ("--layers", _positive_int, "N", f"{both}: stacked LSTM layers or Transformer "
              "blocks (default: 1 for attention, 2 for transformer)"),
+            ("--context-layers", _non_negative_int, "N",
+             "attention network: LSTM layers above the attention that read the context "
+             "vector (default: 0; 1 pays on pronunciations, see the networks page)"),
             ("--heads", _positive_int, "N",
              "transformer network: attention heads, a divisor of --latent-dim (default: 4)"),
             ("--feedforward-dim", _positive_int, "N", "transformer network: units of the "

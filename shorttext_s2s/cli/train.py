@@ -100,7 +100,8 @@ def _cmd_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
              f"{maxlen}{' (derived from the data)' if not args.maxlen else ''}")
     network = {"network": args.network, "bidirectional": args.bidirectional or None,
                "embedding_dim": args.embedding_dim, "layers": args.layers,
-               "heads": args.heads, "feedforward_dim": args.feedforward_dim,
+               "context_layers": args.context_layers, "heads": args.heads,
+               "feedforward_dim": args.feedforward_dim,
                "dropout": args.dropout}
     try:
         generator = CharBasedSeq2SeqGenerator(

@@ -37,7 +37,8 @@ def get_network(name: str, vecsize: int, latent_dim: int, **options: Any) -> Net
 
     Args:
         name: ``"lstm"`` (:class:`LSTMNetwork`, option ``bidirectional``), ``"attention"``
-            (:class:`AttentionNetwork`, options ``embedding_dim``, ``layers``, ``dropout``) or
+            (:class:`AttentionNetwork`, options ``embedding_dim``, ``layers``, ``dropout``,
+            ``context_layers``) or
             ``"transformer"`` (:class:`TransformerNetwork`, options ``layers``, ``heads``,
             ``feedforward_dim``, ``dropout``).
         vecsize: the vocabulary size.

@@ -7,8 +7,10 @@ memory position with Luong's "general" score ``h · (W m)``, the softmax of the 
 the memory into a context vector, and ``tanh(W_c [context; h])`` (the attentional vector)
 predicts the next character (Luong, Pham & Manning, 2015, without input feeding: the
 decoder LSTMs then run over a whole target at once, which is several times faster to train
-on a CPU than a step-by-step loop). Dropout acts on the embeddings, between layers and on the
-attentional vector.
+on a CPU than a step-by-step loop). Optional *context layers*, LSTMs above the attention
+that read the context vector, give the prediction a memory of what was attended before, as
+input feeding does, without that loop. Dropout acts on the embeddings, between layers and on
+the attentional vector.
 
 The inference functions mirror the layers with ``keras.ops``; the embedding of the first
 layers is folded into their input kernel (``E @ K``, a row lookup per character).
@@ -96,7 +98,9 @@ class AttentionWeights(NamedTuple):
     per layer; ``decoder`` one ``(kernel, recurrent_kernel, bias)`` per layer. The
     attentional layer's kernel is split in two: ``context_kernel`` (the rows that multiply
     the context vector) and ``query_kernel`` (those that multiply the decoder output).
-    ``context_decoder`` holds one ``(kernel, recurrent_kernel, bias)`` per context layer.
+    ``context_decoder`` holds one ``(output_kernel, context_kernel, recurrent_kernel, bias)``
+    per context layer, its input kernel split as the attentional layer's is: the rows that
+    multiply the layer below's output, then those that multiply the context vector.
     """
 
     encoder: Tuple[Any, ...]
@@ -244,23 +248,26 @@ class AttentionNetwork(Network):
                             cell(bidirectional.backward_layer, embedding)))
             decoder.append(cell(layers[_decoder_lstm(layer)],
                                 decoder_embedding if layer == 0 else None))
-        context_decoder = tuple(cell(layers[_context_lstm(layer)])
-                                for layer in range(self.context_layers))
+        context_decoder = []
+        for layer in range(self.context_layers):
+            kernel, recurrent_kernel, bias = cell(layers[_context_lstm(layer)])
+            context_decoder.append((kernel[:self.latent_dim], kernel[self.latent_dim:],
+                                    recurrent_kernel, bias))
         dense = layers[DECODER_DENSE]
         # The attentional layer reads [context; h]: its first rows multiply the context.
         output_kernel = tensor(layers[ATTENTION_OUTPUT].kernel)
         return AttentionWeights(tuple(encoder), tuple(decoder),
                                 tensor(layers[ATTENTION].kernel),
                                 output_kernel[:self.latent_dim], output_kernel[self.latent_dim:],
-                                tensor(dense.kernel), tensor(dense.bias), context_decoder)
+                                tensor(dense.kernel), tensor(dense.bias), tuple(context_decoder))
 
     def encode(self, weights: AttentionWeights, input_ids: Any,
                num_steps: Optional[int] = None) -> Tuple[Tuple, Tuple]:
         """Context ``(values, keys, mask)`` and the decoder's initial ``(h, c)`` per layer.
 
         Each decoder layer starts from the final states of the encoder layer at its depth
-        (both directions joined), each context layer from zeros; with context layers, the
-        context also holds the memory itself, which they read.
+        (both directions joined), each context layer from zeros. With context layers, the
+        context holds after the mask the memory projected by each one's context rows.
 
         ``keys`` are the memory projected for the scores, ``values`` the memory projected by
         the attentional layer's context rows: a context vector is a weighted sum of memory
@@ -288,9 +295,9 @@ class AttentionNetwork(Network):
         values = ops.matmul(inputs, weights.context_kernel)
         if not weights.context_decoder:
             return (values, keys, mask), tuple(states)
-        # The context layers read the context vector itself, a weighted sum of the memory.
         zeros = ops.zeros_like(states[-1])
-        return ((values, keys, mask, inputs),
+        return ((values, keys, mask) + tuple(ops.matmul(inputs, layer[1])
+                                             for layer in weights.context_decoder),
                 tuple(states) + (zeros, zeros) * len(weights.context_decoder))
 
     def step(self, weights: AttentionWeights, context: Tuple, token: Any,
@@ -306,19 +313,15 @@ class AttentionNetwork(Network):
             new_state += [h, c]
         scores = ops.squeeze(ops.matmul(keys, ops.expand_dims(h, -1)), -1)
         scores = ops.where(mask, scores, _MASKED_SCORE)
-        attention = ops.softmax(scores, axis=-1)
-        attention = ops.expand_dims(attention, 1)
+        attention = ops.expand_dims(ops.softmax(scores, axis=-1), 1)
         projected_context = ops.squeeze(ops.matmul(attention, values), 1)
-        if weights.context_decoder:
-            context_vector = ops.squeeze(ops.matmul(attention, context[3]), 1)
-            offset = 2 * len(weights.decoder)
-            for layer, (kernel, recurrent_kernel, bias) in enumerate(weights.context_decoder):
-                z = ops.add(ops.add(ops.matmul(ops.concatenate([h, context_vector], axis=-1),
-                                               kernel),
-                                    ops.matmul(state[offset + 2 * layer], recurrent_kernel)),
-                            bias)
-                h, c = lstm_update(z, state[offset + 2 * layer + 1])
-                new_state += [h, c]
+        offset = 2 * len(weights.decoder)
+        for layer, (kernel, _, recurrent_kernel, bias) in enumerate(weights.context_decoder):
+            projected = ops.squeeze(ops.matmul(attention, context[3 + layer]), 1)
+            z = ops.add(ops.add(ops.add(ops.matmul(h, kernel), projected),
+                                ops.matmul(state[offset + 2 * layer], recurrent_kernel)), bias)
+            h, c = lstm_update(z, state[offset + 2 * layer + 1])
+            new_state += [h, c]
         attentional = ops.tanh(ops.add(projected_context,
                                        ops.matmul(h, weights.query_kernel)))
         logits = ops.add(ops.matmul(attentional, weights.dense_kernel), weights.dense_bias)
