@@ -116,6 +116,13 @@ def _untrained(seed, **settings):
     return generator
 
 
+def _assert_weight_shapes(generator):
+    """The built model's weights have the shapes the network declares."""
+    s2s = generator.s2sgenerator
+    assert {layer.name: [tuple(w.shape) for w in layer.get_weights()]
+            for layer in s2s.model.layers if layer.get_weights()} == s2s.network.weight_shapes()
+
+
 @pytest.mark.parametrize("options", [
     pytest.param(dict(layers=1), marks=[pytest.mark.slow, pytest.mark.xla], id="1-layer"),
     pytest.param(dict(layers=2), id="2-layers"),
@@ -123,9 +130,7 @@ def _untrained(seed, **settings):
 def test_untrained_attention_decodes_as_its_keras_model(options):
     generator = _untrained(options["layers"] + options.get("context_layers", 0),
                            network="attention", embedding_dim=8, **options)
-    assert {layer.name: [tuple(w.shape) for w in layer.get_weights()]
-            for layer in generator.s2sgenerator.model.layers
-            if layer.get_weights()} == generator.s2sgenerator.network.weight_shapes()
+    _assert_weight_shapes(generator)
     outputs = generator.decode_batch(PROBES)
     assert _teacher_forced_argmax(generator, PROBES, outputs) == outputs
 
@@ -143,10 +148,7 @@ UNTRAINED_TRANSFORMERS = [
 @pytest.mark.parametrize("options", UNTRAINED_TRANSFORMERS)
 def test_untrained_transformer_decodes_as_its_keras_model(options):
     generator = _untrained(3, network="transformer", **options)
-    network = generator.s2sgenerator.network
-    assert {layer.name: [tuple(w.shape) for w in layer.get_weights()]
-            for layer in generator.s2sgenerator.model.layers
-            if layer.get_weights()} == network.weight_shapes()
+    _assert_weight_shapes(generator)
     outputs = generator.decode_batch(PROBES)
     # Random weights make long outputs; the cache must serve every step up to maxlen - 1.
     assert max(len(output) for output in outputs) == generator.maxlen - 1

@@ -98,9 +98,9 @@ class AttentionWeights(NamedTuple):
     per layer; ``decoder`` one ``(kernel, recurrent_kernel, bias)`` per layer. The
     attentional layer's kernel is split in two: ``context_kernel`` (the rows that multiply
     the context vector) and ``query_kernel`` (those that multiply the decoder output).
-    ``context_decoder`` holds one ``(output_kernel, context_kernel, recurrent_kernel, bias)``
-    per context layer, its input kernel split as the attentional layer's is: the rows that
-    multiply the layer below's output, then those that multiply the context vector.
+    ``context_decoder`` holds one ``(kernel, context_kernel, recurrent_kernel, bias)`` per
+    context layer, its input kernel split in two: ``kernel`` (the rows that multiply the
+    layer below's output) and ``context_kernel`` (those that multiply the context vector).
     """
 
     encoder: Tuple[Any, ...]
@@ -293,17 +293,16 @@ class AttentionNetwork(Network):
                        ops.concatenate([forward_c, backward_c], axis=-1)]
         keys = ops.matmul(inputs, weights.attention_kernel)
         values = ops.matmul(inputs, weights.context_kernel)
-        if not weights.context_decoder:
-            return (values, keys, mask), tuple(states)
+        projected = tuple(ops.matmul(inputs, context_kernel)
+                          for _, context_kernel, _, _ in weights.context_decoder)
         zeros = ops.zeros_like(states[-1])
-        return ((values, keys, mask) + tuple(ops.matmul(inputs, layer[1])
-                                             for layer in weights.context_decoder),
+        return ((values, keys, mask) + projected,
                 tuple(states) + (zeros, zeros) * len(weights.context_decoder))
 
     def step(self, weights: AttentionWeights, context: Tuple, token: Any,
              state: Tuple) -> Tuple[Any, Tuple]:
         """One decoder step: LSTMs, attention, context layers, the attentional vector, logits."""
-        values, keys, mask = context[:3]
+        values, keys, mask, *projected_memories = context
         new_state = []
         h = None
         for layer, (kernel, recurrent_kernel, bias) in enumerate(weights.decoder):
@@ -316,8 +315,9 @@ class AttentionNetwork(Network):
         attention = ops.expand_dims(ops.softmax(scores, axis=-1), 1)
         projected_context = ops.squeeze(ops.matmul(attention, values), 1)
         offset = 2 * len(weights.decoder)
-        for layer, (kernel, _, recurrent_kernel, bias) in enumerate(weights.context_decoder):
-            projected = ops.squeeze(ops.matmul(attention, context[3 + layer]), 1)
+        for layer, ((kernel, _, recurrent_kernel, bias), memory) in enumerate(
+                zip(weights.context_decoder, projected_memories)):
+            projected = ops.squeeze(ops.matmul(attention, memory), 1)
             z = ops.add(ops.add(ops.add(ops.matmul(h, kernel), projected),
                                 ops.matmul(state[offset + 2 * layer], recurrent_kernel)), bias)
             h, c = lstm_update(z, state[offset + 2 * layer + 1])
