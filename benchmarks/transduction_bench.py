@@ -164,8 +164,10 @@ def score(outputs: Sequence[str], references: Sequence[Sequence[str]],
 def run_library(train: Sequence[Triple], valid: Sequence[Triple],
                 test_inputs: Sequence[Tuple[str, Optional[str]]], budget: float,
                 target_sep: Optional[str], seed: int, verbose: int,
-                options: Optional[dict] = None) -> Dict[str, object]:
-    """Train the library for ``budget`` seconds; greedy and beam outputs on the test inputs."""
+                options: Optional[dict] = None,
+                save_to: Optional[Path] = None) -> Dict[str, object]:
+    """Train the library for ``budget`` seconds; greedy and beam outputs on the test inputs.
+    With ``save_to``, the trained model is saved there, to decode it again without training."""
     import keras
 
     from shorttext_s2s import CharBasedSeq2SeqGenerator, SentenceToCharVecEncoder
@@ -196,6 +198,9 @@ def run_library(train: Sequence[Triple], valid: Sequence[Triple],
                                     seed=seed, verbose=verbose,
                                     feature_dropout=feature_dropout)
     train_seconds = time.perf_counter() - started
+    if save_to is not None:
+        save_to.parent.mkdir(parents=True, exist_ok=True)
+        generator.save_compact_model(save_to, final=True)
     texts = [text for text, _ in test_inputs]
     features = [tags for _, tags in test_inputs] if any(
         tags is not None for _, tags in test_inputs) else None
@@ -247,12 +252,14 @@ def run_yoyodyne(arch: str, train: Sequence[Triple], valid: Sequence[Triple],
 
 
 def run_system(system: str, train, valid, test_inputs, references, budget, target_sep,
-               args) -> List[dict]:
-    """Train and score one system; one row per decoding strategy."""
+               args, name: str) -> List[dict]:
+    """Train and score one system; one row per decoding strategy. ``name`` names the task
+    (``g2p``, or the language) in the file ``--save-models`` writes."""
     with tempfile.TemporaryDirectory(prefix=f"transduction-{system}-") as tmp:
         if system == "library":
+            save_to = None if args.save_models is None else args.save_models / f"{name}.h5"
             found = run_library(train, valid, test_inputs, budget, target_sep, args.seed,
-                                args.verbose, args.library_options)
+                                args.verbose, args.library_options, save_to)
         elif system == "phonetisaurus":
             found = run_phonetisaurus(train, [text for text, _ in test_inputs], Path(tmp))
         else:
@@ -288,7 +295,7 @@ def run_g2p(args: argparse.Namespace) -> List[dict]:
     rows = []
     for system in args.systems:
         for row in run_system(system, train, valid, inputs, references, args.budget, " ",
-                              args):
+                              args, "g2p"):
             rows.append({"task": "g2p", **row})
             print(json.dumps(rows[-1]), flush=True)
     return rows
@@ -307,7 +314,7 @@ def run_inflection(args: argparse.Namespace) -> List[dict]:
         references = [[form] for _, form, _ in gold]
         for system in systems:
             for row in run_system(system, train, valid, inputs, references, args.budget, None,
-                                  args):
+                                  args, language):
                 rows.append({"task": "inflection", "language": language, **row,
                              **{f"published_{kind}": value
                                 for kind, value in published.get(language, {}).items()}})
@@ -372,6 +379,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                              "experiments")
     parser.add_argument("--verbose", type=int, default=2, help="Keras verbosity (2)")
     parser.add_argument("--json", type=Path, default=None, help="write the rows to this file")
+    parser.add_argument("--save-models", type=Path, default=None, metavar="DIR",
+                        help="save each model the library trains here (g2p.h5, or one per "
+                             "language), to decode it again without training")
     args = parser.parse_args(argv)
     args.systems = args.systems.split(",") if args.systems else list(SYSTEMS)
     unknown = sorted(set(args.systems) - set(SYSTEMS))
