@@ -184,6 +184,7 @@ def run_library(train: Sequence[Triple], valid: Sequence[Triple],
     learning_rate = settings.pop("learning_rate", None)
     dtype_policy = settings.pop("dtype_policy", None)
     feature_dropout = settings.pop("feature_dropout", None)
+    validation_every = settings.pop("validation_every", 2)
     if dtype_policy is not None:
         keras.config.set_dtype_policy(dtype_policy)
     generator = CharBasedSeq2SeqGenerator(encoder, maxlen=maxlen, **settings)
@@ -196,7 +197,8 @@ def run_library(train: Sequence[Triple], valid: Sequence[Triple],
     history = generator.train_pairs(train_pairs, batch_size=batch_size, epochs=10_000,
                                     validation_data=valid_pairs, time_budget=budget,
                                     seed=seed, verbose=verbose,
-                                    feature_dropout=feature_dropout)
+                                    feature_dropout=feature_dropout,
+                                    validation_every=validation_every)
     train_seconds = time.perf_counter() - started
     if save_to is not None:
         save_to.parent.mkdir(parents=True, exist_ok=True)
@@ -375,7 +377,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                              "training set)")
     parser.add_argument("--library-options", type=json.loads, default=None,
                         help="JSON object overriding LIBRARY_SETTINGS (network options, "
-                             "batch_size, learning_rate, dtype_policy, feature_dropout), for "
+                             "batch_size, learning_rate, dtype_policy, feature_dropout, validation_every), for "
                              "experiments")
     parser.add_argument("--verbose", type=int, default=2, help="Keras verbosity (2)")
     parser.add_argument("--json", type=Path, default=None, help="write the rows to this file")

@@ -51,7 +51,8 @@ class Trainer:
         callbacks: further Keras callbacks.
         early_stopping: a patience in epochs: stop when the recipe's measure has not improved
             for that many epochs (:mod:`shorttext_s2s.recipes`: the validation chrF for
-            ``"small-data"``, the validation loss for ``"keras-example"``, the training loss
+            ``"small-data"``, or its word accuracy for targets of units with a separator, the
+            validation loss for ``"keras-example"``, the training loss
             without validation pairs). ``"auto"`` (the default) is the recipe's
             :data:`~shorttext_s2s.recipes.PATIENCE` with validation pairs, off without them
             and, for ``"small-data"``, off under a ``time_budget``

@@ -305,17 +305,21 @@ def test_evaluate_scores_units_against_every_reference(g2p_model):
     assert "ser" in g2p_model.evaluate(G2P[:2], metrics=None)
 
 
-def test_validation_logs_the_word_accuracy_and_the_phoneme_error_rate():
+def test_targets_of_units_are_selected_by_the_word_accuracy():
     keras.utils.set_random_seed(0)
     encoder = SentenceToCharVecEncoder.from_pairs(G2P, target_sep=" ")
     generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=16, maxlen=5)
-    history = generator.train_pairs(G2P[:5] * 4, batch_size=10, epochs=2, verbose=0,
+    history = generator.train_pairs(G2P[:5] * 4, batch_size=10, epochs=3, verbose=0,
                                     validation_data=G2P[:5], validation_every=1)
     assert {"val_exact_match", "val_ser"} <= set(history.history)
     selection = history.selection
+    assert selection.measure == "val_exact_match"
     assert set(selection.scores) >= {"val_exact_match", "val_ser"}
-    assert selection.scores["val_exact_match"] == \
-        history.history["val_exact_match"][selection.epoch - 1]
+    logs = history.history
+    assert selection.scores["val_exact_match"] == logs["val_exact_match"][selection.epoch - 1]
+    # The best word accuracy, ties going to the lower validation loss.
+    best = max(range(3), key=lambda i: (logs["val_exact_match"][i], -logs["val_loss"][i]))
+    assert selection.epoch == best + 1
 
 
 # --- the command line and the server -------------------------------------------------------

@@ -307,7 +307,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "validation and model selection (default: none)")
     hyper.add_argument("--early-stopping", type=_non_negative_int, metavar="PATIENCE",
                        help="stop after PATIENCE epochs without improvement of the "
-                            "recipe's measure (small-data: the validation chrF; keras-example: "
+                            "recipe's measure (small-data: the validation chrF, or the word "
+                            "accuracy with --target-sep; keras-example: "
                             "the validation loss; without validation: the training loss); "
                             "0 turns it off (default: with validation, the recipe's patience, "
                             "6 for small-data and 5 for keras-example; without, off). The "
