@@ -377,8 +377,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                              "training set)")
     parser.add_argument("--library-options", type=json.loads, default=None,
                         help="JSON object overriding LIBRARY_SETTINGS (network options, "
-                             "batch_size, learning_rate, dtype_policy, feature_dropout, validation_every), for "
-                             "experiments")
+                             "batch_size, learning_rate, dtype_policy, feature_dropout, "
+                             "validation_every), for experiments")
     parser.add_argument("--verbose", type=int, default=2, help="Keras verbosity (2)")
     parser.add_argument("--json", type=Path, default=None, help="write the rows to this file")
     parser.add_argument("--save-models", type=Path, default=None, metavar="DIR",
