@@ -183,8 +183,9 @@ def run_library(train: Sequence[Triple], valid: Sequence[Triple],
     batch_size = settings.pop("batch_size")
     learning_rate = settings.pop("learning_rate", None)
     dtype_policy = settings.pop("dtype_policy", None)
-    feature_dropout = settings.pop("feature_dropout", None)
-    validation_every = settings.pop("validation_every", 2)
+    # Options of training rather than of the network; the library's defaults where not given.
+    training = {key: settings.pop(key) for key in ("feature_dropout", "validation_every")
+                if key in settings}
     if dtype_policy is not None:
         keras.config.set_dtype_policy(dtype_policy)
     generator = CharBasedSeq2SeqGenerator(encoder, maxlen=maxlen, **settings)
@@ -196,9 +197,7 @@ def run_library(train: Sequence[Triple], valid: Sequence[Triple],
     started = time.perf_counter()
     history = generator.train_pairs(train_pairs, batch_size=batch_size, epochs=10_000,
                                     validation_data=valid_pairs, time_budget=budget,
-                                    seed=seed, verbose=verbose,
-                                    feature_dropout=feature_dropout,
-                                    validation_every=validation_every)
+                                    seed=seed, verbose=verbose, **training)
     train_seconds = time.perf_counter() - started
     if save_to is not None:
         save_to.parent.mkdir(parents=True, exist_ok=True)

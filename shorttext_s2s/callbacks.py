@@ -223,9 +223,12 @@ class ValidationScorer:
         metric: ``"chrf"``, ``"exact_match"`` or ``"cer"``. Defaults to ``"chrf"``.
     """
 
+    #: The metrics it can select by, each logged as ``val_<metric>``.
+    METRICS = ("chrf", "exact_match", "cer")
+
     def __init__(self, generator: Any, encoder_ids: np.ndarray, target_ids: np.ndarray,
                  metric: str = "chrf") -> None:
-        if metric not in ("chrf", "exact_match", "cer"):
+        if metric not in self.METRICS:
             raise ValueError(f"Received an invalid value for argument `metric`, expected "
                              f"'chrf', 'exact_match' or 'cer', got {metric!r}.")
         self.generator = generator

@@ -183,9 +183,10 @@ def recipe_callbacks(recipe: str, generator: Any, validation_ids: Optional[List[
             monitor="val_loss" if validation_ids is not None else "loss", factor=0.5,
             patience=2, min_lr=1e-5, verbose=0))
     scorer = None
-    if measure in ("val_chrf", "val_exact_match", "val_cer"):
+    metric = measure[len("val_"):]
+    if metric in ValidationScorer.METRICS:
         scorer = ValidationScorer(generator, validation_ids[0], validation_ids[2],
-                                  metric=measure[len("val_"):])
+                                  metric=metric)
     callbacks.append(ModelSelection(generator, measure, scorer=scorer,
                                     every=validation_every if scorer else 1,
                                     patience=patience))
