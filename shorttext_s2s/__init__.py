@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any, List
 
+from ._version import __version__
 from .encoder import SentenceToCharVecEncoder, initSentenceToCharVecEncoder
 from .exceptions import (InputDataError, InputWarning, ModelFileError, ModelFileNotFoundError,
                          ModelNotTrainedException, ShorttextS2SError)
@@ -20,8 +21,6 @@ from .native_logs import quiet_native_logs
 if TYPE_CHECKING:
     from .generator import CharBasedSeq2SeqGenerator, loadCharBasedSeq2SeqGenerator
     from .model import Seq2SeqWithKeras, loadSeq2SeqWithKeras
-
-__version__ = "0.1.0"
 
 __all__ = [
     "SentenceToCharVecEncoder",
@@ -37,6 +36,7 @@ __all__ = [
     "InputDataError",
     "InputWarning",
     "quiet_native_logs",
+    "__version__",
 ]
 
 _LAZY = {

@@ -136,7 +136,7 @@ def run_demo(output: PathLike = "shorttext-s2s-demo.h5", epochs: Optional[int] =
                                           example_input="Happy Holiday!")
     # Clipping keeps Adam's late epochs from undoing what was learnt (seen without it).
     generator.compile(optimizer=keras.optimizers.Adam(settings.learning_rate, clipnorm=1.0))
-    echo(f"Training a character-level seq2seq model ({generator.network} network): "
+    echo(f"Training a character-level seq2seq model ({generator.network_name} network): "
          f"{settings.latent_dim} units, "
          f"{len(encoder)} symbols, {settings.epochs} epochs"
          f"{' (quick check: expect gibberish)' if quick else ''}...")

@@ -11,16 +11,19 @@ implementation, installed with the ``metrics`` extra: ``pip install
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
+from . import catalog
+from ._checks import check_int
+from .data import check_pairs
 from .exceptions import InputDataError
 from .extras import import_extra
 
 __all__ = ["exact_match", "character_error_rate", "symbol_error_rate", "edit_distance", "chrf",
-           "bleu", "score_texts", "METRICS", "References"]
+           "bleu", "score_texts", "evaluate_generator", "METRICS", "References"]
 
-#: The names :func:`score_texts` understands.
-METRICS = ("exact_match", "cer", "ser", "chrf", "bleu")
+#: The names :func:`score_texts` understands (:data:`shorttext_s2s.catalog.METRICS`).
+METRICS = tuple(catalog.METRICS)
 
 #: The references of the inputs: per input, one text or a non-empty sequence of texts.
 References = Sequence[Union[str, Sequence[str]]]
@@ -189,3 +192,33 @@ def _sacrebleu_score(function: str, name: str, key: str, hypotheses: Sequence[st
     width = max(len(refs) for refs in sets)
     streams = [[refs[i] if i < len(refs) else None for refs in sets] for i in range(width)]
     return float(getattr(sacrebleu, function)(list(hypotheses), streams).score)
+
+
+def evaluate_generator(generator: Any, pairs: Sequence[Sequence[str]], strategy: Any = None,
+                       batch_size: int = 256, metrics: Optional[Sequence[str]] = None, *,
+                       target_sep: Optional[str] = None) -> Dict[str, float]:
+    """Decode held-out pairs with ``generator`` and score its outputs: what
+    :meth:`~shorttext_s2s.CharBasedSeq2SeqGenerator.evaluate` does, which documents the
+    arguments (``strategy`` None is greedy decoding).
+
+    Pairs with the same input (and features) are one input with several references.
+    """
+    pairs, batch_size = check_pairs(pairs), check_int(batch_size, "batch_size")
+    if target_sep is None:
+        target_sep = generator.encoder.target_sep
+    if metrics is None:
+        metrics = ("exact_match", "cer") + (("ser",) if target_sep is not None else ()) \
+            + ("chrf", "bleu")
+    references: Dict[Tuple[str, Optional[str]], List[str]] = {}
+    for pair in pairs:
+        key = (pair[0], pair[2] if len(pair) > 2 else None)
+        references.setdefault(key, []).append(pair[1])
+    inputs = list(references)
+    outputs: List[str] = []
+    for start in range(0, len(inputs), batch_size):
+        chunk = inputs[start:start + batch_size]
+        outputs += generator.decode_batch([text for text, _ in chunk],
+                                          strategy or catalog.DEFAULT_STRATEGY,
+                                          features=[tags for _, tags in chunk])
+    return score_texts(outputs, [references[key] for key in inputs], metrics=metrics,
+                       separator=target_sep)

@@ -7,17 +7,19 @@ from typing import Any, Dict, List, Optional, Sequence
 import keras
 import numpy as np
 
+from . import catalog
 from ._checks import check_int
-from .batches import PairBatches, fit_arguments
-from .callbacks import Selection
 from .exceptions import ModelFileError, ModelNotTrainedException, PathLike
-from .fileformat import ModelFile
-from .networks import DEFAULT_NETWORK, get_network
-from .persistence import (CompactIOMachine, builtin_loss, builtin_optimizer_config, load_compact,
-                          read_description)
-from .recipes import default_loss, default_optimizer
+from .networks import get_network
+from .saving.compact import CompactIOMachine, load_compact
+from .saving.container import ModelFile
+from .saving.description import builtin_loss, builtin_optimizer_config, read_description
+from .training.batches import PairBatches, fit_arguments
+from .training.metrics import CharAccuracy
+from .training.recipes import default_loss, default_optimizer
+from .training.selection import Selection
 
-__all__ = ["CharAccuracy", "Seq2SeqWithKeras", "loadSeq2SeqWithKeras"]
+__all__ = ["Seq2SeqWithKeras", "loadSeq2SeqWithKeras"]
 
 
 class Seq2SeqWithKeras(CompactIOMachine):
@@ -65,7 +67,7 @@ class Seq2SeqWithKeras(CompactIOMachine):
     [(8, 10), (10,)]
     """
 
-    def __init__(self, vecsize: int, latent_dim: int, *, network: str = DEFAULT_NETWORK,
+    def __init__(self, vecsize: int, latent_dim: int, *, network: str = catalog.DEFAULT_NETWORK,
                  **options: Any) -> None:
         self.network = get_network(network, vecsize, latent_dim, **options)
         #: The sizes, as checked by the network.
@@ -82,9 +84,14 @@ class Seq2SeqWithKeras(CompactIOMachine):
         #: (:class:`~shorttext_s2s.callbacks.Selection`), or None before one was judged.
         self.selection: Optional[Selection] = None
 
+    @property
+    def network_name(self) -> str:
+        """The name of the network (``"attention"``...), as files and the catalog know it."""
+        return self.network.name
+
     def get_config(self) -> Dict[str, Any]:
         """Return the constructor arguments, the description the model file stores."""
-        return {"network": self.network.name, **self.network.get_config()}
+        return {"network": self.network_name, **self.network.get_config()}
 
     def weight_layers(self) -> List[str]:
         """Names of the layers whose weights make the model (what a model file stores)."""
@@ -109,8 +116,8 @@ class Seq2SeqWithKeras(CompactIOMachine):
             loss: a Keras loss name or instance. Defaults to the recipe's: cross-entropy with
                 label smoothing, or ``"categorical_crossentropy"`` for ``"lstm"``.
             **kwargs: passed on to ``keras.Model.compile``. ``metrics`` defaults to
-                :class:`CharAccuracy`, the accuracy over real characters, reported as
-                ``char_accuracy``.
+                :class:`~shorttext_s2s.training.metrics.CharAccuracy`, the accuracy over
+                real characters, reported as ``char_accuracy``.
         """
         if self.model is None:
             self.prepare_model()
@@ -351,54 +358,6 @@ class Seq2SeqWithKeras(CompactIOMachine):
             raise ModelFileError(path, f"holds a model with {loaded.get_config()}, this one "
                                        f"has {self.get_config()}")
         super()._replace_with(loaded, path)
-
-
-class CharAccuracy(keras.metrics.Mean):
-    """Share of the targets' real characters that the model ranks first, padding left out.
-
-    Counted over every real character seen since the last reset (an epoch in ``fit``), so
-    that the figure depends neither on how pairs are grouped into batches nor on how far
-    each batch is padded. Padding targets are all-zero vectors (see
-    :func:`~shorttext_s2s.encoder.onehot`) and are recognised from the targets themselves:
-    Keras's own accuracy weighs each batch by its padded length, and under JAX it does not
-    see the padding mask during ``fit`` at all.
-
-    Example:
-
-    >>> metric = CharAccuracy()
-    >>> _ = metric.update_state([[[0., 1.], [1., 0.], [0., 0.]]],
-    ...                         [[[0.2, 0.8], [0.3, 0.7], [0.9, 0.1]]])
-    >>> float(metric.result())
-    0.5
-    """
-
-    def __init__(self, name: str = "char_accuracy", dtype: Any = None) -> None:
-        super().__init__(name=name, dtype=dtype)
-
-    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
-        """Add a batch: ``(pairs, steps, vocabulary)`` one-hot targets and model outputs.
-
-        ``sample_weight``, if given, weighs each pair ``(pairs,)`` or each character
-        ``(pairs, steps)``.
-        """
-        ops = keras.ops
-        y_true = ops.convert_to_tensor(y_true, dtype=self.dtype)
-        matches = ops.cast(ops.equal(ops.argmax(y_true, axis=-1), ops.argmax(y_pred, axis=-1)),
-                           self.dtype)
-        weights = ops.cast(ops.any(ops.not_equal(y_true, 0), axis=-1), self.dtype)
-        if sample_weight is not None:
-            sample_weight = ops.cast(sample_weight, self.dtype)
-            if len(sample_weight.shape) == 1:
-                sample_weight = ops.expand_dims(sample_weight, -1)
-            weights = weights * sample_weight
-        # One value per character, so that Mean adds them up as they are (it would first
-        # average each pair's values over its padded length).
-        return super().update_state(ops.reshape(matches, (-1,)),
-                                    sample_weight=ops.reshape(weights, (-1,)))
-
-    def get_config(self) -> Dict[str, Any]:
-        """Return the constructor arguments."""
-        return {"name": self.name, "dtype": self.dtype}
 
 
 def loadSeq2SeqWithKeras(path: PathLike, compact: bool = True) -> Seq2SeqWithKeras:

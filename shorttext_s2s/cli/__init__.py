@@ -1,4 +1,4 @@
-"""The ``shorttext-s2s`` command line: demo, train, decode, chat, evaluate and serve.
+"""The ``shorttext-s2s`` command line: demo, train, decode, chat, evaluate, serve and export.
 
 Run ``shorttext-s2s --help`` (or ``python -m shorttext_s2s --help``) for the subcommands and
 ``shorttext-s2s COMMAND --help`` for their options. Every command exits with 0 on success, 1
@@ -15,17 +15,18 @@ import warnings
 from typing import Any, Optional, Sequence
 
 from ..exceptions import InputWarning, ShorttextS2SError
+from ..extras import check_backend
 from ..native_logs import quiet_native_logs
 from .common import (
     EXIT_ERROR,
     EXIT_INTERRUPTED,
     PROG,
     CommandError,
-    _one_line,
-    _quiet_backend,
-    _say,
+    one_line,
+    quiet_backend,
+    say,
 )
-from .options import INTERMIXED, build_parser
+from .parser import INTERMIXED, build_parser
 
 __all__ = ["main", "build_parser"]
 
@@ -56,7 +57,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         # plain parse; the subcommand's own parser can take positionals anywhere.
         args = args.subparser.parse_intermixed_args(argv[argv.index(args.command) + 1:])
     args.argv = argv
-    _quiet_backend(args.verbose)
+    quiet_backend(args.verbose)
     if args.verbose:
         return _run(args)
     with quiet_native_logs():
@@ -65,8 +66,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     try:
-        from ..extras import check_backend
-
         check_backend()
         with warnings.catch_warnings():
             # Each call's note on inputs not read as given, as one line of the command's own.
@@ -74,8 +73,8 @@ def _run(args: argparse.Namespace) -> int:
             warnings.showwarning = _show_warning
             return args.func(args, args.subparser)
     except KeyboardInterrupt:
-        _say("", sys.stderr)
-        _say(f"{PROG}: interrupted", sys.stderr)
+        say("", sys.stderr)
+        say(f"{PROG}: interrupted", sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader went away (e.g. `| head`): stop quietly, and keep Python from
@@ -86,7 +85,7 @@ def _run(args: argparse.Namespace) -> int:
     except (ShorttextS2SError, OSError, ImportError, CommandError) as error:
         # ImportError: an optional dependency that is missing; the library's messages say
         # which extra installs it.
-        _say(f"{PROG}: error: {_one_line(error)}", sys.stderr)
+        say(f"{PROG}: error: {one_line(error)}", sys.stderr)
         return EXIT_ERROR
 
 
@@ -96,6 +95,6 @@ _default_show_warning = warnings.showwarning
 def _show_warning(message: Warning, category: type, filename: str, lineno: int,
                   file: Any = None, line: Optional[str] = None) -> None:
     if issubclass(category, InputWarning):
-        _say(f"{PROG}: warning: {message}", sys.stderr)
+        say(f"{PROG}: warning: {message}", sys.stderr)
     else:
         _default_show_warning(message, category, filename, lineno, file, line)

@@ -9,8 +9,10 @@ import signal
 import sys
 from typing import Any, Iterable, Iterator, List, Optional, TextIO
 
-from ..exceptions import ShorttextS2SError
-from ..strategy_options import MisplacedOption, strategy_options
+from .. import catalog
+from ..catalog import MisplacedOption, strategy_options
+from ..data import check_columns as check_column_numbers
+from ..exceptions import ModelFileError, ModelFileNotFoundError, ShorttextS2SError
 
 PROG = "shorttext-s2s"
 #: Exit status for a failure the user can fix (missing or bad file, missing extra).
@@ -25,7 +27,7 @@ class CommandError(Exception):
     """A problem found by the command itself (not by argparse), reported in one line."""
 
 
-def _check_writable(path: str, what: str) -> None:
+def check_writable(path: str, what: str) -> None:
     """Fail before a long training rather than when saving its result."""
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
@@ -36,58 +38,58 @@ def _check_writable(path: str, what: str) -> None:
         raise CommandError(f"{what} {path}: directory {directory} is not writable")
 
 
-def _strategy(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Any:
+def strategy_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Any:
     """The decoding strategy the options ask for, or a usage error for misplaced options.
 
     The options are checked first; the model file is checked before the strategies (and with
     them Keras) are imported.
     """
-    given = {name: getattr(args, name) for name in ("temperature", "top_k", "beam_width")}
+    given = {option.name: getattr(args, option.name, None)
+             for entry in catalog.STRATEGIES.values() for option in entry.options
+             if option.command_line}
     try:
         options = strategy_options(args.strategy, given)
     except MisplacedOption as error:
         parser.error(f"--{error.option.replace('_', '-')} applies to --strategy {error.owner}, "
                      f"not {args.strategy}")
-    _check_model_path(args.model)
+    check_model_path(args.model)
     from ..decoding import get_strategy
 
     return get_strategy(args.strategy, **options)
 
 
-def _check_model_path(path: str) -> None:
+def check_model_path(path: str) -> None:
     """A missing model file is reported before Keras is imported (seconds) to load it."""
-    from ..exceptions import ModelFileError, ModelFileNotFoundError
-
     if not os.path.exists(path):
         raise ModelFileNotFoundError(path)
     if os.path.isdir(path):
         raise ModelFileError(path, "is a directory, expected a model file")
 
 
-def _columns(args: argparse.Namespace) -> dict:
+def columns_of(args: argparse.Namespace) -> dict:
     """The ``read_pairs`` column arguments the user gave (none: the default layout)."""
     names = ("source_column", "target_column", "features_column")
     return {name: getattr(args, name) for name in names
             if getattr(args, name, None) is not None}
 
 
-def _check_columns(columns: dict, parser: argparse.ArgumentParser) -> None:
+def check_columns(columns: dict, parser: argparse.ArgumentParser) -> None:
     """Repeated column numbers are a usage error, found before any file is read."""
-    from ..data import check_columns
-
     try:
-        check_columns(**columns)
+        check_column_numbers(**columns)
     except ValueError as error:
-        parser.error(_one_line(error))
+        parser.error(one_line(error))
 
 
-def _load(path: str) -> Any:
+def load_generator(path: str) -> Any:
+    """The generator of a model file (Keras is imported here, not before)."""
     from ..generator import loadCharBasedSeq2SeqGenerator
 
     return loadCharBasedSeq2SeqGenerator(path)
 
 
-def _batches(items: Iterable[str], size: int) -> Iterator[List[str]]:
+def batches_of(items: Iterable[str], size: int) -> Iterator[List[str]]:
+    """``items`` in lists of ``size`` (the last one shorter)."""
     batch: List[str] = []
     for item in items:
         batch.append(item)
@@ -98,13 +100,13 @@ def _batches(items: Iterable[str], size: int) -> Iterator[List[str]]:
         yield batch
 
 
-def _progress(quiet: bool) -> Any:
+def progress(quiet: bool) -> Any:
     """Training's ``verbose``: silent, or ``"auto"``: progress bars on a terminal, one line
     per epoch in a log file (a bar redraws itself with terminal escapes a file would keep)."""
     return 0 if quiet else "auto"
 
 
-def _quiet_backend(verbose: bool) -> None:
+def quiet_backend(verbose: bool) -> None:
     """Quiet the backend's Python-side logging unless asked for; runs before Keras is imported.
 
     ``TF_CPP_MIN_LOG_LEVEL`` 2 spares the native runtime most of its information lines (a
@@ -124,7 +126,7 @@ def _quiet_backend(verbose: bool) -> None:
     absl_logging.set_verbosity(absl_logging.ERROR)
 
 
-def _invocation() -> str:
+def invocation() -> str:
     """How this command was run, as the user would type it again (for hints)."""
     script = sys.argv[0] if sys.argv else ""
     if os.path.basename(script).startswith(PROG):
@@ -132,11 +134,13 @@ def _invocation() -> str:
     return "python -m shorttext_s2s"
 
 
-def _say(message: str = "", stream: Optional[TextIO] = None) -> None:
+def say(message: str = "", stream: Optional[TextIO] = None) -> None:
+    """Print a line of the command's own, flushed (to standard output by default)."""
     print(message, file=stream or sys.stdout, flush=True)
 
 
-def _one_line(error: BaseException) -> str:
+def one_line(error: BaseException) -> str:
+    """An error as the one line the command prints."""
     text = " ".join(str(error).split()) or type(error).__name__
     if isinstance(error, OSError) and not isinstance(error, ShorttextS2SError):
         # str(OSError) starts with "[Errno N]", which says nothing to a user.
@@ -147,6 +151,6 @@ def _one_line(error: BaseException) -> str:
     return text
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """Numpy scalars as Python numbers, for JSON."""
     return value.item() if hasattr(value, "item") else value

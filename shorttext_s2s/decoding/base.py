@@ -6,7 +6,8 @@ from typing import Any, Dict, Hashable, Tuple
 
 from keras import ops
 
-from ..encoder import PAD_ID, UNK_ID
+from .. import catalog
+from ..vocabulary import PAD_ID, UNK_ID
 
 __all__ = ["DecodingStrategy", "mask_reserved"]
 
@@ -32,7 +33,9 @@ class DecodingStrategy:
     emitted) and its length in ids, the end signal included.
 
     A new strategy subclasses this, overrides :meth:`get_next_token` and :meth:`get_config`
-    and registers a name in :mod:`shorttext_s2s.decoding.registry`. Strategies that keep
+    and has an entry in :data:`shorttext_s2s.catalog.STRATEGIES` (its name, options and
+    defaults: :func:`~shorttext_s2s.decoding.get_strategy` and the command line find it
+    there); a strategy made on the fly may set ``name`` itself. Strategies that keep
     several hypotheses per input (beam search) override :meth:`generate` instead.
 
     Attributes:
@@ -50,7 +53,7 @@ class DecodingStrategy:
     ('LowestAllowed',)
     """
 
-    name = "base"
+    name = catalog.CatalogName("strategies")
     stochastic = False
     #: Whether the engine may carry a batch's last running rows on in a smaller batch:
     #: only for strategies that decode each row on its own with :meth:`token_loop`, whatever

@@ -7,12 +7,15 @@ from typing import Any, Dict, Hashable
 import keras
 from keras import ops
 
+from .. import catalog
 from .._checks import check_int, check_number
-from ..encoder import PAD_ID
+from ..vocabulary import PAD_ID
 from .base import DecodingStrategy, mask_reserved
 from .greedy import GreedyStrategy
 
 __all__ = ["BeamSearchStrategy"]
+
+_DEFAULTS = catalog.STRATEGIES[catalog.BEAM].defaults()
 
 
 class BeamSearchStrategy(DecodingStrategy):
@@ -43,12 +46,12 @@ class BeamSearchStrategy(DecodingStrategy):
     {'beam_width': 3, 'length_penalty': 1.0, 'num_results': 1}
     """
 
-    name = "beam"
     #: The strategy of the greedy candidate (an exporter may spell it with other operations).
     greedy: DecodingStrategy = GreedyStrategy()
 
-    def __init__(self, beam_width: int = 5, length_penalty: float = 1.0,
-                 num_results: int = 1) -> None:
+    def __init__(self, beam_width: int = _DEFAULTS["beam_width"],
+                 length_penalty: float = _DEFAULTS["length_penalty"],
+                 num_results: int = _DEFAULTS["num_results"]) -> None:
         self.beam_width = check_int(beam_width, "beam_width")
         self.length_penalty = check_number(length_penalty, "length_penalty")
         self.num_results = check_int(num_results, "num_results", 1, self.beam_width + 1)

@@ -20,7 +20,6 @@ class GreedyStrategy(DecodingStrategy):
     {}
     """
 
-    name = "greedy"
     compactable = True
 
     def get_next_token(self, logits, seed, step):

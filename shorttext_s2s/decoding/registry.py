@@ -1,27 +1,21 @@
-"""Strategy classes by name: where a new decoding strategy is registered.
+"""Strategy classes by name, as the catalog lists them.
 
-Its name and options are also listed, without Keras, in
-:data:`shorttext_s2s.strategy_options.STRATEGY_OPTIONS` (for the command line and the server
-to check requests early); ``tests/test_decoding.py`` keeps the two in step.
+A new decoding strategy is one module of its own and an entry in
+:data:`shorttext_s2s.catalog.STRATEGIES` (or :func:`shorttext_s2s.catalog.register`), which
+gives its name and options to :func:`get_strategy`, the command line and the server.
 """
 
 from __future__ import annotations
 
-from typing import Any, Dict, Type, Union
+from typing import Any, Union
 
+from .. import catalog
 from .base import DecodingStrategy
-from .beam import BeamSearchStrategy
-from .greedy import GreedyStrategy
-from .sampling import SamplingStrategy
 
 __all__ = ["STRATEGIES", "get_strategy"]
 
 #: Strategy classes by name.
-STRATEGIES: Dict[str, Type[DecodingStrategy]] = {
-    GreedyStrategy.name: GreedyStrategy,
-    SamplingStrategy.name: SamplingStrategy,
-    BeamSearchStrategy.name: BeamSearchStrategy,
-}
+STRATEGIES = catalog.Classes("strategies")
 
 
 def get_strategy(name_or_strategy: Union[str, DecodingStrategy],
@@ -29,8 +23,9 @@ def get_strategy(name_or_strategy: Union[str, DecodingStrategy],
     """Return a decoding strategy from its name and options (or the strategy itself).
 
     Args:
-        name_or_strategy: ``"greedy"``, ``"sample"`` (options ``temperature``, ``top_k``),
-            ``"beam"`` (options ``beam_width``, ``length_penalty``, ``num_results``), or a
+        name_or_strategy: a name of :data:`shorttext_s2s.catalog.STRATEGIES`: ``"greedy"``,
+            ``"sample"`` (options ``temperature``, ``top_k``), ``"beam"`` (options
+            ``beam_width``, ``length_penalty``, ``num_results``); or a
             :class:`DecodingStrategy`, returned as is.
         **options: the strategy's constructor arguments.
 
@@ -55,9 +50,7 @@ def get_strategy(name_or_strategy: Union[str, DecodingStrategy],
     if not isinstance(name_or_strategy, str):
         raise TypeError(f"Received an invalid value for argument `strategy`, expected a name "
                         f"or a DecodingStrategy, got {type(name_or_strategy).__name__}.")
-    try:
-        cls = STRATEGIES[name_or_strategy]
-    except KeyError:
+    if name_or_strategy not in catalog.STRATEGIES:
         raise ValueError(f"Received an invalid value for argument `strategy`, expected one of "
-                         f"{sorted(STRATEGIES)}, got {name_or_strategy!r}.") from None
-    return cls(**options)
+                         f"{sorted(catalog.STRATEGIES)}, got {name_or_strategy!r}.")
+    return STRATEGIES[name_or_strategy](**options)

@@ -7,6 +7,7 @@ from typing import Any, Dict, Optional
 import numpy as np
 from keras import ops
 
+from .. import catalog
 from .._checks import check_number, check_optional_int
 from .backend import stateless_uniform
 from .base import DecodingStrategy
@@ -14,6 +15,7 @@ from .base import DecodingStrategy
 __all__ = ["SamplingStrategy"]
 
 _TINY = float(np.finfo(np.float32).tiny)
+_DEFAULTS = catalog.STRATEGIES[catalog.SAMPLE].defaults()
 
 
 class SamplingStrategy(DecodingStrategy):
@@ -38,10 +40,10 @@ class SamplingStrategy(DecodingStrategy):
     {'temperature': 0.7, 'top_k': 5}
     """
 
-    name = "sample"
     stochastic = True
 
-    def __init__(self, temperature: float = 1.0, top_k: Optional[int] = None) -> None:
+    def __init__(self, temperature: float = _DEFAULTS["temperature"],
+                 top_k: Optional[int] = _DEFAULTS["top_k"]) -> None:
         self.temperature = check_number(temperature, "temperature")
         self.top_k = check_optional_int(top_k, "top_k")
 

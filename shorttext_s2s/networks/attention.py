@@ -23,10 +23,13 @@ from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 import keras
 from keras import ops
 
+from .. import catalog
 from .._checks import check_int, check_number
-from ..encoder import PAD_ID
+from ..vocabulary import PAD_ID
 from .base import BuiltModels, Network, PaddingMask
 from .lstm import lstm_update
+
+_DEFAULTS = catalog.NETWORKS[catalog.ATTENTION].defaults()
 
 __all__ = ["AttentionNetwork", "AttentionWeights", "LuongAttention"]
 
@@ -138,10 +141,10 @@ class AttentionNetwork(Network):
     [(8, 8)]
     """
 
-    name = "attention"
-
-    def __init__(self, vecsize: int, latent_dim: int, embedding_dim: int = 64, layers: int = 1,
-                 dropout: float = 0.2, context_layers: int = 0) -> None:
+    def __init__(self, vecsize: int, latent_dim: int,
+                 embedding_dim: int = _DEFAULTS["embedding_dim"],
+                 layers: int = _DEFAULTS["layers"], dropout: float = _DEFAULTS["dropout"],
+                 context_layers: int = _DEFAULTS["context_layers"]) -> None:
         self.vecsize = check_int(vecsize, "vecsize")
         self.latent_dim = check_int(latent_dim, "latent_dim")
         if self.latent_dim % 2:

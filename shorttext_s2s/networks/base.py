@@ -14,9 +14,9 @@ from typing import Any, ClassVar, Dict, Hashable, List, NamedTuple, Optional, Tu
 import keras
 from keras import ops
 
-from ..distributed import local_value
+from .. import catalog
 
-__all__ = ["Network", "BuiltModels", "PaddingMask"]
+__all__ = ["Network", "BuiltModels", "PaddingMask", "local_value"]
 
 
 class BuiltModels(NamedTuple):
@@ -37,7 +37,9 @@ class BuiltModels(NamedTuple):
 class Network:
     """Base of the networks: a description (``get_config``), Keras layers, inference functions.
 
-    A subclass sets :attr:`name` and implements every method below. Inference functions
+    A subclass implements every method below and has an entry in
+    :data:`shorttext_s2s.catalog.NETWORKS`, which gives its name, its options with their
+    defaults, and its default recipe. Inference functions
     take the weights as *arguments* (never as captured variables), so one compiled decoding
     function serves every model of the same configuration and stays valid while a model
     trains further. ``context`` is what the encoder leaves for every decoder step and never
@@ -50,10 +52,16 @@ class Network:
         recipe: the training recipe it is trained with by default.
     """
 
-    name: ClassVar[str] = "base"
-    #: The training recipe this network is trained with by default (see
-    #: :class:`~shorttext_s2s.training.Trainer`): ``"keras-example"`` or ``"small-data"``.
-    recipe: ClassVar[str] = "small-data"
+    name = catalog.CatalogName("networks")
+
+    @property
+    def recipe(self) -> str:
+        """The training recipe this network is trained with by default (see
+        :class:`~shorttext_s2s.training.Trainer`): its catalog entry's."""
+        return catalog.NETWORKS[self.name].recipe
+
+    def __str__(self) -> str:
+        return self.name
     #: Where each batch shape compiles (JAX), training pads batch lengths to a multiple of
     #: this by default (see :class:`~shorttext_s2s.training.Trainer`'s ``length_step``):
     #: fewer shapes to compile against more padding to compute.
@@ -142,3 +150,12 @@ class PaddingMask(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape: List[tuple]) -> tuple:
         return input_shape[0]
+
+
+def local_value(tensor: Any) -> Any:
+    """``tensor``, or this process's copy of it when it is a replicated array of a
+    multi-process run: decoding runs on each process alone, with its own copy of the weights.
+    """
+    if getattr(tensor, "is_fully_addressable", True):
+        return tensor
+    return tensor.addressable_data(0)

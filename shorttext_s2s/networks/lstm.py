@@ -19,9 +19,12 @@ from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 import keras
 from keras import ops
 
+from .. import catalog
 from .._checks import check_bool, check_int
-from ..encoder import PAD_ID
+from ..vocabulary import PAD_ID
 from .base import BuiltModels, Network, PaddingMask
+
+_DEFAULTS = catalog.NETWORKS[catalog.LSTM].defaults()
 
 __all__ = ["LSTMNetwork", "LSTMWeights"]
 
@@ -68,11 +71,10 @@ class LSTMNetwork(Network):
     [(8, 10), (10,)]
     """
 
-    name = "lstm"
-    recipe = "keras-example"
     compiled_length_step = 4  # its shapes compile fast; padding would cost more
 
-    def __init__(self, vecsize: int, latent_dim: int, bidirectional: bool = False) -> None:
+    def __init__(self, vecsize: int, latent_dim: int,
+                 bidirectional: bool = _DEFAULTS["bidirectional"]) -> None:
         self.vecsize = check_int(vecsize, "vecsize")
         self.latent_dim = check_int(latent_dim, "latent_dim")
         self.bidirectional = check_bool(bidirectional, "bidirectional")

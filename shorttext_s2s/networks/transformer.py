@@ -7,22 +7,16 @@ the input's real characters then a two-layer ReLU feed-forward network; ``layers
 blocks, each causal self-attention (a position sees itself and the positions before it),
 attention over the encoder output (padding masked) and the feed-forward network. Every
 sub-layer reads a layer-normalised copy of its input and adds its output back to it
-(pre-layer-norm, Xiong et al., 2020: the residual path stays an identity, so training needs
-no learning-rate warm-up, which the library's recipes do not have); a last layer norm closes
-the encoder and the decoder before the softmax layer. Dropout acts on the embeddings, on the
-attention weights and on each sub-layer's output before it is added back.
+(pre-layer-norm, Xiong et al., 2020: training needs no learning-rate warm-up); a last layer
+norm closes the encoder and the decoder. Dropout acts on the embeddings, on the attention
+weights and on each sub-layer's output before it is added back.
 
-The training model is made of Keras core layers (``MultiHeadAttention``,
-``LayerNormalization``, ``Dense``, ``Dropout``). The inference functions mirror it with
-``keras.ops``. They read each ``MultiHeadAttention``'s projections from ``layer.weights``,
-in the order ``get_weights()`` returns them and a model file stores them (query, key, value
-and output kernel and bias, see :meth:`TransformerNetwork.weight_shapes`), not through the
-layer's private attributes; the kernels are reshaped into matrices, heads side by side. They
-normalise with ``keras.ops.layer_normalization``, the function the Keras layer calls.
-``encode`` runs the encoder once and projects its output into every decoder block's
+The training model is made of Keras core layers, which the inference functions mirror with
+``keras.ops``, reading each ``MultiHeadAttention``'s projections from ``layer.weights`` in
+the order a model file stores them (:meth:`TransformerNetwork.weight_shapes`), heads side by
+side. ``encode`` runs the encoder once and projects its output into every decoder block's
 cross-attention keys and values (the context); ``step`` runs one position through the
-decoder, keeping the self-attention keys and values of the positions before it in a cache of
-``num_steps`` positions, with each row's position counter (the state).
+decoder against a cache of the keys and values of the positions before it (the state).
 """
 
 from __future__ import annotations
@@ -33,10 +27,13 @@ from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 import keras
 from keras import ops
 
+from .. import catalog
 from .._checks import check_int, check_number, check_optional_int
-from ..encoder import PAD_ID
+from ..vocabulary import PAD_ID
 from .base import BuiltModels, Network, PaddingMask
 from .positions import SinusoidalPositions, sinusoidal_positions
+
+_DEFAULTS = catalog.NETWORKS[catalog.TRANSFORMER].defaults()
 
 __all__ = ["TransformerNetwork", "TransformerWeights"]
 
@@ -109,10 +106,10 @@ class TransformerNetwork(Network):
     [(8, 2, 4), (2, 4)]
     """
 
-    name = "transformer"
-
-    def __init__(self, vecsize: int, latent_dim: int, layers: int = 2, heads: int = 4,
-                 feedforward_dim: Optional[int] = None, dropout: float = 0.1) -> None:
+    def __init__(self, vecsize: int, latent_dim: int, layers: int = _DEFAULTS["layers"],
+                 heads: int = _DEFAULTS["heads"],
+                 feedforward_dim: Optional[int] = _DEFAULTS["feedforward_dim"],
+                 dropout: float = _DEFAULTS["dropout"]) -> None:
         self.vecsize = check_int(vecsize, "vecsize")
         self.latent_dim = check_int(latent_dim, "latent_dim")
         self.layers = check_int(layers, "layers", 1, 8)
@@ -356,7 +353,7 @@ def _embed(embedding: Any, ids: Any, positions: Any) -> Any:
                    sinusoidal_positions(positions, width))
 
 
-def _layer_norm(x: Any, gamma_beta: Tuple[Any, Any]) -> Any:
+def _layer_norm(x: Any, gamma_beta: Tuple[Any, Any]) -> Any:  # as LayerNormalization
     return ops.layer_normalization(x, gamma_beta[0], gamma_beta[1], axis=-1, epsilon=_EPSILON)
 
 

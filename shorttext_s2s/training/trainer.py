@@ -17,14 +17,15 @@ from typing import Any, Iterable, Iterator, Optional, Sequence, Tuple, Union
 import keras
 import numpy as np
 
-from ._checks import check_bool, check_int, check_number, check_optional_int
+from .._checks import check_bool, check_int, check_number, check_optional_int
+from ..exceptions import PathLike
 from .batches import PairBatches
-from .callbacks import MEASURE_NAMES, CompactCheckpoint, StopOnSignal, TimeBudget
+from .callbacks import CompactCheckpoint, StopOnSignal, TimeBudget
 from .distributed import (is_main_process, process_count, process_index, shared_seed,
                           spans_processes)
-from .exceptions import PathLike
 from .recipes import (check_recipe, default_feature_dropout, default_loss, default_optimizer,
-                      default_patience, recipe_callbacks)
+                      recipe_callbacks)
+from .selection import default_patience, measure_words
 
 __all__ = ["Trainer", "distribution_scope", "replica_count"]
 
@@ -193,7 +194,7 @@ class Trainer:
             logger.info("validation_split: %d pair(s) for training, %d held out",
                         count - held, held)
 
-        s2s = generator.s2sgenerator
+        s2s = generator.seq2seq
         if initial_epoch == 0:
             s2s.selection = None  # a run of its own: earlier epochs are not its to compare
         recipe = self.recipe or s2s.network.recipe
@@ -240,7 +241,7 @@ class Trainer:
                 # A signal to one process must stop them all at the same batch.
                 stop = StopOnSignal()
                 callbacks.insert(0, stop)
-            self._say(verbose, f"model selection: {_measure_words(selection.measure)}"
+            self._say(verbose, f"model selection: {measure_words(selection.measure)}"
                       + (f"; early stopping after {patience} epochs without a better one"
                          if patience else "")
                       + (f"; time budget {_duration(self.time_budget.seconds)}"
@@ -294,16 +295,6 @@ class Trainer:
         return PairBatches(*ids, vocab_size, batch_size=self.batch_size, shuffle=shuffle,
                            seed=seed, length_step=length_step, multiple_of=self.replicas,
                            shard=shard, **options)
-
-
-def _measure_words(measure: str) -> str:
-    """The selection measure for the start-of-training line; the validation CER is chosen
-    only for want of sacrebleu (:func:`~shorttext_s2s.recipes.selection_measure`), so it
-    says so."""
-    words = MEASURE_NAMES[measure]
-    if measure == "val_cer":
-        words += " (sacrebleu not installed: pip install \"shorttext-s2s[metrics]\" for chrF)"
-    return words
 
 
 def _duration(seconds: float) -> str:
