@@ -23,7 +23,7 @@ checks that both give the same outputs.
 
 ``--onnx MODEL.h5`` exports a trained model to ONNX (greedy, and beam with
 ``--beam-width``) and times, on 2,000 English sentences of fra.txt drawn at random, the
-library's compiled ``decode_batch()`` against :class:`shorttext_s2s.runtime.OnnxDecoder`
+library's compiled ``decode_batch()`` against :class:`shorttext_s2s.export.runtime.OnnxDecoder`
 (ONNX Runtime with as many threads as the process may use), and counts the inputs whose
 outputs (and beam candidates) are the same, with the largest log-probability difference.
 Run it once as it is and once under ``taskset -c 0`` for one thread::
@@ -117,7 +117,7 @@ def main(argv=None) -> None:
         # (outputs then run to maxlen - 1 characters: the slowest case for every method).
         generator.train_pairs(pairs[:64], epochs=1, batch_size=64, verbose=0)
         rng = np.random.default_rng(0)
-        for layer in generator.s2sgenerator.model.layers:
+        for layer in generator.seq2seq.model.layers:
             layer.set_weights([rng.normal(0.0, 0.1, w.shape).astype("float32")
                                for w in layer.get_weights()])
     train_s = time.perf_counter() - start
@@ -209,7 +209,7 @@ def compare_compaction(model_path: Path, data: Path, repeats: int, count: int = 
     engine.COMPACT_ROWS = default
     lengths = [len(text) for text in outputs["compacted"]]
     print(f"backend={keras.backend.backend()} model={model_path} network="
-          f"{generator.network} {count} inputs in batches of {batch}; outputs "
+          f"{generator.network_name} {count} inputs in batches of {batch}; outputs "
           f"{sum(lengths) / count:.1f} characters on average, longest {max(lengths)}; same "
           f"outputs: {outputs['compacted'] == outputs['whole batches']}")
     for name, seconds in times.items():
@@ -229,13 +229,13 @@ def compare_onnx(model_path: Path, data: Path, repeats: int, beam_width: int,
     from shorttext_s2s import InputWarning, loadCharBasedSeq2SeqGenerator
     from shorttext_s2s.data import read_pairs
     from shorttext_s2s.decoding import BeamSearchStrategy, GreedyStrategy, decode_texts
-    from shorttext_s2s.runtime import OnnxDecoder
+    from shorttext_s2s.export.runtime import OnnxDecoder
 
     warnings.simplefilter("ignore", InputWarning)
     generator = loadCharBasedSeq2SeqGenerator(model_path)
     texts = random.Random(0).sample(sorted({source for source, _ in read_pairs(data)}), count)
     threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
-    print(f"backend={keras.backend.backend()} model={model_path} network={generator.network} "
+    print(f"backend={keras.backend.backend()} model={model_path} network={generator.network_name} "
           f"latent={generator.latent_dim} maxlen={generator.maxlen} inputs={count} "
           f"threads={threads}; load average "
           + " ".join(f"{x:.1f}" for x in os.getloadavg()))
@@ -248,7 +248,7 @@ def compare_onnx(model_path: Path, data: Path, repeats: int, beam_width: int,
             width = strategy.candidates_per_input()
 
             def library():
-                return decode_texts(generator.s2sgenerator.network, generator.encoder,
+                return decode_texts(generator.seq2seq.network, generator.encoder,
                                     generator.maxlen, texts, strategy, num_results=width,
                                     reverse_input=generator.reverse_input)
 
@@ -274,7 +274,7 @@ def compare_tf_jit(generator, seed_texts, batch_texts) -> None:
     from shorttext_s2s.decoding import GreedyStrategy, decode_texts
 
     def decode(texts, jit):
-        return decode_texts(generator.s2sgenerator.network, generator.encoder,
+        return decode_texts(generator.seq2seq.network, generator.encoder,
                             generator.maxlen, texts, GreedyStrategy(), jit_compile=jit)
 
     calls = {"decode() per sentence": lambda jit: [decode([text], jit) for text in seed_texts],

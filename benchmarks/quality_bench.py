@@ -169,7 +169,7 @@ class SnapshotKeeper:
     """Keras callback keeping, at each snapshot time, the weights a user would have then.
 
     The weights of the best epoch among those ended before the snapshot time, judged as the
-    library's model selection judges them (``shorttext_s2s.callbacks.epoch_figure``: the
+    library's model selection judges them (``shorttext_s2s.training.selection.Selection``: the
     validation score a recipe computes, else the validation loss; an epoch without validation is
     not judged), the current weights if no epoch has been judged yet. An epoch is judged when
     the next begins, so that the callbacks after this one (a recipe's validation score) have
@@ -186,9 +186,9 @@ class SnapshotKeeper:
                 validate=None):
         import keras
 
-        from shorttext_s2s.callbacks import SELECTION_MEASURES, epoch_figure
+        from shorttext_s2s.training.selection import MEASURES, Selection
 
-        validated = [measure for measure in SELECTION_MEASURES if measure[0].startswith("val_")]
+        validated = [key for key, _ in MEASURES if key.startswith("val_")]
 
         class _Keeper(keras.callbacks.Callback):
             def __init__(self):
@@ -196,7 +196,7 @@ class SnapshotKeeper:
                 self.pending = sorted(snapshots)
                 self.kept = {}
                 self.last = None  # (logs, weights, label) of the epoch just ended
-                self.best = None  # (EpochFigure, weights, label)
+                self.best = None  # (Selection, weights, label)
                 self.epochs = 0
                 self.batches = 0
 
@@ -208,7 +208,7 @@ class SnapshotKeeper:
                     return
                 logs, weights, label = self.last
                 self.last = None
-                figure = epoch_figure(logs, validated)
+                figure = Selection.from_logs(self.epochs, logs, validated)
                 if figure is not None and figure.beats(self._best_figure()):
                     self.best = (figure, weights, label)
 
@@ -218,11 +218,12 @@ class SnapshotKeeper:
             def _keep(self, time_s):
                 self._settle()
                 if validate is not None and self.epochs and self.batches and (
-                        self.best is None or self.best[0].rank == 0):
+                        self.best is None or self.best[0].measure == validated[0]):
                     # Trained since the last judged epoch (an epoch of a large set is
                     # minutes long): judge the current weights too, as the peer's
                     # checkpoints every few hundred steps are judged.
-                    figure = epoch_figure({validated[0][0]: validate()}, validated)
+                    figure = Selection.from_logs(self.epochs, {validated[0]: validate()},
+                                                 validated)
                     if figure.beats(self._best_figure()):
                         self.best = (figure, self.model.get_weights(),
                                      f"epoch {self.epochs} + {self.batches} batches")
@@ -298,7 +299,7 @@ def train_library(network: str, train_pairs: Sequence[Pair], valid_pairs: Sequen
         print(f"this library has no network {network} ({exc}): skipped", flush=True)
         return []
     length_step = Trainer(length_step=options.length_step).length_step_for(
-        generator.s2sgenerator.network)
+        generator.seq2seq.network)
     timer = EpochTimer(budget)
     keeper = SnapshotKeeper(timer, snapshots, len(train_pairs), options.batch,
                             validate=lambda: generator.evaluate(valid_pairs,

@@ -296,7 +296,7 @@ def library_train(args, prep, epochs, budget, snapshots=()):
         return [out for start in range(0, len(texts), 256)
                 for out in generator.decode_batch(texts[start:start + 256], strategy=strategy)]
 
-    return timer, len(prep["train"]), decode, generator.s2sgenerator.model
+    return timer, len(prep["train"]), decode, generator.seq2seq.model
 
 
 # --- one measured run, in its own process ---------------------------------------------------

@@ -190,7 +190,7 @@ def run_library(train: Sequence[Triple], valid: Sequence[Triple],
         keras.config.set_dtype_policy(dtype_policy)
     generator = CharBasedSeq2SeqGenerator(encoder, maxlen=maxlen, **settings)
     if learning_rate is not None:
-        from shorttext_s2s.recipes import default_loss
+        from shorttext_s2s.training.recipes import default_loss
 
         generator.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=1.0),
                           loss=default_loss("small-data"))

@@ -92,7 +92,7 @@ def main() -> None:
     generator.train_pairs(training, batch_size=args.batch_size, epochs=args.epochs,
                           validation_split=0.05, early_stopping=6, seed=0, verbose=2)
     print(f"trained in {time.perf_counter() - started:.0f} s; kept the weights of epoch "
-          f"{generator.s2sgenerator.weights_epoch}")
+          f"{generator.seq2seq.weights_epoch}")
 
     # 4. One file holds the weights, the vocabulary and the hyperparameters.
     generator.save_compact_model(args.output, final=True)

@@ -31,7 +31,7 @@ def _argmax(probs: np.ndarray) -> np.ndarray:
 
 def seed_decode(generator, text: str) -> str:
     """Greedy-decode one text with ``predict()`` once per character (the example's loop)."""
-    s2s, encoder = generator.s2sgenerator, generator.encoder
+    s2s, encoder = generator.seq2seq, generator.encoder
     states = s2s.encoder_model.predict(encoder.onehot(_input_ids(generator, text))[None],
                                        verbose=0)
     token = encoder.signal_id
@@ -55,7 +55,7 @@ def seed_decode_many(generator, texts: Sequence[str]) -> List[str]:
     runs one call per step on all rows; a row's output is cut at its first end signal. Fixed
     shapes keep backends that compile per shape (JAX) from compiling per call.
     """
-    s2s, encoder = generator.s2sgenerator, generator.encoder
+    s2s, encoder = generator.seq2seq, generator.encoder
     inputs = encoder.encode_sentences(list(texts), generator.maxlen, sparse=False, endsig=True)
     h, c = s2s.encoder_model.predict_on_batch(inputs)
     token = np.full((len(texts),), encoder.signal_id)
@@ -86,7 +86,7 @@ def teacher_forced_log_probs(generator, pairs: Sequence[Tuple[str, str]]
     encoder, maxlen = generator.encoder, generator.maxlen
     sources = encoder.encode_sentences([s for s, _ in pairs], maxlen, endsig=True)
     decoder_in = encoder.encode_sentences([o for _, o in pairs], maxlen, startsig=True)
-    probs = np.asarray(generator.s2sgenerator.model.predict_on_batch(
+    probs = np.asarray(generator.seq2seq.model.predict_on_batch(
         [encoder.onehot(sources), encoder.onehot(decoder_in)]), dtype=np.float64)
     log_probs, lengths = [], []
     for row, (_, output) in enumerate(pairs):

@@ -217,7 +217,7 @@ def test_train_conversation_derives_maxlen_from_the_data(tmp_path):
                  "--latent-dim", "8", "--epochs", "1", "--limit", "3", "--quiet")
     assert result.returncode == 0, result.stderr
     loaded = loadCharBasedSeq2SeqGenerator(model)
-    assert loaded.network == "attention"  # the default network of new models
+    assert loaded.network_name == "attention"  # the default network of new models
     # --limit 3 keeps the pairs of the first four lines; the longest has 16 characters.
     assert loaded.maxlen == max(len(line) for line in lines[:4]) + 1
     assert set("Hello!how are you?Fine, thanks.Good to hear.") <= set(loaded.encoder.characters)

@@ -252,10 +252,10 @@ def test_train_stops_early_by_default_and_says_what_it_kept(in_process, pairs_fi
     assert len(kept) == 1 and kept[0].endswith("stopped early: 6 epochs without a better one")
     saved = loadCharBasedSeq2SeqGenerator(output)
     assert saved.epochs_trained < 400
-    selection = saved.s2sgenerator.selection
+    selection = saved.seq2seq.selection
     assert kept[0].startswith(f"kept the weights of epoch {selection.epoch} (the best "
                               f"validation chrF ")
-    assert saved.s2sgenerator.weights_epoch == selection.epoch
+    assert saved.seq2seq.weights_epoch == selection.epoch
 
 
 def test_decode_notes_inputs_not_read_as_given_in_one_line(in_process, model_file, capsys):

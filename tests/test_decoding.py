@@ -122,7 +122,7 @@ def test_cold_or_top1_sampling_equals_greedy(trained_generator, inputs, greedy_o
 
 def test_top_k_samples_only_among_the_k_most_likely(trained_generator):
     # With k=2 the first character is one of the two most likely first characters.
-    s2s, encoder = trained_generator.s2sgenerator, trained_generator.encoder
+    s2s, encoder = trained_generator.seq2seq, trained_generator.encoder
     text = "Go."
     states = s2s.encoder_model.predict_on_batch(encoder.onehot(
         encoder.encode_ids(text, trained_generator.maxlen, endsig=True)[None, :4]))
@@ -192,7 +192,7 @@ def test_compacted_batches_decode_every_row_as_the_whole_batch_does(trained_gene
     # output, score and length must be what one batch run to its longest output gives.
     input_ids = trained_generator.encoder.encode_sources(
         inputs[:256], trained_generator.maxlen, reverse=trained_generator.reverse_input)
-    network, signal_id = trained_generator.s2sgenerator.network, \
+    network, signal_id = trained_generator.seq2seq.network, \
         trained_generator.encoder.signal_id
     clear_cache()
     compacted = engine.decode_ids(network, input_ids, GreedyStrategy(), None, signal_id)
@@ -211,7 +211,7 @@ def test_chunks_sorted_by_length_give_each_input_its_own_output(trained_generato
     # output must come back to its input, as when all are decoded in one call, in order.
     input_ids = trained_generator.encoder.encode_sources(
         inputs[:200], trained_generator.maxlen, reverse=trained_generator.reverse_input)
-    network, signal_id = trained_generator.s2sgenerator.network, \
+    network, signal_id = trained_generator.seq2seq.network, \
         trained_generator.encoder.signal_id
     rows = strategy.candidates_per_input()
     assert 200 <= engine._power_of_two(engine.MAX_ROWS // rows + 1) // 2  # one chunk
@@ -226,9 +226,9 @@ def test_chunks_sorted_by_length_give_each_input_its_own_output(trained_generato
 def test_decoding_uses_the_current_weights_not_compiled_in_copies():
     encoder = SentenceToCharVecEncoder("ab")
     generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=4, maxlen=6, network="lstm")
-    generator.s2sgenerator.set_weights(generator.s2sgenerator.network.build().model
+    generator.seq2seq.set_weights(generator.seq2seq.network.build().model
                                        .get_weights())  # set by hand below
-    dense = generator.s2sgenerator.model.get_layer("decoder_dense")
+    dense = generator.seq2seq.model.get_layer("decoder_dense")
     kernel, bias = dense.get_weights()
     for char, expected in (("a", "aaaaa"), ("\n", ""), ("b", "bbbbb")):
         favoured = bias.copy()
@@ -267,7 +267,7 @@ def test_get_strategy_names_options_and_errors():
 
 def test_the_keras_free_strategy_list_matches_the_classes():
     from shorttext_s2s.decoding import STRATEGIES
-    from shorttext_s2s.strategy_options import STRATEGY_OPTIONS
+    from shorttext_s2s.catalog import STRATEGY_OPTIONS
 
     assert {name: tuple(cls().get_config()) for name, cls in STRATEGIES.items()} == \
         STRATEGY_OPTIONS

@@ -19,8 +19,8 @@ import pytest
 
 from conftest import REPO, first_unique_pairs
 
-from shorttext_s2s import distributed
-from shorttext_s2s.batches import PairBatches
+from shorttext_s2s.training import distributed
+from shorttext_s2s.training.batches import PairBatches
 from shorttext_s2s.exceptions import DistributedError
 
 JAX = keras.backend.backend() == "jax"
@@ -31,11 +31,11 @@ _TRAIN = textwrap.dedent("""
     import json, sys
     import numpy as np
     settings = json.loads(sys.argv[1])
-    from shorttext_s2s import distributed
+    from shorttext_s2s.training import distributed
     distribution = distributed.initialize() if settings["processes"] > 1 else None
     import keras
     from shorttext_s2s import CharBasedSeq2SeqGenerator, SentenceToCharVecEncoder
-    from shorttext_s2s.batches import PairBatches
+    from shorttext_s2s.training.batches import PairBatches
     fed = []  # the rows of every batch this process fed
     make_batch = PairBatches.__getitem__
     PairBatches.__getitem__ = lambda self, i: fed.append(len(make_batch(self, i)[1])) or \
@@ -49,7 +49,7 @@ _TRAIN = textwrap.dedent("""
         optimizer=keras.optimizers.Adam(0.02), distribution=distribution, length_step=8,
         validation_split=0.25, checkpoint=settings["checkpoint"])
     rank = distributed.process_index()
-    np.savez(settings["weights"] + f".{rank}.npz", *generator.s2sgenerator.model.get_weights())
+    np.savez(settings["weights"] + f".{rank}.npz", *generator.seq2seq.model.get_weights())
     print("RESULT", json.dumps({"rank": rank, "count": distributed.process_count(),
                                 "rows": sorted(set(fed)),
                                 "loss": history.history["loss"],

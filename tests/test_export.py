@@ -22,7 +22,7 @@ from shorttext_s2s.decoding import BeamSearchStrategy, GreedyStrategy
 from shorttext_s2s.decoding.engine import decode_texts
 from shorttext_s2s.exceptions import ExportError, ModelNotTrainedException
 from shorttext_s2s.export import export_model
-from shorttext_s2s.runtime import OnnxDecoder
+from shorttext_s2s.export.runtime import OnnxDecoder
 
 from conftest import FRA_PATH, TEST_XLA, first_unique_pairs
 from test_units import INFLECTION
@@ -111,7 +111,7 @@ def _library_nbest(generator, strategy, texts: List[str],
     answers = generator.__dict__.setdefault("_test_library_nbest", {})
     key = (strategy.name, tuple(texts), None if features is None else tuple(features))
     if key not in answers:
-        answers[key] = decode_texts(generator.s2sgenerator.network, generator.encoder,
+        answers[key] = decode_texts(generator.seq2seq.network, generator.encoder,
                                     generator.maxlen, texts, strategy,
                                     num_results=strategy.candidates_per_input(),
                                     reverse_input=generator.reverse_input, features=features)
@@ -222,7 +222,7 @@ def test_the_onnx_runtime_decodes_with_numpy_and_onnxruntime_alone(trained_gener
     code = ("import importlib.util, json\n"
             "assert not any(importlib.util.find_spec(name) for name in "
             "('keras', 'tensorflow', 'jax'))\n"
-            "from shorttext_s2s.runtime import OnnxDecoder\n"
+            "from shorttext_s2s.export.runtime import OnnxDecoder\n"
             f"decoder = OnnxDecoder({path!r})\n"
             f"print(json.dumps(decoder.decode_scored({texts!r})))\n")
     result = subprocess.run([python, "-c", code], capture_output=True, text=True,

@@ -14,7 +14,7 @@ import sys
 import pytest
 
 from shorttext_s2s import ModelFileError, loadCharBasedSeq2SeqGenerator, loadSeq2SeqWithKeras
-from shorttext_s2s.fileformat import read_model_file, write_model_file
+from shorttext_s2s.saving.container import read_model_file, write_model_file
 
 from tools import fuzz_loader
 
@@ -111,11 +111,11 @@ def test_builtin_optimizer_with_schedule_and_loss_object_round_trip(originals, t
     path = tmp_path / "sgd.h5"
     generator.save_compact_model(path)
     loaded = loadCharBasedSeq2SeqGenerator(path)
-    optimizer = loaded.s2sgenerator.model.optimizer
+    optimizer = loaded.seq2seq.model.optimizer
     assert isinstance(optimizer, keras.optimizers.SGD)
     assert keras.optimizers.serialize(optimizer)["config"]["learning_rate"][
         "class_name"] == "ExponentialDecay"
-    assert loaded.s2sgenerator.model.loss.get_config()["label_smoothing"] == pytest.approx(0.1)
+    assert loaded.seq2seq.model.loss.get_config()["label_smoothing"] == pytest.approx(0.1)
     assert loaded.decode_batch(["ab", "b"]) == generator.decode_batch(["ab", "b"])
 
 

@@ -118,8 +118,8 @@ def test_reverse_input_decodes_what_the_same_weights_decode_from_the_reversed_te
     backwards = CharBasedSeq2SeqGenerator(trained_generator.encoder,
                                           trained_generator.latent_dim,
                                           trained_generator.maxlen, reverse_input=True,
-                                          network=trained_generator.network)
-    backwards.s2sgenerator = trained_generator.s2sgenerator  # the same weights
+                                          network=trained_generator.network_name)
+    backwards.seq2seq = trained_generator.seq2seq  # the same weights
     room = trained_generator.maxlen - 1
     texts = ["Hi.", "Run!", "", "Who are you, really?" * 3]
     assert backwards.decode_batch(texts) == trained_generator.decode_batch(
@@ -159,7 +159,7 @@ def bidirectional_generator(tiny_pairs):
 
 @pytest.mark.slow
 def test_bidirectional_model_learns_its_pairs(bidirectional_generator, tiny_pairs):
-    s2s = bidirectional_generator.s2sgenerator
+    s2s = bidirectional_generator.seq2seq
     assert [tuple(w.shape) for w in s2s.model.get_layer("encoder_lstm_backward").get_weights()] \
         == [(len(bidirectional_generator.encoder), 64), (16, 64), (64,)]
     sources = [source for source, _ in tiny_pairs]
@@ -174,9 +174,9 @@ def test_bidirectional_compiled_encoder_matches_keras_and_ignores_padding(
     states = []
     for maxlen in (20, 32):  # the same texts padded to two lengths
         ids = generator.encoder.encode_sentences(texts, maxlen, endsig=True).astype(np.int32)
-        keras_h, keras_c = generator.s2sgenerator.encoder_model.predict_on_batch(
+        keras_h, keras_c = generator.seq2seq.encoder_model.predict_on_batch(
             generator.encoder.onehot(ids))
-        network = generator.s2sgenerator.network
+        network = generator.seq2seq.network
         _, (h, c) = network.encode(network.inference_weights(), keras.ops.convert_to_tensor(ids))
         np.testing.assert_allclose(np.asarray(h), keras_h, atol=1e-5)
         np.testing.assert_allclose(np.asarray(c), keras_c, atol=1e-5)

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from shorttext_s2s import loadCharBasedSeq2SeqGenerator
-from shorttext_s2s.fileformat import read_model_file
+from shorttext_s2s.saving.container import read_model_file
 
 from conftest import under_one_backend
 
@@ -44,7 +44,7 @@ _ZYGOTE = textwrap.dedent("""
     package.__path__ = [sys.argv[1] + "/shorttext_s2s"]
     sys.modules["shorttext_s2s"] = package
     import numpy as np
-    from shorttext_s2s.fileformat import ModelFile, write_model_file
+    from shorttext_s2s.saving.container import ModelFile, write_model_file
     target, progress = sys.argv[2], sys.argv[3]
     for command in sys.stdin:
         version = int(command.split()[1])
@@ -73,7 +73,7 @@ _MODEL_CHILD = textwrap.dedent("""
     from shorttext_s2s import loadCharBasedSeq2SeqGenerator
     target, version = sys.argv[2], int(sys.argv[3])
     generator = loadCharBasedSeq2SeqGenerator(target)
-    dense = generator.s2sgenerator.model.get_layer("decoder_dense")
+    dense = generator.seq2seq.model.get_layer("decoder_dense")
     while True:
         kernel, bias = dense.get_weights()
         dense.set_weights([kernel, np.full_like(bias, version)])
@@ -149,11 +149,11 @@ def test_killed_light_saves_leave_old_or_new_file(tmp_path):
 def test_killed_model_save_leaves_old_or_new_model(trained_generator, tmp_path):
     target = tmp_path / "generator.h5"
     trained_generator.save_compact_model(target)
-    kernel = trained_generator.s2sgenerator.model.get_layer("decoder_dense").get_weights()[0]
+    kernel = trained_generator.seq2seq.model.get_layer("decoder_dense").get_weights()[0]
     saved = _kill_after_first_save(_start(_MODEL_CHILD, target, 1),
                                    random.Random(0).uniform(0.0, 0.5))
     loaded = loadCharBasedSeq2SeqGenerator(target)
-    new_kernel, bias = loaded.s2sgenerator.model.get_layer("decoder_dense").get_weights()
+    new_kernel, bias = loaded.seq2seq.model.get_layer("decoder_dense").get_weights()
     assert np.array_equal(new_kernel, kernel)
     assert float(bias[0]) in (saved[-1], saved[-1] + 1)
     assert np.all(bias == bias[0])

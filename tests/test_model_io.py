@@ -17,8 +17,8 @@ import pytest
 from shorttext_s2s import (CharBasedSeq2SeqGenerator, ModelFileError, ModelFileNotFoundError,
                            ModelNotTrainedException, Seq2SeqWithKeras, SentenceToCharVecEncoder,
                            loadCharBasedSeq2SeqGenerator, loadSeq2SeqWithKeras)
-from shorttext_s2s.fileformat import FORMAT_VERSION, read_model_file, write_model_file
-from shorttext_s2s.persistence import MODEL_SUFFIX
+from shorttext_s2s.saving.container import FORMAT_VERSION, read_model_file, write_model_file
+from shorttext_s2s.catalog import MODEL_SUFFIX
 
 from conftest import REPO
 
@@ -28,12 +28,12 @@ def _probabilities(generator, texts):
     pairs = [(text, text) for text in texts]
     ids = generator.encode_pairs(pairs)
     encoder_input, decoder_input = (generator.encoder.onehot(part) for part in ids[:2])
-    return np.asarray(generator.s2sgenerator.model.predict_on_batch([encoder_input,
+    return np.asarray(generator.seq2seq.model.predict_on_batch([encoder_input,
                                                                      decoder_input]))
 
 
 def _all_weights(generator):
-    return [np.asarray(w) for w in generator.s2sgenerator.model.get_weights()]
+    return [np.asarray(w) for w in generator.seq2seq.model.get_weights()]
 
 
 @pytest.fixture(scope="module")
@@ -114,8 +114,8 @@ def test_savemodel_and_loadmodel_with_a_prefix(trained_generator, tiny_pairs, tm
 def test_non_final_file_keeps_optimizer_state_so_training_continues(trained_generator,
                                                                     saved_model, tiny_pairs):
     loaded = loadCharBasedSeq2SeqGenerator(saved_model)
-    original = trained_generator.s2sgenerator.model.optimizer
-    restored = loaded.s2sgenerator.model.optimizer
+    original = trained_generator.seq2seq.model.optimizer
+    restored = loaded.seq2seq.model.optimizer
     assert type(restored) is type(original)
     assert [np.asarray(v).tolist() for v in restored.variables[:1]] == \
         [np.asarray(v).tolist() for v in original.variables[:1]]  # iterations

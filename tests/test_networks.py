@@ -14,9 +14,8 @@ import pytest
 
 from shorttext_s2s import (CharBasedSeq2SeqGenerator, SentenceToCharVecEncoder,
                            loadCharBasedSeq2SeqGenerator)
-from shorttext_s2s.cli.options import NETWORK_NAMES
 from shorttext_s2s.decoding import BeamSearchStrategy, GreedyStrategy, decode_ids
-from shorttext_s2s.networks import (DEFAULT_NETWORK, NETWORKS, AttentionNetwork,
+from shorttext_s2s.networks import (DEFAULT_NETWORK, NETWORKS, AttentionNetwork, LSTMNetwork,
                                     TransformerNetwork, get_network)
 
 #: Pairs written for these tests: English and French words.
@@ -60,7 +59,7 @@ def _teacher_forced_argmax(generator, sources, outputs):
     """Each output's characters as the Keras model's argmax, fed the output's own prefix."""
     encoder = generator.encoder
     source_ids, decoder_ids, _ = generator.encode_pairs(list(zip(sources, outputs)))
-    probabilities = np.array(generator.s2sgenerator.model.predict_on_batch(
+    probabilities = np.array(generator.seq2seq.model.predict_on_batch(
         [encoder.onehot(source_ids), encoder.onehot(decoder_ids)]))
     probabilities[..., :2] = -1.0  # padding and unknown are never emitted
     # Decoding stops after maxlen - 1 characters; the training model has one more position.
@@ -80,7 +79,7 @@ def test_beam_width_one_is_greedy_and_beam_never_scores_below_greedy(trained):
 def _check_beam_against_greedy(generator):
     input_ids = generator.encoder.encode_sources(PROBES, generator.maxlen,
                                                  reverse=generator.reverse_input)
-    network, signal = generator.s2sgenerator.network, generator.encoder.signal_id
+    network, signal = generator.seq2seq.network, generator.encoder.signal_id
     greedy = decode_ids(network, input_ids, GreedyStrategy(), None, signal)
     width_one = decode_ids(network, input_ids, BeamSearchStrategy(beam_width=1), None, signal)
     np.testing.assert_array_equal(width_one.ids[:, 0], greedy.ids[:, 0])
@@ -109,7 +108,7 @@ def _untrained(seed, **settings):
     keras.utils.set_random_seed(seed)
     encoder = SentenceToCharVecEncoder.from_texts(s + t for s, t in PAIRS)
     generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=16, maxlen=10, **settings)
-    s2s = generator.s2sgenerator
+    s2s = generator.seq2seq
     s2s.prepare_model()
     s2s.set_weights([np.random.default_rng(seed).normal(0, 0.5, w.shape).astype("float32")
                      for w in s2s.model.get_weights()])
@@ -118,7 +117,7 @@ def _untrained(seed, **settings):
 
 def _assert_weight_shapes(generator):
     """The built model's weights have the shapes the network declares."""
-    s2s = generator.s2sgenerator
+    s2s = generator.seq2seq
     assert {layer.name: [tuple(w.shape) for w in layer.get_weights()]
             for layer in s2s.model.layers if layer.get_weights()} == s2s.network.weight_shapes()
 
@@ -209,7 +208,6 @@ def test_attention_memory_matches_the_keras_encoder(rows):
 
 def test_networks_by_name_and_their_errors():
     assert sorted(NETWORKS) == ["attention", "lstm", "transformer"]
-    assert sorted(NETWORK_NAMES) == sorted(NETWORKS)  # the command line's --network choices
     with pytest.raises(ValueError, match="network"):
         get_network("transformer-xl", 10, 8)
     with pytest.raises(TypeError, match="attention"):
@@ -226,8 +224,11 @@ def test_networks_by_name_and_their_errors():
 
 def test_new_models_have_the_attention_network_unless_told():
     encoder = SentenceToCharVecEncoder("ab")
-    assert CharBasedSeq2SeqGenerator(encoder, 8, 8).network == DEFAULT_NETWORK == "attention"
-    assert CharBasedSeq2SeqGenerator(encoder, 8, 8, network="lstm").network == "lstm"
+    assert CharBasedSeq2SeqGenerator(encoder, 8, 8).network_name == DEFAULT_NETWORK \
+        == "attention"
+    lstm = CharBasedSeq2SeqGenerator(encoder, 8, 8, network="lstm")
+    assert lstm.network_name == lstm.network.name == "lstm"
+    assert isinstance(lstm.network, LSTMNetwork)
 
 
 @pytest.mark.parametrize("options, error, match", [
@@ -254,7 +255,7 @@ def test_trains_with_the_small_data_recipe_by_default(settings):
     encoder = SentenceToCharVecEncoder.from_texts(s + t for s, t in PAIRS)
     generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=8, maxlen=12, **settings)
     generator.compile()
-    model = generator.s2sgenerator.model
+    model = generator.seq2seq.model
     assert isinstance(model.optimizer, keras.optimizers.Adam)
     assert model.optimizer.clipnorm == 1.0
     assert model.loss.get_config()["label_smoothing"] == pytest.approx(0.1)
@@ -297,5 +298,5 @@ def test_validation_score_selects_the_best_epoch_and_evaluate_works_during_train
     figures = [(sign * score, -loss) for score, loss in
                zip(history.history[scored[0]], history.history["val_loss"][1::2])]
     best_epoch = 2 * (figures.index(max(figures)) + 1)
-    assert generator.s2sgenerator.weights_epoch == best_epoch
+    assert generator.seq2seq.weights_epoch == best_epoch
     assert history.selection.epoch == best_epoch and history.selection.measure == scored[0]

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from shorttext_s2s import (CharBasedSeq2SeqGenerator, SentenceToCharVecEncoder,
                            loadCharBasedSeq2SeqGenerator)
 from shorttext_s2s.encoder import PAD_ID, UNK_ID
-from shorttext_s2s.fileformat import ModelFile, read_model_file, write_model_file
+from shorttext_s2s.saving.container import ModelFile, read_model_file, write_model_file
 
 #: Every code point, surrogates included (Hypothesis leaves them out by default).
 ANY_CHAR = st.characters(codec=None, categories=None, exclude_categories=())
@@ -117,8 +117,8 @@ def test_odd_vocabulary_round_trips_through_generator_file(tmp_path):
     assert loaded.encoder == encoder and len(loaded.encoder) == len(encoder)
     assert loaded.encoder.characters == encoder.characters
     for name in ("encoder_lstm", "decoder_lstm", "decoder_dense"):
-        for saved, restored in zip(generator.s2sgenerator.model.get_layer(name).get_weights(),
-                                   loaded.s2sgenerator.model.get_layer(name).get_weights()):
+        for saved, restored in zip(generator.seq2seq.model.get_layer(name).get_weights(),
+                                   loaded.seq2seq.model.get_layer(name).get_weights()):
             assert np.array_equal(saved, restored)
 
 

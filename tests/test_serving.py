@@ -30,7 +30,7 @@ import numpy as np
 import pytest
 
 import shorttext_s2s
-from shorttext_s2s.batching import DynamicBatcher
+from shorttext_s2s.serving.batcher import DynamicBatcher
 from shorttext_s2s.decoding import get_strategy, trace_count
 
 from conftest import under_one_backend

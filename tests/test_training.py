@@ -17,7 +17,7 @@ from shorttext_s2s import (CharBasedSeq2SeqGenerator, InputDataError, SentenceTo
                            loadCharBasedSeq2SeqGenerator)
 from shorttext_s2s.evaluation import character_error_rate, exact_match, score_texts
 from shorttext_s2s.extras import MissingExtraError
-from shorttext_s2s.batches import PairBatches
+from shorttext_s2s.training.batches import PairBatches
 
 from conftest import REPO, first_unique_pairs
 
@@ -34,7 +34,7 @@ def test_padding_does_not_change_the_masked_loss(tiny_pairs):
     keras.utils.set_random_seed(3)
     generator = _generator(tiny_pairs)
     generator.compile()
-    model = generator.s2sgenerator.model
+    model = generator.seq2seq.model
     scores = []
     for maxlen in (32, 48):
         generator.maxlen = maxlen
@@ -67,7 +67,7 @@ def test_figures_fit_reports_leave_padding_out(tiny_pairs, network):
     assert logs[0]["char_accuracy"][0] == pytest.approx(logs[1]["char_accuracy"][0], abs=1e-6)
     assert logs[0]["loss"][0] == pytest.approx(logs[1]["loss"][0], rel=1e-5)
     tensors = [encoder.onehot(ids) for ids in generator.encode_pairs(tiny_pairs)]
-    probs = np.asarray(generator.s2sgenerator.model.predict(tensors[:2], verbose=0))
+    probs = np.asarray(generator.seq2seq.model.predict(tensors[:2], verbose=0))
     real = tensors[2].sum(axis=-1) > 0
     expected = (probs.argmax(-1) == tensors[2].argmax(-1))[real].mean()
     assert logs[1]["char_accuracy"][0] == pytest.approx(expected, abs=1e-6)
@@ -139,7 +139,7 @@ def test_early_stopping_restores_the_best_weights(tiny_pairs):
     # ... and the weights left in the model are those of the best epoch, not the last.
     batches = PairBatches(*generator.encode_pairs(validation), len(generator.encoder),
                           batch_size=8, shuffle=False, length_step=32)
-    scores = generator.s2sgenerator.model.evaluate(batches, verbose=0, return_dict=True)
+    scores = generator.seq2seq.model.evaluate(batches, verbose=0, return_dict=True)
     assert scores["loss"] == pytest.approx(min(val_loss), rel=1e-4)
 
 
@@ -156,7 +156,7 @@ def _overfitting_run(tiny_pairs, epochs, **options):
 
 @pytest.mark.slow
 def test_early_stopping_is_on_by_default_with_validation_pairs(tiny_pairs):
-    from shorttext_s2s.recipes import PATIENCE
+    from shorttext_s2s.training.selection import PATIENCE
 
     generator, history = _overfitting_run(tiny_pairs, epochs=60)
     val_loss = history.history["val_loss"]
@@ -164,7 +164,7 @@ def test_early_stopping_is_on_by_default_with_validation_pairs(tiny_pairs):
     # The recipe's patience (keras-example: the validation loss), then the best weights.
     assert history.stopped_early
     assert len(val_loss) == best + PATIENCE["keras-example"] < 60
-    assert history.selection.epoch == generator.s2sgenerator.weights_epoch == best
+    assert history.selection.epoch == generator.seq2seq.weights_epoch == best
     assert history.selection.measure == "val_loss"
     assert history.selection.value == pytest.approx(min(val_loss))
 
@@ -191,10 +191,10 @@ class _FakeModel:
 def _select(logs_per_epoch, measure, patience=None, s2s=None):
     from types import SimpleNamespace
 
-    from shorttext_s2s.callbacks import ModelSelection
+    from shorttext_s2s.training.selection import ModelSelection
 
     s2s = s2s or SimpleNamespace(selection=None, weights_epoch=0)
-    selection = ModelSelection(SimpleNamespace(s2sgenerator=s2s), measure, patience=patience)
+    selection = ModelSelection(SimpleNamespace(seq2seq=s2s), measure, patience=patience)
     model = _FakeModel()
     selection.set_model(model)
     selection.set_params({"epochs": len(logs_per_epoch)})
@@ -236,7 +236,7 @@ def test_patience_counts_epochs_since_the_best_one():
 
 @pytest.mark.slow
 def test_resume_keeps_the_best_epoch_of_the_run_before(tiny_pairs, tmp_path):
-    from shorttext_s2s.recipes import PATIENCE
+    from shorttext_s2s.training.selection import PATIENCE
 
     checkpoint = tmp_path / "run.ckpt.h5"
     generator, history = _overfitting_run(tiny_pairs, epochs=60, checkpoint=checkpoint)
@@ -244,11 +244,11 @@ def test_resume_keeps_the_best_epoch_of_the_run_before(tiny_pairs, tmp_path):
     assert history.stopped_early and best.epoch == last - PATIENCE["keras-example"]
     # The checkpoint holds the last epoch, and the best one so far beside it.
     saved = loadCharBasedSeq2SeqGenerator(checkpoint)
-    assert saved.epochs_trained == saved.s2sgenerator.weights_epoch == last
-    assert saved.s2sgenerator.selection == best  # epoch, measure, value
+    assert saved.epochs_trained == saved.seq2seq.weights_epoch == last
+    assert saved.seq2seq.selection == best  # epoch, measure, value
     # Resumed with learning rate 0, no later epoch can beat the best one before the stop:
     # training must end with the weights of that epoch, from the checkpoint.
-    saved.s2sgenerator.model.optimizer.learning_rate = 0.0
+    saved.seq2seq.model.optimizer.learning_rate = 0.0
     saved.save_compact_model(checkpoint)
     resumed = _generator(tiny_pairs, latent_dim=32)
     history = resumed.train_pairs(tiny_pairs, epochs=last + 2, batch_size=8, verbose=0, seed=0,
@@ -256,9 +256,9 @@ def test_resume_keeps_the_best_epoch_of_the_run_before(tiny_pairs, tmp_path):
                                   length_step=32, checkpoint=checkpoint, resume=True,
                                   early_stopping=0)
     assert history.epoch == [last, last + 1]
-    assert history.selection == best and resumed.s2sgenerator.weights_epoch == best.epoch
-    for kept, expected in zip(resumed.s2sgenerator.model.get_weights(),
-                              generator.s2sgenerator.model.get_weights()):
+    assert history.selection == best and resumed.seq2seq.weights_epoch == best.epoch
+    for kept, expected in zip(resumed.seq2seq.model.get_weights(),
+                              generator.seq2seq.model.get_weights()):
         np.testing.assert_array_equal(kept, expected)
 
 
@@ -322,8 +322,8 @@ def test_resume_from_checkpoint_continues_where_it_stopped(tiny_pairs, tmp_path)
     assert history.epoch == [2, 3]
     assert resumed.epochs_trained == 4
     assert loadCharBasedSeq2SeqGenerator(checkpoint).epochs_trained == 4
-    for expected, got in zip(straight.s2sgenerator.model.get_weights(),
-                             resumed.s2sgenerator.model.get_weights()):
+    for expected, got in zip(straight.seq2seq.model.get_weights(),
+                             resumed.seq2seq.model.get_weights()):
         np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
 
 
@@ -439,18 +439,18 @@ def test_a_time_budget_ends_training_with_the_best_epoch_judged(tiny_pairs, caps
     scored = [key for key in ("val_chrf", "val_cer") if key in history.history][0]
     assert len(history.history["val_loss"]) == last
     assert len(history.history[scored]) == (last + 1) // 2
-    assert generator.s2sgenerator.weights_epoch == history.selection.epoch <= last
+    assert generator.seq2seq.weights_epoch == history.selection.epoch <= last
     # The learning rate falls with the budget spent (under JAX too, where fit() holds the
     # optimizer's state apart: a rate it did not read would be overwritten at the epoch's end).
     rates = history.history["learning_rate"]
     assert all(later <= earlier for earlier, later in zip(rates, rates[1:]))
     final = float(keras.ops.convert_to_numpy(
-        generator.s2sgenerator.model.optimizer.learning_rate))
+        generator.seq2seq.model.optimizer.learning_rate))
     assert final < 0.002 and final == pytest.approx(rates[-1])
 
 
 def test_auto_early_stopping_is_off_only_without_validation_or_under_a_decaying_budget():
-    from shorttext_s2s.recipes import PATIENCE, default_patience
+    from shorttext_s2s.training.selection import PATIENCE, default_patience
 
     assert default_patience("small-data", validation=True, budgeted=False) == 6
     assert default_patience("small-data", validation=True, budgeted=True) is None
@@ -487,7 +487,7 @@ def test_mixed_bfloat16_training_keeps_float32_weights_and_decodes(mixed_bfloat1
     history = generator.train_pairs(tiny_pairs, epochs=30, batch_size=8, verbose=0)
     losses = history.history["loss"]
     assert np.isfinite(losses).all() and losses[-1] < 0.9 * losses[0]
-    model = generator.s2sgenerator.model
+    model = generator.seq2seq.model
     assert model.get_layer("decoder_dense").compute_dtype == "bfloat16"  # the policy took
     assert {str(w.dtype) for w in model.weights} == {"float32"}
     path = tmp_path / "bf16.h5"

@@ -16,12 +16,12 @@ from shorttext_s2s import (
     InputWarning,
     SentenceToCharVecEncoder,
     loadCharBasedSeq2SeqGenerator,
-    training,
 )
-from shorttext_s2s.batches import PairBatches
 from shorttext_s2s.data import read_pairs
+from shorttext_s2s.training import trainer
+from shorttext_s2s.training.batches import PairBatches
 from shorttext_s2s.encoder import PAD_ID, UNK_ID
-from shorttext_s2s.recipes import MAX_FEATURE_DROPOUT, default_feature_dropout
+from shorttext_s2s.training.recipes import MAX_FEATURE_DROPOUT, default_feature_dropout
 
 from conftest import under_one_backend
 
@@ -257,7 +257,7 @@ def test_training_drops_features_at_the_recipes_rate(monkeypatch, recipe, option
             super().__init__(*args, **kwargs)
             made.append(self.feature_dropout)
 
-    monkeypatch.setattr(training, "PairBatches", Recording)
+    monkeypatch.setattr(trainer, "PairBatches", Recording)
     encoder = SentenceToCharVecEncoder.from_pairs(INFLECTION)
     generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=8, maxlen=12)
     with warnings.catch_warnings():
@@ -269,7 +269,7 @@ def test_training_drops_features_at_the_recipes_rate(monkeypatch, recipe, option
 
 def test_a_command_line_style_split_of_the_training_file_drops_no_features(monkeypatch):
     made = []
-    monkeypatch.setattr(training.PairBatches, "_drop_features",
+    monkeypatch.setattr(trainer.PairBatches, "_drop_features",
                         lambda self, sources, index: made.append(self.feature_dropout))
     encoder = SentenceToCharVecEncoder.from_pairs(INFLECTION + UNSEEN_TAG)
     generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=8, maxlen=12)
@@ -277,7 +277,7 @@ def test_a_command_line_style_split_of_the_training_file_drops_no_features(monke
     generator.train_pairs(INFLECTION + UNSEEN_TAG, epochs=1, verbose=0, validation_split=0.5)
     assert made == []
     with pytest.raises(ValueError, match="feature_dropout"):
-        training.Trainer(feature_dropout=-0.1)
+        trainer.Trainer(feature_dropout=-0.1)
 
 
 def test_training_pairs_with_features_need_a_vocabulary_with_tags():

@@ -76,7 +76,7 @@ def mark_trained(generator) -> None:
     Random weights are as good as trained ones for file tests; the optimizer is built so that
     its state is saved too.
     """
-    s2s = generator.s2sgenerator
+    s2s = generator.seq2seq
     s2s.model.optimizer.build(s2s.model.trainable_variables)
     # No all-zero array (fresh biases and optimizer moments are zeros), so that zeroing any
     # stored array changes the model.
@@ -202,8 +202,8 @@ def special_cases(full: str, final: str, start: int) -> List[Case]:
     """Inputs that are not damaged copies: other files, hostile but well-formed ones."""
     import h5py
 
-    from shorttext_s2s import fileformat
-    from shorttext_s2s.fileformat import read_model_file, write_model_file
+    from shorttext_s2s.saving import container as fileformat
+    from shorttext_s2s.saving.container import read_model_file, write_model_file
 
     contents = read_model_file(full)
     cases: List[Tuple[str, Callable[[str], None], Tuple[str, ...]]] = []
@@ -496,7 +496,7 @@ def special_cases(full: str, final: str, start: int) -> List[Case]:
 def _rewrite_config(full: str, path: str, config: bytes) -> None:
     import h5py
 
-    from shorttext_s2s import fileformat
+    from shorttext_s2s.saving import container as fileformat
 
     shutil.copyfile(full, path)
     with h5py.File(path, "r+") as h5:
@@ -509,7 +509,7 @@ def _redigest(path: str) -> None:
     """Recompute the digest after an edit, so the check under test is not the digest's."""
     import h5py
 
-    from shorttext_s2s import fileformat
+    from shorttext_s2s.saving import container as fileformat
 
     with h5py.File(path, "r+") as h5:
         flat: Dict[str, np.ndarray] = {}
@@ -530,7 +530,7 @@ class Checker:
 
     def __init__(self, full: str, final: str, workdir: str) -> None:
         from shorttext_s2s import loadCharBasedSeq2SeqGenerator
-        from shorttext_s2s.fileformat import read_model_file
+        from shorttext_s2s.saving.container import read_model_file
 
         self.workdir = workdir
         self.originals = {path: read_model_file(path) for path in (full, final)}
@@ -551,7 +551,7 @@ class Checker:
         """
         from shorttext_s2s import CharBasedSeq2SeqGenerator, ModelFileError
         from shorttext_s2s import loadCharBasedSeq2SeqGenerator
-        from shorttext_s2s.fileformat import read_model_file
+        from shorttext_s2s.saving.container import read_model_file
 
         path = os.path.join(self.workdir, f"case-{case.index}.s2s.h5")
         try:

@@ -71,8 +71,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     hyper.add_argument("--reverse-input", action="store_true",
                        help="feed inputs to the encoder backwards (better for translation "
                             "with the lstm network; saved with the model)")
-    add_catalog_options(hyper.add_argument_group("network options", "each network's own "
-                                                 "(the others refuse them)"),
+    add_catalog_options(parser.add_argument_group("network options", "each network's own "
+                                                  "(the others refuse them)"),
                         catalog.NETWORKS.values())
     hyper.add_argument("--recipe", choices=list(catalog.RECIPES),
                        help=f"training recipe (default: the network's: "
