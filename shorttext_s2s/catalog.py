@@ -37,10 +37,26 @@ __all__ = ["Option", "Entry", "Recipe", "Metric", "NETWORKS", "STRATEGIES", "REC
            "SAMPLE", "BEAM", "KERAS_EXAMPLE", "SMALL_DATA", "SAVED_MODEL", "ONNX"]
 
 # The names, each written once: code that means one of them uses these constants.
-LSTM, ATTENTION, TRANSFORMER = "lstm", "attention", "transformer"
-GREEDY, SAMPLE, BEAM = "greedy", "sample", "beam"
-KERAS_EXAMPLE, SMALL_DATA = "keras-example", "small-data"
-SAVED_MODEL, ONNX = "saved_model", "onnx"
+#: The network of the Keras example and shorttext.
+LSTM = "lstm"
+#: The LSTM decoder attending to a bidirectional encoder.
+ATTENTION = "attention"
+#: The small Transformer.
+TRANSFORMER = "transformer"
+#: Greedy decoding.
+GREEDY = "greedy"
+#: Sampling.
+SAMPLE = "sample"
+#: Beam search.
+BEAM = "beam"
+#: The Keras example's recipe.
+KERAS_EXAMPLE = "keras-example"
+#: The recipe for a few thousand to a few hundred thousand pairs.
+SMALL_DATA = "small-data"
+#: The TensorFlow SavedModel export.
+SAVED_MODEL = "saved_model"
+#: The ONNX export (and the extra that installs its converter).
+ONNX = "onnx"
 
 
 @dataclass(frozen=True)

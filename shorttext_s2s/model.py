@@ -81,7 +81,7 @@ class Seq2SeqWithKeras(CompactIOMachine):
         #: The epoch whose weights the model holds (the best one after early stopping).
         self.weights_epoch = 0
         #: Which epoch model selection keeps and by what figure
-        #: (:class:`~shorttext_s2s.callbacks.Selection`), or None before one was judged.
+        #: (:class:`~shorttext_s2s.training.selection.Selection`), or None before one was judged.
         self.selection: Optional[Selection] = None
 
     @property
@@ -111,7 +111,7 @@ class Seq2SeqWithKeras(CompactIOMachine):
 
         Args:
             optimizer: a Keras optimizer name or instance. Defaults to the network's recipe's
-                (:mod:`shorttext_s2s.recipes`): Adam with gradient clipping for
+                (:mod:`shorttext_s2s.training.recipes`): Adam with gradient clipping for
                 ``"attention"`` and ``"transformer"``, ``"rmsprop"`` for ``"lstm"``.
             loss: a Keras loss name or instance. Defaults to the recipe's: cross-entropy with
                 label smoothing, or ``"categorical_crossentropy"`` for ``"lstm"``.
@@ -203,7 +203,7 @@ class Seq2SeqWithKeras(CompactIOMachine):
         does).
 
         Args:
-            batches: the training :class:`~shorttext_s2s.batches.PairBatches`.
+            batches: the training :class:`~shorttext_s2s.training.batches.PairBatches`.
             epochs: index of the last epoch to run, as in Keras. Defaults to 100.
             validation: batches of held-out pairs, scored after every epoch.
             callbacks: Keras callbacks.
@@ -226,7 +226,7 @@ class Seq2SeqWithKeras(CompactIOMachine):
     # --- persistence: the two hooks of CompactIOMachine -----------------------------------
 
     def to_model_file(self, final: bool = False) -> ModelFile:
-        """Describe the model as a :class:`~shorttext_s2s.fileformat.ModelFile`.
+        """Describe the model as a :class:`~shorttext_s2s.saving.container.ModelFile`.
 
         Args:
             final: if true, leave out the optimizer state (enough for inference only).

@@ -126,7 +126,7 @@ class Vocabulary:
         Example:
 
         >>> Vocabulary("ab").id_to_unit
-        ['', '\ufffd', '\n', 'a', 'b']
+        ['', '\\ufffd', '\\n', 'a', 'b']
         """
         return ["", "\ufffd"] + self.characters + [""] * len(self.features)
 

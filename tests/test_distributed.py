@@ -1,4 +1,4 @@
-"""Training across processes (shorttext_s2s.distributed): two processes on 127.0.0.1, one CPU
+"""Training across processes (shorttext_s2s.training.distributed): two processes on 127.0.0.1, one CPU
 device each, against one process on the same global batches; the command line's
 ``--distributed``, its stop on a signal to one process, and resuming."""
 

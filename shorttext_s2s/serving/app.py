@@ -19,8 +19,9 @@ __all__ = ["create_app", "EXTRA", "PURPOSE"]
 
 logger = logging.getLogger(__name__)
 
-#: The extra that installs what serving needs, and what it is for, for the error without it.
+#: The extra that installs what serving needs.
 EXTRA = "serve"
+#: What the extra is for, in the error raised without it.
 PURPOSE = "serving a model"
 
 

@@ -34,7 +34,7 @@ class CompactCheckpoint(keras.callbacks.Callback):
     records the number of epochs trained, with the optimizer state, so that training can resume:
     load it with :func:`~shorttext_s2s.loadCharBasedSeq2SeqGenerator` and train on with
     ``initial_epoch=generator.epochs_trained`` (or ``train_pairs(..., resume=True)``). In a
-    multi-process run (:mod:`shorttext_s2s.distributed`) process 0 alone writes it.
+    multi-process run (:mod:`shorttext_s2s.training.distributed`) process 0 alone writes it.
 
     Args:
         generator: the model being trained: anything with ``save_compact_model`` (a

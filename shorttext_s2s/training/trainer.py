@@ -1,7 +1,7 @@
 """Training: the :class:`Trainer` that runs a generator's training, and its callbacks.
 
 The trainer owns what a training run needs besides the model: encoding and splitting the
-pairs, length-bucketed batches (:mod:`shorttext_s2s.batches`), checkpoints and resuming,
+pairs, length-bucketed batches (:mod:`shorttext_s2s.training.batches`), checkpoints and resuming,
 early stopping, and training across devices. The model's own
 :meth:`~shorttext_s2s.Seq2SeqWithKeras.fit_batches` runs the epochs.
 """
@@ -51,16 +51,16 @@ class Trainer:
             resumes). Ignored when ``validation_data`` is given. Defaults to 0.
         callbacks: further Keras callbacks.
         early_stopping: a patience in epochs: stop when the recipe's measure has not improved
-            for that many epochs (:mod:`shorttext_s2s.recipes`: the validation chrF for
+            for that many epochs (:mod:`shorttext_s2s.training.recipes`: the validation chrF for
             ``"small-data"``, or its word accuracy for targets of units with a separator, the
             validation loss for ``"keras-example"``, the training loss
             without validation pairs). ``"auto"`` (the default) is the recipe's
-            :data:`~shorttext_s2s.recipes.PATIENCE` with validation pairs, off without them
+            :data:`~shorttext_s2s.training.selection.PATIENCE` with validation pairs, off without them
             and, for ``"small-data"``, off under a ``time_budget``
-            (:func:`~shorttext_s2s.recipes.default_patience`); 0 or None turn it off.
+            (:func:`~shorttext_s2s.training.selection.default_patience`); 0 or None turn it off.
             Whether or not it stops early, training ends with the weights of the best epoch
             by that measure (ties broken by the validation loss).
-        recipe: the training recipe (:mod:`shorttext_s2s.recipes`): ``"keras-example"`` or
+        recipe: the training recipe (:mod:`shorttext_s2s.training.recipes`): ``"keras-example"`` or
             ``"small-data"``. Defaults to the network's (``"keras-example"`` for
             ``"lstm"``).
         validation_every: with the ``"small-data"`` recipe, decode and score the validation
@@ -76,7 +76,7 @@ class Trainer:
         distribution: train across devices: a ``tf.distribute`` strategy on TensorFlow
             (``MirroredStrategy``, ``MultiWorkerMirroredStrategy``) or a
             ``keras.distribution.DataParallel`` on JAX, over the devices of one process or of
-            several (:func:`shorttext_s2s.distributed.initialize`). ``batch_size`` is the
+            several (:func:`shorttext_s2s.training.distributed.initialize`). ``batch_size`` is the
             global batch, split across the devices. Across processes, each feeds its slice
             of every batch, process 0 alone writes ``checkpoint`` and prints progress, and
             SIGINT or SIGTERM on any process raises
@@ -85,7 +85,7 @@ class Trainer:
         seed: seed of the batch shuffling (and of the feature dropout), for reproducible
             runs. Defaults to None.
         time_budget: stop training at the first batch boundary after this many seconds
-            (:class:`~shorttext_s2s.callbacks.TimeBudget`): the epoch it stops in is
+            (:class:`~shorttext_s2s.training.callbacks.TimeBudget`): the epoch it stops in is
             validated and judged, and training ends with the best epoch's weights, as after
             the last epoch. Defaults to None (no limit but ``epochs``).
         length_step: batch lengths are rounded up to a multiple of this, trading a little
@@ -99,7 +99,7 @@ class Trainer:
             read as unknown (replaced by ``UNK_ID``), drawn anew every epoch, so that the model
             learns to read a tag it never saw. From 0 to 1 (excluded); ignored for pairs
             without features. Defaults to the recipe's
-            (:func:`~shorttext_s2s.recipes.default_feature_dropout`: for ``"small-data"``,
+            (:func:`~shorttext_s2s.training.recipes.default_feature_dropout`: for ``"small-data"``,
             the share of the validation inputs' tags that are not in the vocabulary; 0 for
             ``"keras-example"``), said on the first line of the training's output.
 
@@ -155,7 +155,7 @@ class Trainer:
 
         Returns:
             The Keras ``History``, with two attributes added: ``selection``, the
-            :class:`~shorttext_s2s.callbacks.Selection` that says which epoch's weights the
+            :class:`~shorttext_s2s.training.selection.Selection` that says which epoch's weights the
             model ended with and by what figure (also the model's ``selection``; its
             ``weights_epoch`` is that epoch), ``stopped_early``, whether early stopping
             ended training, and ``budget_spent``, whether ``time_budget`` did.
