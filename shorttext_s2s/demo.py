@@ -13,6 +13,7 @@ import os
 import time
 from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence, Tuple
 
+from . import catalog
 from .exceptions import PathLike
 
 if TYPE_CHECKING:
@@ -155,8 +156,8 @@ def run_demo(output: PathLike = "shorttext-s2s-demo.h5", epochs: Optional[int] =
     echo(f"Talk to it with:  {command} chat {os.fspath(output)}")
 
     prompts = list(prompts)
-    greedy = generator.decode_batch(prompts, strategy="greedy")
-    sampler = get_strategy("sample", temperature=settings.temperature)
+    greedy = generator.decode_batch(prompts, strategy=catalog.GREEDY)
+    sampler = get_strategy(catalog.SAMPLE, temperature=settings.temperature)
     sampled = generator.decode_batch(prompts, strategy=sampler, seed=seed)
     echo(f"Replies, greedy (the most likely characters) and sampled (temperature "
          f"{settings.temperature}):")

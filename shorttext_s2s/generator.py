@@ -77,7 +77,8 @@ class CharBasedSeq2SeqGenerator(TextDecoder, CompactIOMachine):
     """
 
     def __init__(self, sent2charvec_encoder: SentenceToCharVecEncoder, latent_dim: int,
-                 maxlen: int, *, reverse_input: bool = False, network: str = catalog.DEFAULT_NETWORK,
+                 maxlen: int, *, reverse_input: bool = False,
+                 network: str = catalog.DEFAULT_NETWORK,
                  example_input: Optional[str] = None, **network_options: Any) -> None:
         if not isinstance(sent2charvec_encoder, SentenceToCharVecEncoder):
             raise TypeError(f"`sent2charvec_encoder` must be a SentenceToCharVecEncoder, got "

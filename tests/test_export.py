@@ -19,7 +19,6 @@ import pytest
 from shorttext_s2s import CharBasedSeq2SeqGenerator, InputWarning, SentenceToCharVecEncoder
 from shorttext_s2s.data import read_pairs
 from shorttext_s2s.decoding import BeamSearchStrategy, GreedyStrategy
-from shorttext_s2s.decoding.engine import decode_texts
 from shorttext_s2s.exceptions import ExportError, ModelNotTrainedException
 from shorttext_s2s.export import export_model
 from shorttext_s2s.export.runtime import OnnxDecoder
@@ -111,10 +110,9 @@ def _library_nbest(generator, strategy, texts: List[str],
     answers = generator.__dict__.setdefault("_test_library_nbest", {})
     key = (strategy.name, tuple(texts), None if features is None else tuple(features))
     if key not in answers:
-        answers[key] = decode_texts(generator.seq2seq.network, generator.encoder,
-                                    generator.maxlen, texts, strategy,
-                                    num_results=strategy.candidates_per_input(),
-                                    reverse_input=generator.reverse_input, features=features)
+        answers[key] = generator.decode_scored(texts, strategy,
+                                               num_results=strategy.candidates_per_input(),
+                                               features=features, warn=False)
     return answers[key]
 
 

@@ -101,8 +101,9 @@ def test_the_keras_free_layer_imports_no_backend():
 
 #: The modules that must read names from the catalog rather than spell them.
 READERS = ("shorttext_s2s.cli", "shorttext_s2s.serving", "shorttext_s2s.export",
-           "shorttext_s2s.training.recipes", "shorttext_s2s.training.selection",
-           "shorttext_s2s.generator", "shorttext_s2s.text_decoder")
+           "shorttext_s2s.training", "shorttext_s2s.decoding", "shorttext_s2s.saving",
+           "shorttext_s2s.generator", "shorttext_s2s.text_decoder", "shorttext_s2s.model",
+           "shorttext_s2s.evaluation", "shorttext_s2s.demo")
 
 
 def _catalog_names() -> Set[str]:
@@ -194,14 +195,14 @@ def test_the_old_import_paths_still_work_with_a_warning(old, name, new):
 def test_the_renamed_names_and_unmoved_paths():
     from shorttext_s2s import training
     from shorttext_s2s.export import export_model
-    from shorttext_s2s.serving import ServerSettings, create_app, serve  # noqa: F401
+    from shorttext_s2s.serving import ServerSettings, create_app, serve
     from shorttext_s2s.training.selection import MEASURES
 
     with pytest.warns(DeprecationWarning):
         from shorttext_s2s.callbacks import SELECTION_MEASURES
     assert SELECTION_MEASURES is MEASURES
-    assert callable(export_model) and training.Trainer.__module__ == \
-        "shorttext_s2s.training.trainer"
+    assert all(callable(name) for name in (export_model, ServerSettings, create_app, serve))
+    assert training.Trainer.__module__ == "shorttext_s2s.training.trainer"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         from shorttext_s2s.generators import CharBasedSeq2SeqGenerator

@@ -149,7 +149,8 @@ def _recipes_of_networks() -> str:
 
 
 def _patiences() -> str:
-    return " and ".join(f"{recipe.patience} for {name}" for name, recipe in catalog.RECIPES.items())
+    return " and ".join(f"{recipe.patience} for {name}"
+                        for name, recipe in catalog.RECIPES.items())
 
 
 def _announce_stop(signum: int) -> None:

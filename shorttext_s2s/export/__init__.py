@@ -24,9 +24,9 @@ have ``-inf``).
 ``format="onnx"`` writes one ONNX file (the ``onnx`` extra: tf2onnx converts the same
 TensorFlow graph): the encoder and the whole decoding loop (an ONNX ``Loop``) from input ids
 to output ids, with the vocabulary and the settings in the file's metadata. The library's
-:class:`~shorttext_s2s.export.runtime.OnnxDecoder` turns texts into ids and back with NumPy and runs
-it with ONNX Runtime, without TensorFlow, JAX or Keras (``pip install --no-deps shorttext-s2s
-&& pip install numpy onnxruntime``)::
+:class:`~shorttext_s2s.export.runtime.OnnxDecoder` turns texts into ids and back with
+NumPy and runs it with ONNX Runtime, without TensorFlow, JAX or Keras (``pip install
+--no-deps shorttext-s2s && pip install numpy onnxruntime``)::
 
     from shorttext_s2s.export.runtime import OnnxDecoder
 

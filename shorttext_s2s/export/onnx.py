@@ -32,7 +32,8 @@ class _FirstLargest(GreedyStrategy):
 
 def onnx_model(generator: Any, strategy: DecodingStrategy) -> Any:
     """The ONNX model of the encoder and the decoding loop, ids in and ids out."""
-    tf2onnx = import_extra("tf2onnx", catalog.ONNX, "exporting a model to ONNX")  # the extra's name
+    # The extra that installs the converter is named after the format.
+    tf2onnx = import_extra("tf2onnx", catalog.ONNX, "exporting a model to ONNX")
     import tensorflow as tf
     # Freezing the weights into the graph: tf2onnx converts graphs of constants, and this is
     # how its own loaders freeze a function (there is no public equivalent).

@@ -92,7 +92,8 @@ def request_model(pydantic: Any, settings: ServerSettings, vocabulary: int,
         strategy=(Literal[tuple(catalog.STRATEGIES)], field(catalog.DEFAULT_STRATEGY)),
         **_strategy_fields(pydantic, {"temperature": catalog.MAX_TEMPERATURE,
                                       "top_k": vocabulary,
-                                      "beam_width": settings.max_beam_width}),        seed=(Optional[int], field(None, ge=0, le=2 ** 32 - 1,
+                                      "beam_width": settings.max_beam_width}),
+        seed=(Optional[int], field(None, ge=0, le=2 ** 32 - 1,
                                    description="sample: random seed (repeatable answers)")))
 
 

@@ -58,8 +58,8 @@ class PairBatches(keras.utils.PyDataset):
             data-parallel run): the last batch is topped up with repeated pairs, which is
             logged. Defaults to 1.
         shard: ``(index, count)``: this process's share of every batch in a run of ``count``
-            processes (:mod:`shorttext_s2s.training.distributed`). Every process forms the same batches
-            (give them the same ``seed``) and yields rows ``index / count`` to
+            processes (:mod:`shorttext_s2s.training.distributed`). Every process forms the
+            same batches (give them the same ``seed``) and yields rows ``index / count`` to
             ``(index + 1) / count`` of each, padded to the whole batch's length, so that the
             backend can assemble the slices into the batch. ``multiple_of`` must be a multiple
             of ``count``. Defaults to ``(0, 1)``, the whole batch.

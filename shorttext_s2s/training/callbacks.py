@@ -60,8 +60,8 @@ class TimeBudget(keras.callbacks.Callback):
 
     The epoch it stops in ends there: it is validated (and judged by
     :class:`~shorttext_s2s.training.selection.ModelSelection`, which keeps the best epoch's
-    weights) and counted as an epoch, as its checkpoint is. The clock starts when training starts (after loading and encoding
-    the pairs) and counts validation too.
+    weights) and counted as an epoch, as its checkpoint is. The clock starts when training
+    starts (after loading and encoding the pairs) and counts validation too.
 
     Args:
         seconds: the budget, a positive number of seconds.

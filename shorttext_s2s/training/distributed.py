@@ -3,10 +3,10 @@
 Several processes (one per host, or one per GPU) run the same script or command and train one
 model data-parallel: each reads the same pairs, forms the same global batches (the shuffling
 seed is process 0's) and feeds its own slice of each
-(:class:`~shorttext_s2s.training.batches.PairBatches` ``shard``); the backend averages the gradients
-across processes (gloo on CPUs, NCCL on GPUs), so every process holds the same weights after
-every step. Process 0 alone writes files (checkpoints, the model) and prints progress; a stop
-asked on any process (SIGINT, SIGTERM) stops all of them at the same batch
+(:class:`~shorttext_s2s.training.batches.PairBatches` ``shard``); the backend averages the
+gradients across processes (gloo on CPUs, NCCL on GPUs), so every process holds the same
+weights after every step. Process 0 alone writes files (checkpoints, the model) and prints
+progress; a stop asked on any process (SIGINT, SIGTERM) stops all of them at the same batch
 (:class:`~shorttext_s2s.training.callbacks.StopOnSignal`).
 
 This module is the only place that talks to the runtime: on one process, or on a backend

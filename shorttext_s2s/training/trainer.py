@@ -55,9 +55,10 @@ class Trainer:
             ``"small-data"``, or its word accuracy for targets of units with a separator, the
             validation loss for ``"keras-example"``, the training loss
             without validation pairs). ``"auto"`` (the default) is the recipe's
-            :data:`~shorttext_s2s.training.selection.PATIENCE` with validation pairs, off without them
-            and, for ``"small-data"``, off under a ``time_budget``
-            (:func:`~shorttext_s2s.training.selection.default_patience`); 0 or None turn it off.
+            :data:`~shorttext_s2s.training.selection.PATIENCE` with validation pairs, off
+            without them and, for ``"small-data"``, off under a ``time_budget``
+            (:func:`~shorttext_s2s.training.selection.default_patience`); 0 or None turn it
+            off.
             Whether or not it stops early, training ends with the weights of the best epoch
             by that measure (ties broken by the validation loss).
         recipe: the training recipe (:mod:`shorttext_s2s.training.recipes`): ``"keras-example"`` or
@@ -155,8 +156,8 @@ class Trainer:
 
         Returns:
             The Keras ``History``, with two attributes added: ``selection``, the
-            :class:`~shorttext_s2s.training.selection.Selection` that says which epoch's weights the
-            model ended with and by what figure (also the model's ``selection``; its
+            :class:`~shorttext_s2s.training.selection.Selection` that says which epoch's
+            weights the model ended with and by what figure (also the model's ``selection``; its
             ``weights_epoch`` is that epoch), ``stopped_early``, whether early stopping
             ended training, and ``budget_spent``, whether ``time_budget`` did.
 
