@@ -11,8 +11,8 @@ from ..decoding import get_strategy
 from ..extras import import_extra
 from ..generator import loadCharBasedSeq2SeqGenerator
 from .batcher import DynamicBatcher
-from .schema import (RequestError, field_name, model_info, read_json, request_model,
-                     strategy_of)
+from . import schema
+from .schema import RequestError, field_name, read_json, request_model, strategy_of
 from .settings import ServerSettings
 
 __all__ = ["create_app", "EXTRA", "PURPOSE"]
@@ -48,7 +48,8 @@ def create_app(model: Any, settings: Optional[ServerSettings] = None) -> Any:
     settings = settings or ServerSettings()
     path = os.fspath(model) if isinstance(model, (str, os.PathLike)) else None
     generator = loadCharBasedSeq2SeqGenerator(path) if path is not None else model
-    info = model_info(generator, path, settings)
+    # schema's, called by its module: the route below has the name of the endpoint.
+    info = schema.model_info(generator, path, settings)
     max_chars = info["max_input_chars"]
     body_model = request_model(pydantic, settings, len(generator.encoder), max_chars)
     batcher = DynamicBatcher(generator, settings.max_delay_ms / 1000.0, settings.max_batch,
