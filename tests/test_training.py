@@ -496,3 +496,66 @@ def test_mixed_bfloat16_training_keeps_float32_weights_and_decodes(mixed_bfloat1
     loaded = loadCharBasedSeq2SeqGenerator(str(path))
     inputs = [source for source, _ in tiny_pairs]
     assert loaded.decode_batch(inputs) == generator.decode_batch(inputs)
+
+
+def test_the_default_validation_share_follows_the_number_of_pairs():
+    from shorttext_s2s.training.selection import default_validation_share
+
+    assert default_validation_share(40) == default_validation_share(1999) == 0.0
+    assert default_validation_share(2000) == 0.1  # 200 pairs, the most it takes
+    assert default_validation_share(20000) == pytest.approx(0.05)  # 1,000 pairs
+    assert default_validation_share(114037) == 0.01  # CMUdict: 1,140 pairs
+
+
+def test_training_holds_out_validation_pairs_by_default_sized_from_the_data(
+        tiny_pairs, monkeypatch, capsys):
+    from shorttext_s2s import catalog
+
+    # As if 24 pairs were many: the rule, not the size, is what is tested at this scale.
+    monkeypatch.setattr(catalog, "MIN_VALIDATION_PAIRS", 20)
+    monkeypatch.setattr(catalog, "VALIDATION_PAIRS", 2)
+    generator = _generator(tiny_pairs, network="lstm")
+    history = generator.train_pairs(tiny_pairs, epochs=1, batch_size=8)
+    assert history.selection.measure == "val_loss"  # keras-example, with validation pairs
+    assert "model selection: validation loss on 2 pairs held out (0.0833 of 24)" in \
+        capsys.readouterr().out
+    # Said otherwise, nothing is held out.
+    generator = _generator(tiny_pairs, network="lstm")
+    assert generator.train_pairs(tiny_pairs, epochs=1, batch_size=8, verbose=0,
+                                 validation_split=0).selection.measure == "loss"
+    monkeypatch.setattr(catalog, "MIN_VALIDATION_PAIRS", 2000)
+    generator = _generator(tiny_pairs, network="lstm")
+    assert generator.train_pairs(tiny_pairs, epochs=1, batch_size=8,
+                                 verbose=0).selection.measure == "loss"
+
+
+def test_an_epoch_cut_by_the_budget_is_not_judged_by_its_few_batches():
+    from types import SimpleNamespace
+
+    from shorttext_s2s.training.selection import ModelSelection
+
+    def run(losses, cut_after):
+        s2s = SimpleNamespace(selection=None, weights_epoch=0)
+        budget = SimpleNamespace(spent=False)
+        selection = ModelSelection(SimpleNamespace(seq2seq=s2s), "loss", budget=budget)
+        model = _FakeModel()
+        selection.set_model(model)
+        selection.set_params({"epochs": len(losses), "steps": 10})
+        selection.on_train_begin()
+        for epoch, loss in enumerate(losses):
+            selection.on_epoch_begin(epoch)
+            last = len(losses) - 1 == epoch
+            for batch in range(cut_after if last else 10):
+                selection.on_train_batch_end(batch)
+            budget.spent = last
+            model.weights = [np.full(1, epoch + 1.0)]
+            s2s.weights_epoch = epoch + 1
+            selection.on_epoch_end(epoch, {"loss": loss})
+        selection.on_train_end()
+        return s2s.selection.epoch
+
+    # The third epoch ran 2 of its 10 batches, at the lowest learning rate: its loss is
+    # lower, but it is no figure of an epoch.
+    assert run([3.0, 2.0, 1.5], cut_after=2) == 2
+    assert run([3.0, 2.0, 1.5], cut_after=10) == 3  # spent at its last batch: a whole epoch
+    assert run([3.0], cut_after=2) == 1  # the only epoch there is

@@ -89,9 +89,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                             "recipe's)")
     hyper.add_argument("--learning-rate", type=positive_float, metavar="LR",
                        help="learning rate of the optimizer (default: the optimizer's)")
-    hyper.add_argument("--validation-split", type=fraction, default=0.0, metavar="F",
-                       help="hold out this fraction of the pairs, drawn at random, for "
-                            "validation and model selection (default: none)")
+    hyper.add_argument("--validation-split", type=fraction, metavar="F",
+                       help=f"hold out this fraction of the pairs, drawn at random, for "
+                            f"validation and model selection; 0 for none (default: sized "
+                            f"from the data: none under {catalog.MIN_VALIDATION_PAIRS:,} "
+                            f"pairs, else about {catalog.VALIDATION_PAIRS:,} pairs, from "
+                            f"{_percents(catalog.VALIDATION_SHARES)})")
     hyper.add_argument("--early-stopping", type=non_negative_int, metavar="PATIENCE",
                        help=f"stop after PATIENCE epochs without improvement of the "
                             f"recipe's measure (small-data: the validation chrF, or the word "
@@ -146,6 +149,10 @@ def _choices(entries: dict) -> str:
 
 def _recipes_of_networks() -> str:
     return ", ".join(f"{entry.recipe} for {name}" for name, entry in catalog.NETWORKS.items())
+
+
+def _percents(shares: tuple) -> str:
+    return " to ".join(f"{share:.0%}" for share in shares).replace("%", "%%")  # argparse
 
 
 def _patiences() -> str:
@@ -244,7 +251,8 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         try:
             history = generator.train_pairs(
                 pairs, batch_size=args.batch_size, epochs=args.epochs,
-                validation_split=args.validation_split,
+                validation_split="auto" if args.validation_split is None
+                else args.validation_split,
                 early_stopping="auto" if args.early_stopping is None else args.early_stopping,
                 seed=args.seed, recipe=recipe, time_budget=args.time_budget,
                 feature_dropout=args.feature_dropout,

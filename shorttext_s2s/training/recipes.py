@@ -133,5 +133,5 @@ def recipe_callbacks(recipe: str, generator: Any, validation_ids: Optional[List[
                                   metric=metric)
     callbacks.append(ModelSelection(generator, measure, scorer=scorer,
                                     every=validation_every if scorer else 1,
-                                    patience=patience))
+                                    patience=patience, budget=budget))
     return callbacks

@@ -27,8 +27,8 @@ from .._checks import check_int
 from ..decoding import GreedyStrategy, decode_ids
 from ..evaluation import score_texts
 
-__all__ = ["MEASURES", "MEASURE_NAMES", "PATIENCE", "Selection", "ValidationScorer",
-           "ModelSelection", "selection_measure", "default_patience", "measure_words"]
+__all__ = ["MEASURES", "MEASURE_NAMES", "PATIENCE", "Selection", "ValidationScorer", "ModelSelection", "selection_measure",
+           "default_patience", "default_validation_share", "measure_words"]
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +91,28 @@ def default_patience(recipe: str, validation: bool, budgeted: bool) -> Optional[
     if not validation or (budgeted and catalog.RECIPES[recipe].decays_with_budget):
         return None
     return PATIENCE[recipe]
+
+
+def default_validation_share(count: int) -> float:
+    """The share of ``count`` pairs held out for model selection when the user gives neither
+    validation pairs nor a ``validation_split``.
+
+    None below :data:`~shorttext_s2s.catalog.MIN_VALIDATION_PAIRS` pairs (the training
+    loss then judges the epochs), else :data:`~shorttext_s2s.catalog.VALIDATION_PAIRS`
+    pairs' worth, between 1 % and 10 % of them (:data:`~shorttext_s2s.catalog.
+    VALIDATION_SHARES`): 1 %
+    of CMUdict's 114,037 training pairs is 1,140 pairs, as many as the G2P benchmark's
+    validation words; a 40-pair file keeps all 40 for training.
+
+    Example:
+
+    >>> [default_validation_share(count) for count in (40, 2000, 20000, 114037)]
+    [0.0, 0.1, 0.05, 0.01]
+    """
+    if count < catalog.MIN_VALIDATION_PAIRS:
+        return 0.0
+    lowest, highest = catalog.VALIDATION_SHARES
+    return min(highest, max(lowest, catalog.VALIDATION_PAIRS / count))
 
 
 def measure_words(measure: str) -> str:
@@ -280,7 +302,9 @@ class ModelSelection(keras.callbacks.Callback):
     the weights of the best epoch are restored, the model's ``weights_epoch`` and
     ``selection`` (a :class:`Selection`) say which epoch that was, and so do
     :attr:`stopped_early` and :meth:`summary`. Training resumed from a checkpoint goes on
-    from the selection saved in it.
+    from the selection saved in it. An epoch that a time budget cut short is not judged by
+    the training loss, which it averages over its few last batches only, unless no other
+    epoch was judged (its validation figures cover the whole validation set and count).
 
     Args:
         generator: the :class:`~shorttext_s2s.CharBasedSeq2SeqGenerator` being trained.
@@ -292,10 +316,12 @@ class ModelSelection(keras.callbacks.Callback):
         every: with a ``scorer``, judge every this many epochs. Defaults to 1.
         patience: stop training once this many epochs have passed without a better one.
             Defaults to None (never stop early).
+        budget: the :class:`~shorttext_s2s.training.callbacks.TimeBudget` training runs
+            under, if any: it says which epoch it cut. Defaults to None.
     """
 
     def __init__(self, generator: Any, measure: str, scorer: Optional[ValidationScorer] = None,
-                 every: int = 1, patience: Optional[int] = None) -> None:
+                 every: int = 1, patience: Optional[int] = None, budget: Any = None) -> None:
         super().__init__()
         if measure not in MEASURE_NAMES or (scorer is not None and scorer.key != measure):
             raise ValueError(f"Received an invalid value for argument `measure`, expected one "
@@ -305,12 +331,15 @@ class ModelSelection(keras.callbacks.Callback):
         self.scorer = scorer
         self.every = check_int(every, "every")
         self.patience = None if patience is None else check_int(patience, "patience", 1)
+        self.budget = budget
         #: Whether training stopped because ``patience`` epochs passed without a better one.
         self.stopped_early = False
         self._unjudged: Optional[Tuple[int, dict]] = None  # the last epoch, not scored yet
+        self._batches = 0  # of the epoch under way
 
     @property
     def s2s(self) -> Any:
+        """The :class:`~shorttext_s2s.model.Seq2SeqWithKeras` being trained."""
         return self.generator.seq2seq
 
     def on_train_begin(self, logs: Optional[dict] = None) -> None:
@@ -342,8 +371,25 @@ class ModelSelection(keras.callbacks.Callback):
             self.stopped_early = True
             self.model.stop_training = True
 
+    def on_epoch_begin(self, epoch: int, logs: Optional[dict] = None) -> None:
+        self._batches = 0
+
+    def on_train_batch_end(self, batch: int, logs: Optional[dict] = None) -> None:
+        self._batches = batch + 1
+
+    def _cut(self) -> bool:
+        """Whether the time budget ended the epoch that just ended before its last batch."""
+        steps = self.params.get("steps") if self.params else None
+        return bool(self.budget is not None and self.budget.spent and steps
+                    and self._batches < steps)
+
     def _judge(self, epoch: int, logs: dict) -> None:
         if self.measure not in logs:
+            return
+        if self.measure == "loss" and self._cut() and self.s2s.selection is not None:
+            logger.info("epoch %d: not judged: the time budget cut it after %d of %d batches, "
+                        "whose training loss is no figure of the epoch", epoch, self._batches,
+                        self.params["steps"])
             return
         val_loss = logs.get("val_loss") if self.measure != "val_loss" else None
         scores = {} if self.scorer is None else {

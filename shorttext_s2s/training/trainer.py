@@ -25,7 +25,7 @@ from .distributed import (is_main_process, process_count, process_index, shared_
                           spans_processes)
 from .recipes import (check_recipe, default_feature_dropout, default_loss, default_optimizer,
                       recipe_callbacks)
-from .selection import default_patience, measure_words
+from .selection import default_patience, default_validation_share, measure_words
 
 __all__ = ["Trainer", "distribution_scope", "replica_count"]
 
@@ -48,7 +48,10 @@ class Trainer:
             reported each epoch as ``val_loss`` and ``val_char_accuracy``.
         validation_split: fraction (0 to 1) of the pairs held out for validation instead,
             drawn at random (with ``seed``, or 0 without: the same pairs when training
-            resumes). Ignored when ``validation_data`` is given. Defaults to 0.
+            resumes). Ignored when ``validation_data`` is given. Defaults to ``"auto"``: a
+            share sized from the data
+            (:func:`~shorttext_s2s.training.selection.default_validation_share`: none under
+            2,000 pairs, else about 1,000 pairs, from 1 % to 10 %); 0 holds none out.
         callbacks: further Keras callbacks.
         early_stopping: a patience in epochs: stop when the recipe's measure has not improved
             for that many epochs (:mod:`shorttext_s2s.training.recipes`: the validation chrF for
@@ -109,7 +112,7 @@ class Trainer:
     """
 
     def __init__(self, batch_size: int = 64, *, validation_data: Optional[Pairs] = None,
-                 validation_split: float = 0.0,
+                 validation_split: Union[float, str] = "auto",
                  callbacks: Optional[Sequence[keras.callbacks.Callback]] = None,
                  early_stopping: Union[int, str, None] = "auto",
                  checkpoint: Optional[PathLike] = None,
@@ -120,7 +123,9 @@ class Trainer:
                  feature_dropout: Optional[float] = None) -> None:
         self.batch_size = check_int(batch_size, "batch_size")
         self.validation_data = validation_data
-        self.validation_split = check_number(validation_split, "validation_split", below=1.0)
+        if validation_split != "auto":
+            validation_split = check_number(validation_split, "validation_split", below=1.0)
+        self.validation_split = validation_split
         self.callbacks = list(callbacks or [])
         if early_stopping != "auto":
             early_stopping = check_optional_int(early_stopping, "early_stopping", minimum=0)
@@ -175,17 +180,22 @@ class Trainer:
             logger.info("resuming from %s at epoch %d", self.checkpoint, initial_epoch)
         pairs = list(pairs)
         ids = generator.encode_pairs(pairs)
-        validation_ids, validation_pairs = None, []
+        validation_ids, validation_pairs, held_out = None, [], ""
+        split = self.validation_split
+        if split == "auto":
+            split = default_validation_share(len(ids[0]))
         if self.validation_data is not None:
             validation_pairs = list(self.validation_data)
             validation_ids = generator.encode_pairs(validation_pairs, name="validation_data")
-        elif self.validation_split:
+        elif split:
             count = len(ids[0])
-            held = int(count * self.validation_split)
+            held = int(count * split + 1e-9)  # 2 / 24 * 24 is 1.999... in floats
             if held < 1 or held >= count:
                 raise ValueError(f"Received an invalid value for argument `validation_split`, "
-                                 f"{self.validation_split!r} of {count} pairs leaves no "
-                                 f"training or no validation pairs.")
+                                 f"{split!r} of {count} pairs leaves no training or no "
+                                 f"validation pairs.")
+            if self.validation_split == "auto":
+                held_out = f" on {held:,} pairs held out ({split:.3g} of {count:,})"
             # At random: pairs files are often sorted (fra.txt by length), so their tail is
             # no sample of the rest.
             order = np.random.default_rng(self.seed or 0).permutation(count)
@@ -242,7 +252,7 @@ class Trainer:
                 # A signal to one process must stop them all at the same batch.
                 stop = StopOnSignal()
                 callbacks.insert(0, stop)
-            self._say(verbose, f"model selection: {measure_words(selection.measure)}"
+            self._say(verbose, f"model selection: {measure_words(selection.measure)}{held_out}"
                       + (f"; early stopping after {patience} epochs without a better one"
                          if patience else "")
                       + (f"; time budget {_duration(self.time_budget.seconds)}"
