@@ -18,9 +18,10 @@ from __future__ import annotations
 import io
 import logging
 import os
+import warnings
 from typing import Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
-from .exceptions import InputDataError
+from .exceptions import InputDataError, InputWarning
 
 __all__ = ["TextSource", "source_name", "iter_lines", "read_lines", "read_pairs", "parse_pairs",
            "check_columns", "conversation_pairs", "check_pairs"]
@@ -47,7 +48,8 @@ def iter_lines(source: TextSource, encoding: Optional[str] = None) -> Iterator[s
         encoding: encoding of a file given by path. Defaults to UTF-8.
 
     Yields:
-        Each line, with ``\\n``/``\\r\\n`` removed.
+        Each line, with ``\\n``/``\\r\\n`` removed, and the first without a byte order mark
+        (U+FEFF, which some editors put at the start of UTF-8 files).
 
     Raises:
         InputDataError: the path does not exist or is not a file, the bytes cannot be decoded
@@ -72,15 +74,19 @@ def iter_lines(source: TextSource, encoding: Optional[str] = None) -> Iterator[s
         except StopIteration:
             return
         except UnicodeDecodeError as exc:
+            # An open text file decodes a chunk of lines ahead: the bad byte's line is the
+            # one under way plus the line ends before it in the chunk that failed.
+            ahead = exc.object[:exc.start].count(b"\n") if isinstance(
+                exc.object, (bytes, bytearray)) else 0
             raise InputDataError(f"cannot decode byte {exc.object[exc.start:exc.start + 1]!r} "
-                                 f"as {exc.encoding}", name, lineno + 1) from None
+                                 f"as {exc.encoding}", name, lineno + 1 + ahead) from None
         lineno += 1
         if isinstance(item, bytes):
             raise InputDataError("got bytes where text was expected; open the file in text "
                                  "mode or pass an encoding", name, lineno)
         if not isinstance(item, str):
             raise InputDataError(f"expected a string, got {type(item).__name__}", name, lineno)
-        yield item.rstrip("\r\n")
+        yield _without_bom(item, lineno).rstrip("\r\n")
 
 
 def _iter_file_lines(path: str, encoding: str) -> Iterator[str]:
@@ -100,9 +106,13 @@ def _iter_file_lines(path: str, encoding: str) -> Iterator[str]:
                         f"{exc.start + 1} as {encoding}", path, lineno) from None
                 except LookupError:
                     raise InputDataError(f"unknown encoding {encoding!r}", path) from None
-                yield text.rstrip("\r\n")
+                yield _without_bom(text, lineno).rstrip("\r\n")
     except PermissionError:
         raise InputDataError("permission denied", path) from None
+
+
+def _without_bom(line: str, lineno: int) -> str:
+    return line[1:] if lineno == 1 and line.startswith("\ufeff") else line
 
 
 def read_lines(source: TextSource, encoding: Optional[str] = None) -> List[str]:
@@ -120,7 +130,9 @@ def parse_pairs(lines: Iterable[str], source: str = "<input>", *, source_column:
     Anki/Tatoeba layout: a third column is an attribution and is ignored; a fourth is refused
     as most likely a tab inside a sentence). Naming a column (1-based) reads any layout with
     at least that many columns, e.g. the SIGMORPHON shared task's ``lemma<TAB>form<TAB>tags``
-    with ``features_column=3``. Blank lines are skipped and counted in the log.
+    with ``features_column=3``. Blank lines are skipped and counted in the log; pairs whose
+    source or target is empty are kept, with one :class:`~shorttext_s2s.exceptions.InputWarning`
+    naming how many and the first line.
 
     Args:
         lines: the lines, without line endings.
@@ -143,6 +155,7 @@ def parse_pairs(lines: Iterable[str], source: str = "<input>", *, source_column:
     needed = max(columns)
     pairs: List[Tuple[str, ...]] = []
     blank = 0
+    empty: List[int] = []  # the lines whose source or target is empty
     for lineno, line in enumerate(lines, start=1):
         if not line.strip():
             blank += 1
@@ -164,8 +177,15 @@ def parse_pairs(lines: Iterable[str], source: str = "<input>", *, source_column:
                                  f"(source, target, attribution), found {len(fields)}",
                                  source, lineno)
         pairs.append(tuple(fields[column - 1] for column in columns))
+        if not (pairs[-1][0].strip() and pairs[-1][1].strip()):
+            empty.append(lineno)
     if blank:
         logger.info("%s: skipped %d blank line(s)", source, blank)
+    if empty:
+        # Kept, as written: an empty target teaches the model to answer nothing, which a
+        # user may mean; but far more often it is a column out of place.
+        warnings.warn(f"{source}: {len(empty)} pair(s) with an empty source or target, the "
+                      f"first at line {empty[0]}", InputWarning, stacklevel=2)
     if not pairs:
         raise InputDataError("no sentence pairs found", source)
     return pairs

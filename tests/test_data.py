@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from shorttext_s2s import InputDataError
+from shorttext_s2s import InputDataError, InputWarning
 from shorttext_s2s.data import conversation_pairs, read_lines, read_pairs
 
 
@@ -65,3 +65,35 @@ def test_read_pairs_limit_keeps_the_first_pairs(fra_path):
     with fra_path.open(encoding="utf-8") as handle:
         first = read_lines(handle)[0]
     assert pairs[0] == tuple(first.split("\t")[:2])
+
+
+def test_a_byte_order_mark_is_no_part_of_the_first_source(tmp_path):
+    path = tmp_path / "bom.txt"
+    path.write_bytes("\ufeffGo.\tVa !\nHi.\tSalut !\n".encode("utf-8"))
+    assert read_pairs(path)[0] == ("Go.", "Va !")
+    with open(path, encoding="utf-8") as handle:  # an open text file too
+        assert read_pairs(handle)[0] == ("Go.", "Va !")
+    assert read_lines(["\ufeffHello", "\ufeffagain"]) == ["Hello", "\ufeffagain"]
+
+
+def test_a_bad_byte_of_an_open_text_file_names_its_own_line(tmp_path):
+    # The file decodes ahead in chunks: the line must be the bad byte's, not the first line
+    # of the chunk that failed.
+    path = tmp_path / "late.txt"
+    path.write_bytes(b"".join(b"word%d\tmot%d\n" % (n, n) for n in range(2000))
+                     + b"bad \xff\tmauvais\n")
+    with open(path, encoding="utf-8") as handle, pytest.raises(InputDataError) as caught:
+        read_pairs(handle)
+    assert caught.value.line == 2001
+    with pytest.raises(InputDataError) as caught:  # by path, as before
+        read_pairs(path)
+    assert caught.value.line == 2001
+
+
+def test_pairs_with_an_empty_source_or_target_are_kept_with_a_warning(tmp_path):
+    path = tmp_path / "empty.txt"
+    path.write_text("Go.\tVa !\n\tRien.\nHi.\t\nHi.\tSalut !\n", encoding="utf-8")
+    with pytest.warns(InputWarning, match=r"2 pair\(s\) with an empty source or target, the "
+                                          r"first at line 2"):
+        pairs = read_pairs(path)
+    assert pairs == [("Go.", "Va !"), ("", "Rien."), ("Hi.", ""), ("Hi.", "Salut !")]
