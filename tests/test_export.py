@@ -282,3 +282,33 @@ def test_the_export_command(model_file, trained_generator, tmp_path):
     assert export(str(model_file), str(onnx), "--format", "onnx").returncode == 0
     assert OnnxDecoder(onnx).decode_batch(INPUTS[:8]) == \
         trained_generator.decode_batch(INPUTS[:8])
+
+
+@pytest.mark.parametrize("settings", [
+    '{"maxlen": 5}',  # no encoder
+    '[1, 2]',  # not an object
+    '{"encoder": {"characters": "ab", "signalchar": "\\n"}, "maxlen": "x", '
+    '"reverse_input": false, "strategy": {"name": "greedy"}}',
+    '{"encoder": {"characters": "ab", "signalchar": "\\n"}, "maxlen": 8, '
+    '"reverse_input": false, "strategy": "greedy"}',
+    '{"encoder": 3, "maxlen": 8, "reverse_input": false, "strategy": {"name": "greedy"}}',
+])
+def test_an_onnx_file_with_bad_settings_is_a_model_file_error(tmp_path, settings):
+    onnx = pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    from shorttext_s2s.catalog import ONNX_METADATA_KEY
+    from shorttext_s2s.exceptions import ModelFileError
+
+    helper = onnx.helper
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["input_ids"], ["ids"])], "identity",
+        [helper.make_tensor_value_info("input_ids", onnx.TensorProto.INT32, [None, 8])],
+        [helper.make_tensor_value_info("ids", onnx.TensorProto.INT32, [None, 8])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    entry = model.metadata_props.add()
+    entry.key, entry.value = ONNX_METADATA_KEY, settings
+    path = tmp_path / "bad.onnx"
+    path.write_bytes(model.SerializeToString())
+    with pytest.raises(ModelFileError, match="settings in the ONNX model are invalid"):
+        OnnxDecoder(path)

@@ -71,10 +71,18 @@ class OnnxDecoder:
                                        "it with 'shorttext-s2s export --format onnx'") from None
         except Exception as exc:  # ONNX Runtime's own errors have no common base class
             raise ModelFileError(path, f"not a readable ONNX model ({exc})") from None
-        self.encoder = SentenceToCharVecEncoder.from_config(settings["encoder"])
-        self.maxlen = int(settings["maxlen"])
-        self.reverse_input = bool(settings["reverse_input"])
-        self.strategy = settings["strategy"]
+        try:
+            self.encoder = SentenceToCharVecEncoder.from_config(settings["encoder"])
+            self.maxlen = int(settings["maxlen"])
+            self.reverse_input = bool(settings["reverse_input"])
+            self.strategy = dict(settings["strategy"])
+            if not isinstance(self.strategy.get("name"), str) or self.maxlen < 2:
+                raise ValueError(f"strategy {self.strategy!r}, maxlen {self.maxlen}")
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            # The settings are JSON from the file: any of them may be missing or of a kind
+            # that is no setting.
+            raise ModelFileError(path, f"the library's settings in the ONNX model are "
+                                       f"invalid ({type(exc).__name__}: {exc})") from None
         self.batch_size = int(batch_size)
         self._input = self.session.get_inputs()[0].name
 
