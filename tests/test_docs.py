@@ -180,7 +180,7 @@ NOT_RUN: Dict[str, Dict[str, str]] = {
                                                               "(test_training.py checks it)",
                           "benchmarks/": "benchmarks of minutes to hours"},
     "docs/robustness.rst": {"fuzz_loader": "long fuzz runs (test_fuzz_loader.py: a short one)"},
-    "docs/architecture.rst": {"0  exceptions": "a diagram of the modules' layers"},
+    "docs/architecture.rst": {"cli/  ": "a diagram of the dependencies' direction"},
     "docs/performance.rst": {"shorttext-s2s demo": "the full demo takes minutes (test_cli.py "
                                                    "runs it with --quick)",
                              "quality_bench.py": "a benchmark of an hour or more",
