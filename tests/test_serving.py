@@ -570,3 +570,33 @@ def test_chat_page_in_a_browser(server, browser, trained_generator):
     send("Go.")  # the error goes away with the next good message
     wait.until(lambda driver: len(replies()) == count + 1)
     assert not error.is_displayed()
+
+
+def test_closing_fails_every_request_not_answered_yet():
+    """Also those of the batch under way, taken from the queue: none waits forever."""
+    import threading
+
+    started, release = threading.Event(), threading.Event()
+
+    class Slow:  # a generator whose decoding does not end until released
+        maxlen = 8
+
+        def decode_scored(self, texts, strategy, seed, **options):
+            started.set()
+            release.wait(30)
+            return [[("x", 0.0)] for _ in texts]
+
+    async def main():
+        batcher = DynamicBatcher(Slow(), max_delay=0.01)
+        calls = [asyncio.ensure_future(batcher.decode(["a"], get_strategy(name)))
+                 for name in ("greedy", "beam", "greedy")]
+        await asyncio.get_running_loop().run_in_executor(None, started.wait, 30)
+        await asyncio.wait_for(batcher.close(), 10)
+        return await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), 10)
+
+    try:
+        answers = asyncio.run(main())
+    finally:
+        release.set()
+    assert [type(answer) for answer in answers] == [RuntimeError] * 3
+    assert all("shutting down" in str(answer) for answer in answers)

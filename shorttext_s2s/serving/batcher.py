@@ -74,6 +74,8 @@ class DynamicBatcher:
         self.requests = 0
         self.batches = 0
         self._pending: Deque[_Request] = deque()
+        # Taken from the queue and not answered yet: the groups of the batch under way.
+        self._taken: List[_Request] = []
         self._queued_texts = 0
         self._wake: Optional[asyncio.Event] = None
         self._task: Optional[asyncio.Task] = None
@@ -146,14 +148,17 @@ class DynamicBatcher:
         return shapes
 
     async def close(self) -> None:
-        """Stop gathering; waiting requests fail with ``RuntimeError``."""
+        """Stop gathering; every request not answered yet fails with ``RuntimeError``: those
+        waiting, and those of the batch under way (its decoding is not waited for)."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        while self._pending:
-            request = self._pending.popleft()
+        unanswered = self._taken + list(self._pending)
+        self._taken, self._pending = [], deque()
+        self._queued_texts = 0
+        for request in unanswered:
             if not request.future.done():
                 request.future.set_exception(RuntimeError("the server is shutting down"))
         self._executor.shutdown(wait=False, cancel_futures=True)
@@ -171,8 +176,11 @@ class DynamicBatcher:
                     with contextlib.suppress(asyncio.TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), wait)
                     wait = self._pending[0].arrival + self.max_delay - loop.time()
-            for group in self._take():
+            groups = self._take()
+            self._taken = [request for group in groups for request in group]
+            for group in groups:
                 await self._decode_group(group)
+            self._taken = []
 
     def _take(self) -> List[List[_Request]]:
         groups: Dict[Any, List[_Request]] = {}
