@@ -189,7 +189,7 @@ NOT_RUN: Dict[str, Dict[str, str]] = {
         "shorttext-s2s serve fra-eng.h5": "a server running until stopped (test_serving.py "
                                           "starts real ones)",
         'serve("fra-eng.h5"': "a server running until stopped (test_serving.py)",
-        "curl -s localhost:8000/v1/decode -d": "requests to a running server (test_serving.py "
+        "curl -s localhost:8000/v1/decode -H": "requests to a running server (test_serving.py "
                                                "sends them)",
         "serve_bench.py": "a load benchmark of minutes",
         "apiVersion: apps/v1": "a Kubernetes manifest",

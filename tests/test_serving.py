@@ -600,3 +600,45 @@ def test_closing_fails_every_request_not_answered_yet():
         release.set()
     assert [type(answer) for answer in answers] == [RuntimeError] * 3
     assert all("shutting down" in str(answer) for answer in answers)
+
+
+@pytest.mark.slow
+def test_a_body_that_is_not_declared_json_is_refused_with_415(server):
+    # A page on any site may POST text/plain without a CORS preflight: it must not decode.
+    for kind in ("text/plain", "application/x-www-form-urlencoded", ""):
+        got, _, content = call(server.url + "/v1/decode", "POST", raw=b'{"texts": ["Go."]}',
+                               headers={"Content-Type": kind})
+        assert got == 415, content
+        assert json.loads(content)["error"]["field"] == "Content-Type"
+    got, _, _ = call(server.url + "/v1/decode", "POST", raw=b'{"texts": ["Go."]}',
+                     headers={"Content-Type": "application/json; charset=utf-8"})
+    assert got == 200
+    assert decode(server, {"texts": ["Go."]})["outputs"]
+
+
+@pytest.mark.slow
+def test_outputs_with_lone_surrogates_are_answered_as_json(tmp_path):
+    """A vocabulary read from undecodable bytes holds lone surrogates, which UTF-8 cannot
+    encode: the answer escapes them rather than failing with a 500."""
+    from shorttext_s2s import CharBasedSeq2SeqGenerator, SentenceToCharVecEncoder
+    from tools.fuzz_loader import mark_trained
+
+    encoder = SentenceToCharVecEncoder(["\udce9", "a"])
+    generator = CharBasedSeq2SeqGenerator(encoder, latent_dim=8, maxlen=4, network="lstm",
+                                          example_input="a\udce9")
+    generator.compile()
+    mark_trained(generator)
+    dense = generator.seq2seq.model.get_layer("decoder_dense")
+    kernel, bias = dense.get_weights()
+    bias[:] = -10.0
+    bias[encoder.dictionary["\udce9"]] = 10.0  # always the surrogate, to the longest output
+    dense.set_weights([np.zeros_like(kernel), bias])
+    path = tmp_path / "surrogates.h5"
+    generator.save_compact_model(path, final=True)
+    running = Server(path, "--warmup", "none")
+    try:
+        assert decode(running, {"texts": ["a"]}) == {"outputs": ["\udce9" * 3]}
+        status, _, content = call(running.url + "/v1/model")
+        assert status == 200 and json.loads(content)["example_input"] == "a\udce9"
+    finally:
+        running.stop()

@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 from importlib import resources
@@ -15,7 +16,7 @@ from . import schema
 from .schema import RequestError, field_name, read_json, request_model, strategy_of
 from .settings import ServerSettings
 
-__all__ = ["create_app", "EXTRA", "PURPOSE"]
+__all__ = ["create_app", "json_body", "EXTRA", "PURPOSE"]
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +24,23 @@ logger = logging.getLogger(__name__)
 EXTRA = "serve"
 #: What the extra is for, in the error raised without it.
 PURPOSE = "serving a model"
+
+
+def json_body(content: Any) -> bytes:
+    """``content`` as the bytes of a JSON response, as Starlette writes them (UTF-8, compact);
+    where a text holds lone surrogates, which UTF-8 cannot encode (a vocabulary read from
+    undecodable bytes has them), with every non-ASCII character escaped instead.
+
+    Example:
+
+    >>> json_body({"outputs": ["é", "\\udce9"]})
+    b'{"outputs":["\\\\u00e9","\\\\udce9"]}'
+    """
+    text = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(content, allow_nan=False, separators=(",", ":")).encode("ascii")
 
 
 def create_app(model: Any, settings: Optional[ServerSettings] = None) -> Any:
@@ -91,9 +109,12 @@ def create_app(model: Any, settings: Optional[ServerSettings] = None) -> Any:
     app.state.on_ready = []
     app.state.batcher = batcher
 
+    def answer_json(content: Any, status: int = 200) -> Any:
+        return responses.Response(json_body(content), status_code=status,
+                                  media_type="application/json")
+
     def error(status: int, field: Optional[str], message: str) -> Any:
-        return responses.JSONResponse({"error": {"field": field, "message": message}},
-                                      status_code=status)
+        return answer_json({"error": {"field": field, "message": message}}, status)
 
     @app.exception_handler(HTTPException)
     async def http_error(request, exc):
@@ -110,6 +131,12 @@ def create_app(model: Any, settings: Optional[ServerSettings] = None) -> Any:
     async def decode(request: fastapi.Request):
         """Answer each text; with ``num_results`` (beam), also the n best with scores."""
         try:
+            kind = request.headers.get("content-type", "")
+            if kind.split(";")[0].strip().lower() != "application/json":
+                # A page on another site may POST text/plain without asking first (no CORS
+                # preflight); only JSON, which it cannot send so, reaches the decoder.
+                raise RequestError(415, "Content-Type", f"Content-Type: expected "
+                                                        f"application/json, got {kind!r}")
             payload = await read_json(request, settings.max_body_bytes)
             try:
                 parsed = body_model.model_validate(payload)
@@ -144,12 +171,12 @@ def create_app(model: Any, settings: Optional[ServerSettings] = None) -> Any:
                                   for index, note in enumerate(notes) if note]
         # A response object skips FastAPI's generic encoding: the answer is plain JSON already,
         # and under load that per-request work competes with decoding for the CPU.
-        return responses.JSONResponse(answer)
+        return answer_json(answer)
 
     @app.get("/v1/model", summary="The model served and the server's limits")
     async def model_info():
         """Network, sizes, file digest (SHA-256 of the file's bytes), version, limits."""
-        return info
+        return answer_json(info)
 
     @app.get("/healthz", summary="Liveness, with the request and batch counts")
     async def health():
@@ -164,9 +191,8 @@ def create_app(model: Any, settings: Optional[ServerSettings] = None) -> Any:
         """200 ``{"status": "ready"}`` once the start-up warm-up is done; 503
         ``{"status": "warming up"}`` before, or ``{"status": "warm-up failed: ..."}``."""
         if warm_up_error or not ready.is_set():
-            return responses.JSONResponse(
-                {"status": warm_up_error[0] if warm_up_error else "warming up"},
-                status_code=503)
+            return answer_json(
+                {"status": warm_up_error[0] if warm_up_error else "warming up"}, 503)
         return {"status": "ready"}
 
     @app.get("/", include_in_schema=False)
