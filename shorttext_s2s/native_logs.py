@@ -6,7 +6,10 @@ descriptor 2, not through Python: the absl notice, the oneDNN notice, the CPU-fe
 not others (TensorFlow 2.21 prints the oneDNN lines at every level), and the only variable
 that removes the oneDNN lines, ``TF_ENABLE_ONEDNN_OPTS=0``, changes the numerics and the speed.
 So the lines are taken out where they are written: :func:`quiet_native_logs` points
-descriptor 2 at a socket and passes on everything but the backend's log records.
+descriptor 2 at a socket and passes on everything but the backend's information and warning
+records. The filter is a small process of its own, so that what the runtime writes just before
+it aborts (a fatal record, ``Check failed``) still reaches standard error when the process
+that wrote it is gone.
 
 The command line does this unless ``--verbose``. From Python, wrap the work in the same
 context manager::
@@ -22,7 +25,9 @@ import contextlib
 import io
 import os
 import re
+import signal
 import socket
+import subprocess
 import sys
 import threading
 from typing import Iterator, List, Optional
@@ -35,15 +40,19 @@ _RECORD = re.compile(r"^[IWEF]\d{4} [\d:.]+ +\d+ [^ \]]+:\d+\] ")
 _MAX_PACKET = 1 << 20
 # Printed once per process by absl before its logging is initialised, without a prefix.
 _ABSL_NOTICE = "WARNING: All log messages before absl::InitializeLog() is called"
+# Error records that are notices: they stop nothing, and TensorFlow writes them on every run
+# of some machines (the first on each CPU without AVX-512).
+_ERROR_NOTICES = ("oneDNN supports DT_BOOL only on platforms with AVX-512",)
 
 
 def is_native_log_record(line: str) -> bool:
     """Whether ``line`` starts one of the native runtime's log records that are dropped.
 
-    Information, warning and error records are dropped: the runtime's errors that matter
-    reach the user as Python exceptions, while its error-level notices do not stop anything
-    (``oneDNN supports DT_BOOL only on platforms with AVX-512``). Fatal records, which come
-    just before the process aborts, are kept.
+    Information and warning records are dropped (the absl notice, the oneDNN and CPU-feature
+    lines, "Compiled cluster using XLA!"), and the error records that are known notices
+    (``oneDNN supports DT_BOOL only on platforms with AVX-512``). Every other error record and
+    every fatal one is kept: a fatal one comes just before the process aborts, and an error
+    one may say why something fails.
 
     >>> is_native_log_record("I0000 00:00:1796224335.068453    2190 device_compiler.h:208] "
     ...                      "Compiled cluster using XLA!")
@@ -51,8 +60,9 @@ def is_native_log_record(line: str) -> bool:
     >>> is_native_log_record("F0000 00:00:1.5 12 check.cc:1] Check failed")
     False
     """
-    return line.startswith(_ABSL_NOTICE) or (_RECORD.match(line) is not None
-                                             and not line.startswith("F"))
+    record = _RECORD.match(line)
+    return line.startswith(_ABSL_NOTICE) or (record is not None and (
+        line[0] in "IW" or (line[0] == "E" and line[record.end():].startswith(_ERROR_NOTICES))))
 
 
 class _Filter:
@@ -66,10 +76,9 @@ class _Filter:
 
     def __init__(self, reader: socket.socket, out_fd: int) -> None:
         self.reader, self.out_fd = reader, out_fd
-        self.thread = threading.Thread(target=self._run, name="native-log-filter", daemon=True)
-        self.thread.start()
 
-    def _run(self) -> None:
+    def run(self) -> None:
+        """Pass on what arrives until every writer has closed its end."""
         pending = b""  # the start of a line a writer has not ended yet
         while True:
             try:
@@ -90,7 +99,7 @@ class _Filter:
             text = line.decode("utf-8", "replace")
             if is_native_log_record(text):
                 dropping = True
-            elif _RECORD.match(text):  # a fatal record: kept, and so is what follows it
+            elif _RECORD.match(text):  # an error or fatal record: kept, with what follows it
                 dropping = False
                 kept.append(line)
             elif not dropping:
@@ -128,7 +137,7 @@ def quiet_native_logs() -> Iterator[None]:
     reader, writer = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     for end, option in ((reader, socket.SO_RCVBUF), (writer, socket.SO_SNDBUF)):
         end.setsockopt(socket.SOL_SOCKET, option, _MAX_PACKET)
-    log_filter = _Filter(reader, real)
+    finish = _start_filter(reader, real)
     os.dup2(writer.fileno(), 2)
     writer.close()
     python_stderr = sys.stderr
@@ -148,5 +157,37 @@ def quiet_native_logs() -> Iterator[None]:
         # Descriptor 2 back on the real standard error closes the socket's last writer (unless
         # a child process holds it), so the filter reads to the end and stops.
         os.dup2(real, 2)
-        log_filter.thread.join(timeout=5)
+        finish()
         os.close(real)
+
+
+def _start_filter(reader: socket.socket, out_fd: int):
+    """Run the filter on ``reader`` in a process of its own (reading it on descriptor 0 and
+    writing to ``out_fd`` as its descriptor 1), or, where none can start, in a thread; return
+    what waits for it to pass on the last of it."""
+    try:
+        child = subprocess.Popen([sys.executable, "-S", os.path.abspath(__file__)],
+                                 stdin=reader.fileno(), stdout=out_fd)
+    except (OSError, ValueError):
+        child = None
+    if child is not None:
+        reader.close()  # the child's now: it sees the end when the last writer closes
+
+        def finish() -> None:
+            # A process started inside the block may hold a writer still: the filter then
+            # goes on for it, and exits when it does.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.wait(timeout=5)
+        return finish
+    thread = threading.Thread(target=_Filter(reader, out_fd).run, name="native-log-filter",
+                              daemon=True)
+    thread.start()
+    return lambda: thread.join(timeout=5)
+
+
+if __name__ == "__main__":
+    # The filter process: the process it filters for handles Ctrl-C and SIGTERM, and this one
+    # passes on what that one wrote until its end closes, even after it is killed.
+    for _signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(_signal, signal.SIG_IGN)
+    _Filter(socket.socket(fileno=0), 1).run()

@@ -18,10 +18,14 @@ RECORDS = [
 ]
 
 
+#: An error record that is no known notice: it reaches standard error, as fatal ones do.
+ERROR = "E0000 00:00:1796224363.1    2231 cuda_dnn.cc:535] Could not create cudnn handle"
+
+
 def test_records_are_told_from_other_lines():
     assert all(is_native_log_record(line) for line in RECORDS)
     fatal = "F0000 00:00:1796224363.1    2231 check.cc:12] Check failed: size > 0"
-    for line in [fatal, "shorttext-s2s: error: model.h5: no such model file",
+    for line in [fatal, ERROR, "shorttext-s2s: error: model.h5: no such model file",
                  "Traceback (most recent call last):", "I0000 is not a record", ""]:
         assert not is_native_log_record(line), line
 
@@ -44,6 +48,7 @@ def test_the_block_drops_records_and_keeps_the_rest_in_order():
             print("a python message", file=sys.stderr)
             print("the answer", flush=True)
             os.write(2, b"HDF5-DIAG: Error detected in HDF5\\n")
+            os.write(2, {ERROR + chr(10)!r}.encode())
             os.write(2, b"F0000 00:00:1.5 9 check.cc:12] Check failed\\nits stack\\n")
             print("python's own message", file=sys.stderr)
         os.write(2, b"after the block\\n")
@@ -57,8 +62,23 @@ def test_the_block_drops_records_and_keeps_the_rest_in_order():
     python = ["a python message", "python's own message"]
     assert [line for line in lines if "python" in line] == python
     assert [line for line in lines[:-1] if line not in python] == [
-        "HDF5-DIAG: Error detected in HDF5", "F0000 00:00:1.5 9 check.cc:12] Check failed",
-        "its stack"], lines
+        "HDF5-DIAG: Error detected in HDF5", ERROR,
+        "F0000 00:00:1.5 9 check.cc:12] Check failed", "its stack"], lines
+
+
+def test_a_fatal_record_reaches_standard_error_when_the_process_aborts_after_it():
+    # The runtime writes its fatal record and calls abort(): the filter, a process of its
+    # own, passes the record on after the process that wrote it is gone.
+    for attempt in range(8):
+        result = _run("""
+            with quiet_native_logs():
+                os.write(2, b"I0000 00:00:1.5 9 x.cc:1] noise\\n")
+                os.write(2, b"F0000 00:00:1.5 9 check.cc:12] Check failed: size > 0\\n")
+                os.abort()
+        """)
+        assert result.returncode != 0
+        assert "Check failed: size > 0" in result.stderr, (attempt, result.stderr)
+        assert "noise" not in result.stderr
 
 
 def test_a_python_error_inside_the_block_is_shown_whole():
