@@ -642,3 +642,36 @@ def test_outputs_with_lone_surrogates_are_answered_as_json(tmp_path):
         assert status == 200 and json.loads(content)["example_input"] == "a\udce9"
     finally:
         running.stop()
+
+
+def test_a_batcher_whose_task_died_fails_what_it_took_and_starts_again():
+    class Echo:  # answers each text with itself
+        maxlen = 8
+
+        def decode_scored(self, texts, strategy, seed, **options):
+            return [[(text, 0.0)] for text in texts]
+
+    batcher = DynamicBatcher(Echo(), max_delay=0.0)
+    take, broken = batcher._take, [True]
+
+    def take_once_broken():
+        groups = take()
+        batcher._taken = [request for group in groups for request in group]
+        if broken.pop() if broken else False:
+            raise RuntimeError("a bug in the batching")
+        return groups
+
+    batcher._take = take_once_broken
+
+    async def main():
+        greedy = get_strategy("greedy")
+        with pytest.raises(RuntimeError, match="a bug in the batching"):
+            await asyncio.wait_for(batcher.decode(["a"], greedy), 10)
+        await asyncio.sleep(0)
+        assert not batcher.running  # the task died...
+        answer = await asyncio.wait_for(batcher.decode(["b"], greedy), 10)
+        assert batcher.running and batcher.restarts == 1  # ...and the next request restarted it
+        await batcher.close()
+        return answer
+
+    assert asyncio.run(main()) == [[("b", 0.0)]]

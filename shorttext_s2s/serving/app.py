@@ -180,19 +180,27 @@ def create_app(model: Any, settings: Optional[ServerSettings] = None) -> Any:
 
     @app.get("/healthz", summary="Liveness, with the request and batch counts")
     async def health():
-        """``{"status": "ok", "requests": ..., "batches": ..., "pid": ...}``: the process
-        answers (``pid`` tells the workers of ``serve --workers N`` apart)."""
+        """``{"status": "ok", "requests": ..., "batches": ..., "restarts": ..., "pid": ...}``:
+        the process answers (``pid`` tells the workers of ``serve --workers N`` apart;
+        ``restarts`` counts the batcher's task started again after it died)."""
         return {"status": "ok", "requests": batcher.requests, "batches": batcher.batches,
-                "pid": os.getpid()}
+                "restarts": batcher.restarts, "pid": os.getpid()}
 
     @app.get("/readyz", summary="Readiness: the model is loaded and its decoder compiled",
              responses={503: {"description": "Still compiling, or the warm-up failed"}})
     async def readiness():
         """200 ``{"status": "ready"}`` once the start-up warm-up is done; 503
-        ``{"status": "warming up"}`` before, or ``{"status": "warm-up failed: ..."}``."""
+        ``{"status": "warming up"}`` before, ``{"status": "warm-up failed: ..."}``, or, once
+        after the batcher's task died, ``{"status": "decoding had stopped: ...; started
+        again"}`` (the probe starts it again, so that a server no longer routed to
+        recovers)."""
         if warm_up_error or not ready.is_set():
             return answer_json(
                 {"status": warm_up_error[0] if warm_up_error else "warming up"}, 503)
+        died = batcher.ensure_running()
+        if died is not None:
+            return answer_json({"status": f"decoding had stopped ({type(died).__name__}: "
+                                          f"{died}); started again"}, 503)
         return {"status": "ready"}
 
     @app.get("/", include_in_schema=False)

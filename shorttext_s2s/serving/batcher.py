@@ -10,6 +10,7 @@ needs nothing beyond the core library.
 import asyncio
 import contextlib
 import functools
+import logging
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ from typing import Any, Deque, Dict, List, Optional, Sequence, Tuple
 from ..decoding.engine import LENGTH_BUCKET
 
 __all__ = ["DynamicBatcher"]
+
+logger = logging.getLogger(__name__)
 
 #: Per input, up to ``num_results`` ``(text, log-probability)`` pairs, best first.
 Found = List[List[Tuple[str, float]]]
@@ -57,6 +60,7 @@ class DynamicBatcher:
     Attributes:
         requests: requests answered so far.
         batches: decoding calls made so far.
+        restarts: times its task had died and was started again.
 
     Example (inside a coroutine)::
 
@@ -73,6 +77,8 @@ class DynamicBatcher:
         self.enabled = bool(enabled)
         self.requests = 0
         self.batches = 0
+        #: Times the task had stopped with an error and a request started it again.
+        self.restarts = 0
         self._pending: Deque[_Request] = deque()
         # Taken from the queue and not answered yet: the groups of the batch under way.
         self._taken: List[_Request] = []
@@ -102,9 +108,7 @@ class DynamicBatcher:
         if not texts:
             return []
         loop = asyncio.get_running_loop()
-        if self._task is None:
-            self._wake = asyncio.Event()
-            self._task = loop.create_task(self._run())
+        self.ensure_running()
         # Only sampling reads the seed; dropping it elsewhere lets those requests merge.
         request = _Request(texts, strategy, seed if strategy.stochastic else None,
                            num_results, loop.create_future(), loop.time(),
@@ -113,6 +117,29 @@ class DynamicBatcher:
         self._queued_texts += len(texts)
         self._wake.set()
         return await request.future
+
+    @property
+    def running(self) -> bool:
+        """Whether the task that gathers and decodes requests is running (False before the
+        first request, and after the task died: the next request starts it again)."""
+        return self._task is not None and not self._task.done()
+
+    def ensure_running(self) -> Optional[BaseException]:
+        """Start the task that gathers and decodes requests if it is not running (inside the
+        event loop); return the error it had died of, if it had (``restarts`` counts them),
+        else None."""
+        if self.running:
+            return None
+        died = None
+        if self._task is not None and not self._task.cancelled():
+            died = self._task.exception()
+        if died is not None:
+            self.restarts += 1
+            logger.error("the batcher's task had stopped (%s: %s); started again",
+                         type(died).__name__, died)
+        self._wake = asyncio.Event()
+        self._task = asyncio.get_running_loop().create_task(self._run())
+        return died
 
     def _warm_up_plan(self) -> List[Tuple[int, int]]:
         """The (input length, batch size) shapes a request can meet."""
@@ -176,10 +203,18 @@ class DynamicBatcher:
                     with contextlib.suppress(asyncio.TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), wait)
                     wait = self._pending[0].arrival + self.max_delay - loop.time()
-            groups = self._take()
-            self._taken = [request for group in groups for request in group]
-            for group in groups:
-                await self._decode_group(group)
+            try:
+                groups = self._take()
+                self._taken = [request for group in groups for request in group]
+                for group in groups:
+                    await self._decode_group(group)
+            except Exception as exc:  # the task dies; what it had taken must not wait forever
+                for request in self._taken:
+                    if not request.future.done():
+                        request.future.set_exception(exc)
+                self._taken = []
+                raise
+            # (Cancelled by close(), it leaves what it had taken for close() to fail.)
             self._taken = []
 
     def _take(self) -> List[List[_Request]]:
