@@ -675,3 +675,32 @@ def test_a_batcher_whose_task_died_fails_what_it_took_and_starts_again():
         return answer
 
     assert asyncio.run(main()) == [[("b", 0.0)]]
+
+
+@pytest.mark.slow
+def test_an_api_key_guards_all_but_the_probes_and_only_this_machines_names_answer(
+        served_file):
+    running = Server(served_file, "--warmup", "none", "--api-key", "s3cret")
+    try:
+        url, port = running.url, running.url.rpartition(":")[2]
+        for path in ("/v1/model", "/docs", "/openapi.json"):
+            status, headers, content = call(url + path)
+            assert status == 401 and headers["www-authenticate"] == "Bearer", path
+        status, _, content = call(url + "/v1/decode", "POST", {"texts": ["Go."]})
+        assert status == 401 and json.loads(content)["error"]["field"] == "Authorization"
+        wrong = {"Authorization": "Bearer s3cre7"}
+        assert call(url + "/v1/decode", "POST", {"texts": ["Go."]}, headers=wrong)[0] == 401
+        key = {"Authorization": "Bearer s3cret"}
+        status, _, content = call(url + "/v1/decode", "POST", {"texts": ["Go."]}, headers=key)
+        assert status == 200 and json.loads(content)["outputs"]
+        status, _, content = call(url + "/v1/model", headers=key)
+        assert status == 200 and json.loads(content)["limits"]["api_key"] is True  # not shown
+        for path in ("/healthz", "/readyz", "/"):
+            assert call(url + path)[0] in (200, 503), path  # probes and the page: no key
+        # Bound to 127.0.0.1: a name of another site pointed at this machine reaches nothing.
+        for host, expected in ((f"localhost:{port}", 200), (f"evil.example:{port}", 400),
+                               ("127.0.0.1", 200)):
+            status, _, content = call(url + "/healthz", headers={"Host": host})
+            assert status == expected, (host, content)
+    finally:
+        running.stop()

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any, Iterable
+import os
+from typing import Any, Iterable, Tuple
 
 from .. import catalog
 from .common import say
 from .types import KINDS, strategy_list
+
+#: The environment variable the API key may be given in.
+API_KEY_VARIABLE = "SHORTTEXT_S2S_API_KEY"
 
 NAME = "serve"
 TAKES_MODEL = True
@@ -28,6 +32,14 @@ def _add_options(group: Any, options: Iterable[catalog.Option]) -> None:
                            help=f"{option.help} (default: %(default)s)", **extra)
 
 
+def _hosts(text: str) -> Tuple[str, ...]:
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    if not names:
+        raise argparse.ArgumentTypeError(f"expected host names, comma-separated, or '*', "
+                                         f"got {text!r}")
+    return names
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The command's own options."""
     _add_options(parser, catalog.SERVE_OPTIONS.values())
@@ -40,6 +52,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"strategies compiled at start-up, comma-separated, or 'none' "
                              f"(default: {','.join(catalog.SERVER_WARMUP)}; others compile "
                              f"on first use)")
+    access = parser.add_argument_group("who may call")
+    access.add_argument("--api-key", metavar="KEY", default=os.environ.get(API_KEY_VARIABLE),
+                        help=f"require 'Authorization: Bearer KEY' on every request but the "
+                             f"probes and the chat page (which asks for it); better given in "
+                             f"the environment variable {API_KEY_VARIABLE}, which other users "
+                             f"of the machine cannot read as they can a command line "
+                             f"(default: that variable, else no key)")
+    access.add_argument("--allowed-hosts", type=_hosts, metavar="NAMES",
+                        help="the names the Host header of a request may give, "
+                             "comma-separated, or '*' for any (default: localhost, 127.0.0.1 "
+                             "and ::1 when --host is a loopback address, else any)")
 
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -47,6 +70,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from ..serving import ServerSettings, serve
 
     settings = ServerSettings(batching=not args.no_batching, warmup=args.warmup,
+                              api_key=args.api_key or None, allowed_hosts=args.allowed_hosts,
                               **{name: getattr(args, name) for name in catalog.SERVER_LIMITS})
     serve(args.model, settings=settings, echo=say,
           **{name: getattr(args, name) for name in catalog.SERVE_OPTIONS})

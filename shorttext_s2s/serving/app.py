@@ -12,6 +12,7 @@ from ..decoding import get_strategy
 from ..extras import import_extra
 from ..generator import loadCharBasedSeq2SeqGenerator
 from .batcher import DynamicBatcher
+from .guard import Guard
 from . import schema
 from .schema import RequestError, field_name, read_json, request_model, strategy_of
 from .settings import ServerSettings
@@ -115,6 +116,9 @@ def create_app(model: Any, settings: Optional[ServerSettings] = None) -> Any:
 
     def error(status: int, field: Optional[str], message: str) -> Any:
         return answer_json({"error": {"field": field, "message": message}}, status)
+
+    if settings.allowed_hosts is not None or settings.api_key is not None:
+        app.add_middleware(Guard, settings=settings, refuse=error)
 
     @app.exception_handler(HTTPException)
     async def http_error(request, exc):

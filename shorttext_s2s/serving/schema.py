@@ -7,7 +7,6 @@ The request's strategies and their options are the catalog's
 import hashlib
 import json
 import os
-from dataclasses import asdict
 from typing import Annotated, Any, Dict, List, Literal, Optional, Sequence
 
 from .. import catalog
@@ -63,7 +62,7 @@ def model_info(generator: Any, path: Optional[str], settings: ServerSettings) ->
         "library_version": __version__,
         "backend": keras.backend.backend(),
         "strategies": sorted(catalog.STRATEGIES),
-        "limits": asdict(settings),
+        "limits": settings.public(),
     }
 
 

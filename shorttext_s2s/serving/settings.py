@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Tuple
+from dataclasses import asdict, dataclass, field
+from typing import Any, Dict, Optional, Tuple
 
 from .. import catalog
 
-__all__ = ["ServerSettings"]
+__all__ = ["ServerSettings", "LOOPBACK_NAMES"]
 
 _LIMITS = catalog.SERVER_LIMITS
+#: The ``Host`` names a server bound to a loopback address answers by default.
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,14 @@ class ServerSettings:
         warmup: strategies (``"greedy"``, ``"sample"``, ``"beam"``, with their default
             options) compiled at start-up for every batch size and length bucket the server
             can meet. Defaults to ``("greedy",)``; other settings compile on first use.
+        api_key: if given, every request but the probes (``/healthz``, ``/readyz``) and the
+            chat page must carry ``Authorization: Bearer <api_key>`` (401 otherwise).
+            Defaults to None: no key.
+        allowed_hosts: the names a request's ``Host`` header may give (without the port;
+            ``"*"`` for any), 400 otherwise: a page on another site cannot reach a server on
+            this machine by pointing a name of its own at 127.0.0.1 (DNS rebinding). Defaults
+            to None: any, except that :func:`~shorttext_s2s.serving.serve` bound to a
+            loopback address allows :data:`LOOPBACK_NAMES` only.
 
     Raises:
         ValueError: a setting is out of range (the message names it).
@@ -48,6 +58,8 @@ class ServerSettings:
     max_body_bytes: int = _LIMITS["max_body_bytes"].default
     max_beam_width: int = _LIMITS["max_beam_width"].default
     warmup: Tuple[str, ...] = catalog.SERVER_WARMUP
+    api_key: Optional[str] = field(default=None, repr=False)
+    allowed_hosts: Optional[Tuple[str, ...]] = None
 
     def __post_init__(self) -> None:
         delay = self.max_delay_ms
@@ -66,3 +78,20 @@ class ServerSettings:
             raise ValueError(f"Received an invalid value for argument `warmup`, expected "
                              f"names among {sorted(strategies)}, got {self.warmup!r}.")
         object.__setattr__(self, "warmup", tuple(self.warmup))
+        if self.api_key is not None and (not isinstance(self.api_key, str)
+                                         or not self.api_key.strip()):
+            raise ValueError("Received an invalid value for argument `api_key`, expected a "
+                             "non-empty string or None.")
+        if self.allowed_hosts is not None:
+            if isinstance(self.allowed_hosts, str) or not all(
+                    isinstance(host, str) and host for host in self.allowed_hosts):
+                raise ValueError(f"Received an invalid value for argument `allowed_hosts`, "
+                                 f"expected host names, got {self.allowed_hosts!r}.")
+            object.__setattr__(self, "allowed_hosts",
+                               tuple(host.lower() for host in self.allowed_hosts))
+
+    def public(self) -> Dict[str, Any]:
+        """The settings ``GET /v1/model`` shows: all but the key (whether there is one)."""
+        shown = asdict(self)
+        shown["api_key"] = self.api_key is not None
+        return shown

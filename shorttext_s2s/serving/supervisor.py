@@ -1,5 +1,7 @@
 """Running the server: one process, or several workers on one port under a supervisor."""
 
+import dataclasses
+import ipaddress
 import json
 import os
 import socket
@@ -12,7 +14,7 @@ from ..exceptions import ServerStartError
 from ..extras import import_extra
 from ..saving.container import read_model_file
 from .app import EXTRA, PURPOSE, create_app
-from .settings import ServerSettings
+from .settings import LOOPBACK_NAMES, ServerSettings
 
 __all__ = ["serve"]
 
@@ -40,7 +42,9 @@ def serve(model: Any, host: str = _OPTIONS["host"].default,
             with ``workers`` > 1 (each worker process loads it).
         host: the address to listen on. Defaults to ``127.0.0.1`` (this machine only).
         port: the port; 0 picks a free one. Defaults to 8000.
-        settings: batching and limits. Defaults to :class:`ServerSettings` ``()``.
+        settings: batching, limits and who may call. Defaults to :class:`ServerSettings`
+            ``()``; bound to a loopback address with no ``allowed_hosts``, the server answers
+            the names of :data:`~shorttext_s2s.serving.settings.LOOPBACK_NAMES` only.
         workers: worker processes, a positive integer. Defaults to 1 (this process).
         shutdown_timeout: seconds given to the requests in flight on shutdown. Defaults to
             30 (Kubernetes' default grace period).
@@ -62,6 +66,9 @@ def serve(model: Any, host: str = _OPTIONS["host"].default,
     workers = check_int(workers, "workers")
     shutdown_timeout = check_number(shutdown_timeout, "shutdown_timeout", minimum=0)
     settings = settings or ServerSettings()
+    if settings.allowed_hosts is None and _is_loopback(host):
+        # Reached from this machine only: by its own names only, as no other site's name.
+        settings = dataclasses.replace(settings, allowed_hosts=LOOPBACK_NAMES)
     path = os.fspath(model) if isinstance(model, (str, os.PathLike)) else None
     if workers > 1 and path is None:
         raise ValueError(f"Received an invalid value for argument `model`: {workers} workers "
@@ -96,6 +103,13 @@ def serve(model: Any, host: str = _OPTIONS["host"].default,
     finally:
         os.environ.pop(_WORKER_ENV, None)
         sock.close()
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host.lower() == "localhost"
 
 
 def _listen(host: str, port: int) -> Tuple[socket.socket, str]:
