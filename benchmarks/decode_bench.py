@@ -111,7 +111,8 @@ def main(argv=None) -> None:
                                           network="lstm")
     start = time.perf_counter()
     if args.epochs:
-        generator.train_pairs(pairs, epochs=args.epochs, batch_size=64, verbose=2)
+        generator.train_pairs(pairs, epochs=args.epochs, batch_size=64, verbose=2,
+                              validation_split=0)  # every epoch of the figures before
     else:
         # One step marks the model trained; then the same random weights on every backend
         # (outputs then run to maxlen - 1 characters: the slowest case for every method).

@@ -33,7 +33,7 @@ __all__ = ["Option", "Entry", "Recipe", "Metric", "NETWORKS", "STRATEGIES", "REC
            "DEFAULT_NETWORK", "DEFAULT_STRATEGY", "MIN_VALIDATION_PAIRS", "VALIDATION_PAIRS",
            "VALIDATION_SHARES", "MAX_TEMPERATURE", "ONNX_METADATA_KEY",
            "MODEL_FORMAT", "MODEL_SUFFIX", "STRATEGY_OPTIONS", "MisplacedOption",
-           "strategy_options", "register", "unregister", "CatalogName", "Classes", "entry_of",
+           "strategy_options", "check_recipe", "register", "unregister", "CatalogName", "Classes", "entry_of",
            "SERVER_WARMUP", "LOG_LEVELS", "LSTM", "ATTENTION", "TRANSFORMER", "GREEDY",
            "SAMPLE", "BEAM", "KERAS_EXAMPLE", "SMALL_DATA", "SAVED_MODEL", "ONNX"]
 
@@ -67,7 +67,7 @@ def _options(*options: Option) -> Tuple[Option, ...]:
 _DROPOUT_HELP = "dropout rate"
 NETWORKS: Dict[str, Entry] = {entry.name: entry for entry in (
     Entry(LSTM, "shorttext_s2s.networks.lstm:LSTMNetwork",
-          "an encoder LSTM whose final states start the decoder LSTM (the Keras example's)",
+          "an encoder LSTM whose final states start the decoder LSTM, as in the Keras example",
           _options(Option("bidirectional", False, "encode inputs with a forward and a "
                           "backward LSTM of half the units each (trains faster on a CPU)",
                           kind="flag")),
@@ -78,8 +78,8 @@ NETWORKS: Dict[str, Entry] = {entry.name: entry for entry in (
                    Option("layers", 1, "stacked LSTM layers"),
                    Option("dropout", 0.2, _DROPOUT_HELP, kind="fraction", metavar="F"),
                    Option("context_layers", 0, "LSTM layers above the attention that read "
-                          "the context vector (1 pays on pronunciations, see the networks "
-                          "page)", kind="non_negative_int")),
+                          "the context vector; 1 pays on pronunciations, see the networks "
+                          "page", kind="non_negative_int")),
           recipe=SMALL_DATA),
     Entry(TRANSFORMER, "shorttext_s2s.networks.transformer:TransformerNetwork",
           "a small encoder-decoder Transformer",
@@ -199,6 +199,18 @@ def _strategy_options() -> Dict[str, Tuple[str, ...]]:
 STRATEGY_OPTIONS: Dict[str, Tuple[str, ...]] = _strategy_options()
 
 _GROUPS = {"networks": NETWORKS, "strategies": STRATEGIES}
+
+
+def check_recipe(recipe: Any) -> str:
+    """Return ``recipe`` if it names a recipe of :data:`RECIPES`.
+
+    Raises:
+        ValueError: it does not.
+    """
+    if recipe not in RECIPES:
+        raise ValueError(f"Received an invalid value for argument `recipe`, expected one of "
+                         f"{list(RECIPES)}, got {recipe!r}.")
+    return recipe
 
 
 def register(group: str, entry: Entry) -> None:

@@ -121,7 +121,8 @@ def _python_stderr_fd() -> Optional[int]:
 def quiet_native_logs() -> Iterator[None]:
     """Drop the backend's native log records from standard error while the block runs.
 
-    Descriptor 2 is pointed at a socket read by a thread that passes everything on to the real
+    Descriptor 2 is pointed at a socket read by a filter process (a thread where none can
+    start) that passes everything on to the real
     standard error except the records :func:`is_native_log_record` names. Python's own
     ``sys.stderr`` writes to the real standard error directly meanwhile, so its messages and
     prompts keep their order with standard output. Both are restored on leaving the block.
@@ -165,11 +166,15 @@ def _start_filter(reader: socket.socket, out_fd: int):
     """Run the filter on ``reader`` in a process of its own (reading it on descriptor 0 and
     writing to ``out_fd`` as its descriptor 1), or, where none can start, in a thread; return
     what waits for it to pass on the last of it."""
-    try:
-        child = subprocess.Popen([sys.executable, "-S", os.path.abspath(__file__)],
-                                 stdin=reader.fileno(), stdout=out_fd)
-    except (OSError, ValueError):
-        child = None
+    child = None
+    # A frozen or embedded program's executable is no Python to run the filter with.
+    if sys.executable and not getattr(sys, "frozen", False):
+        with contextlib.suppress(OSError, ValueError):
+            # Isolated (-I: no script directory, user site or PYTHON* variables) and without
+            # site (-S): the filter needs the standard library only, and starts in
+            # milliseconds.
+            child = subprocess.Popen([sys.executable, "-I", "-S", os.path.abspath(__file__)],
+                                     stdin=reader.fileno(), stdout=out_fd)
     if child is not None:
         reader.close()  # the child's now: it sees the end when the last writer closes
 

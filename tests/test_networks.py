@@ -300,3 +300,10 @@ def test_validation_score_selects_the_best_epoch_and_evaluate_works_during_train
     best_epoch = 2 * (figures.index(max(figures)) + 1)
     assert generator.seq2seq.weights_epoch == best_epoch
     assert history.selection.epoch == best_epoch and history.selection.measure == scored[0]
+
+
+def test_comparing_a_network_with_its_name_still_works_with_a_warning():
+    lstm = CharBasedSeq2SeqGenerator(SentenceToCharVecEncoder("ab"), 8, 8, network="lstm")
+    with pytest.warns(DeprecationWarning, match="network_name"):
+        assert lstm.network == "lstm"  # what generator.network was until 0.2.0
+    assert lstm.network == lstm.network and lstm.network != lstm.seq2seq

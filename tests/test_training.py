@@ -559,3 +559,15 @@ def test_an_epoch_cut_by_the_budget_is_not_judged_by_its_few_batches():
     assert run([3.0, 2.0, 1.5], cut_after=2) == 2
     assert run([3.0, 2.0, 1.5], cut_after=10) == 3  # spent at its last batch: a whole epoch
     assert run([3.0], cut_after=2) == 1  # the only epoch there is
+
+
+def test_only_the_measures_of_model_selection_select():
+    from types import SimpleNamespace
+
+    from shorttext_s2s.training.selection import ModelSelection, Selection
+
+    with pytest.raises(ValueError, match="measure"):
+        ModelSelection(SimpleNamespace(seq2seq=None), "val_bleu")
+    with pytest.raises(ValueError, match="invalid selection"):
+        Selection.from_config({"epoch": 2, "measure": "val_ser", "value": 0.1,
+                               "val_loss": None})

@@ -69,9 +69,14 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """Run the command; returns the exit status."""
     from ..serving import ServerSettings, serve
 
-    settings = ServerSettings(batching=not args.no_batching, warmup=args.warmup,
-                              api_key=args.api_key or None, allowed_hosts=args.allowed_hosts,
-                              **{name: getattr(args, name) for name in catalog.SERVER_LIMITS})
+    try:
+        settings = ServerSettings(
+            batching=not args.no_batching, warmup=args.warmup,
+            api_key=args.api_key if args.api_key and args.api_key.strip() else None,
+            allowed_hosts=args.allowed_hosts,
+            **{name: getattr(args, name) for name in catalog.SERVER_LIMITS})
+    except ValueError as error:
+        parser.error(str(error))
     serve(args.model, settings=settings, echo=say,
           **{name: getattr(args, name) for name in catalog.SERVE_OPTIONS})
     return 0

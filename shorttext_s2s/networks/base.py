@@ -9,6 +9,7 @@ new network touches no strategy, and a new strategy no network.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, ClassVar, Dict, Hashable, List, NamedTuple, Optional, Tuple
 
 import keras
@@ -62,6 +63,18 @@ class Network:
 
     def __str__(self) -> str:
         return self.name
+
+    def __eq__(self, other: object) -> Any:
+        if isinstance(other, str):
+            # generator.network was the network's name until release 0.2.0.
+            warnings.warn("comparing a network with a str is deprecated: compare "
+                          "`network_name` (the old `generator.network` was the name)",
+                          DeprecationWarning, stacklevel=2)
+            return self.name == other
+        return NotImplemented
+
+    __hash__ = object.__hash__
+
     #: Where each batch shape compiles (JAX), training pads batch lengths to a multiple of
     #: this by default (see :class:`~shorttext_s2s.training.Trainer`'s ``length_step``):
     #: fewer shapes to compile against more padding to compute.

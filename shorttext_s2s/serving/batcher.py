@@ -205,7 +205,6 @@ class DynamicBatcher:
                     wait = self._pending[0].arrival + self.max_delay - loop.time()
             try:
                 groups = self._take()
-                self._taken = [request for group in groups for request in group]
                 for group in groups:
                     await self._decode_group(group)
             except Exception as exc:  # the task dies; what it had taken must not wait forever
@@ -213,6 +212,8 @@ class DynamicBatcher:
                     if not request.future.done():
                         request.future.set_exception(exc)
                 self._taken = []
+                if self._pending:  # nor what waits: a new task takes it once this one ends
+                    loop.call_soon(self.ensure_running)
                 raise
             # (Cancelled by close(), it leaves what it had taken for close() to fail.)
             self._taken = []
@@ -223,6 +224,7 @@ class DynamicBatcher:
         while self._pending and (count == 0 or (
                 self.enabled and count + len(self._pending[0].texts) <= self.max_batch)):
             request = self._pending.popleft()
+            self._taken.append(request)  # answered, or failed, whatever happens from here
             self._queued_texts -= len(request.texts)
             if request.future.done():  # the client went away
                 continue

@@ -78,10 +78,12 @@ class ServerSettings:
             raise ValueError(f"Received an invalid value for argument `warmup`, expected "
                              f"names among {sorted(strategies)}, got {self.warmup!r}.")
         object.__setattr__(self, "warmup", tuple(self.warmup))
-        if self.api_key is not None and (not isinstance(self.api_key, str)
-                                         or not self.api_key.strip()):
-            raise ValueError("Received an invalid value for argument `api_key`, expected a "
-                             "non-empty string or None.")
+        if self.api_key is not None:
+            if not isinstance(self.api_key, str) or not self.api_key.strip():
+                raise ValueError("Received an invalid value for argument `api_key`, expected "
+                                 "a non-empty string or None.")
+            # As a client sends it: the guard compares the token without surrounding blanks.
+            object.__setattr__(self, "api_key", self.api_key.strip())
         if self.allowed_hosts is not None:
             if isinstance(self.allowed_hosts, str) or not all(
                     isinstance(host, str) and host for host in self.allowed_hosts):

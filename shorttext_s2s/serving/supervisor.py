@@ -90,7 +90,8 @@ def serve(model: Any, host: str = _OPTIONS["host"].default,
         from uvicorn.supervisors import Multiprocess
 
         # The workers are new interpreters (spawned, not forked: the backends' threads do not
-        # survive a fork); they find what to serve in the environment they inherit.
+        # survive a fork); they find what to serve in the environment they inherit (the API
+        # key too, as exposed as in SHORTTEXT_S2S_API_KEY).
         os.environ[_WORKER_ENV] = json.dumps({"model": os.path.abspath(path), "url": url,
                                               "settings": asdict(settings)})
         config = uvicorn.Config(f"{__name__}:_worker_app", factory=True, workers=workers,

@@ -36,6 +36,7 @@ import keras
 import numpy as np
 
 from .. import catalog
+from ..catalog import check_recipe
 from .callbacks import BudgetDecay, TimeBudget
 from .selection import ModelSelection, ValidationScorer, selection_measure
 
@@ -45,18 +46,6 @@ __all__ = ["MAX_FEATURE_DROPOUT", "check_recipe", "default_optimizer", "default_
 #: The highest rate :func:`default_feature_dropout` gives: past it, too few tags of a
 #: training input are left to learn from.
 MAX_FEATURE_DROPOUT = 0.5
-
-
-def check_recipe(recipe: Any) -> str:
-    """Return ``recipe`` if it names a recipe of :data:`shorttext_s2s.catalog.RECIPES`.
-
-    Raises:
-        ValueError: it does not.
-    """
-    if recipe not in catalog.RECIPES:
-        raise ValueError(f"Received an invalid value for argument `recipe`, expected one of "
-                         f"{list(catalog.RECIPES)}, got {recipe!r}.")
-    return recipe
 
 
 def default_optimizer(recipe: str) -> Any:

@@ -1,14 +1,10 @@
 """Model selection: which epoch's weights training keeps, judged how, and when it stops.
 
-The one rule of the library, whatever the recipe: every epoch with the selection measure is
-judged by it (:func:`selection_measure`: the word accuracy of the decoded validation outputs
-for targets of units, their chrF for text, the validation loss for the ``"keras-example"``
-recipe, the training loss without validation pairs), ties broken by the validation loss;
-the best epoch's weights are restored when training ends, and early stopping, on by default
-with validation pairs (:func:`default_patience`), stops after so many epochs without a
-better one. The epoch kept is recorded as a :class:`Selection` in the model file, so that
-training resumed from a checkpoint goes on judging against it; the validation outputs are
-decoded and scored by a :class:`ValidationScorer`.
+One rule, whatever the recipe: epochs are judged by :func:`selection_measure`, ties broken by
+the validation loss; the best epoch's weights are restored when training ends; early
+stopping (:func:`default_patience`) stops after so many epochs without a better one. The
+epoch kept is recorded in the model file (:class:`Selection`), so that resumed training goes
+on judging against it; :class:`ValidationScorer` decodes and scores the validation pairs.
 """
 
 from __future__ import annotations
@@ -27,14 +23,14 @@ from .._checks import check_int
 from ..decoding import GreedyStrategy, decode_ids
 from ..evaluation import score_texts
 
-__all__ = ["MEASURES", "MEASURE_NAMES", "PATIENCE", "Selection", "ValidationScorer", "ModelSelection", "selection_measure",
-           "default_patience", "default_validation_share", "measure_words"]
+__all__ = ["MEASURES", "MEASURE_NAMES", "PATIENCE", "Selection", "ValidationScorer",
+           "ModelSelection", "selection_measure", "default_patience",
+           "default_validation_share", "measure_words"]
 
 logger = logging.getLogger(__name__)
 
-#: What can pick the best epoch, in order of preference: a key of the epoch's logs and
-#: whether higher is better. A validation score of the decoded outputs (logged every few
-#: epochs) outranks any loss, the validation loss the training loss.
+#: What can pick the best epoch, in order of preference: a key of the epoch's logs and whether
+#: higher is better. A score of the decoded validation outputs outranks any loss.
 MEASURES: Tuple[Tuple[str, bool], ...] = tuple(
     (f"val_{name}", catalog.METRICS[name].higher_is_better)
     for name in ("chrf", "exact_match", "cer")) + (("val_loss", False), ("loss", False))
@@ -64,7 +60,7 @@ def selection_measure(recipe: str, validation: bool, units: bool = False) -> str
     >>> selection_measure("keras-example", validation=True)
     'val_loss'
     """
-    _check_recipe(recipe)
+    catalog.check_recipe(recipe)
     if not validation:
         return "loss"
     if recipe == catalog.KERAS_EXAMPLE:
@@ -80,14 +76,12 @@ def default_patience(recipe: str, validation: bool, budgeted: bool) -> Optional[
     """The early-stopping patience ``early_stopping="auto"`` means, or None (no early stop).
 
     The recipe's :data:`PATIENCE` with validation pairs, except for a recipe that lowers its
-    learning rate with the time spent (``"small-data"``) under a time budget: the rate then
-    falls to a twentieth as the budget ends
-    (:class:`~shorttext_s2s.training.callbacks.BudgetDecay`), and the last epochs, at the
-    lowest rates, are the ones that gain most, so a plateau halfway is no reason to stop (on
-    CMUdict at 3,600 s, patience stopped a run at 2,411 s, its rate still a third of the
-    starting one).
+    learning rate with the time spent (``"small-data"``) under a time budget
+    (:class:`~shorttext_s2s.training.callbacks.BudgetDecay`): its last epochs, at the lowest
+    rates, gain most, so a plateau halfway is no reason to stop (on CMUdict at 3,600 s,
+    patience stopped a run at 2,411 s, its rate still a third of the starting one).
     """
-    _check_recipe(recipe)
+    catalog.check_recipe(recipe)
     if not validation or (budgeted and catalog.RECIPES[recipe].decays_with_budget):
         return None
     return PATIENCE[recipe]
@@ -97,12 +91,11 @@ def default_validation_share(count: int) -> float:
     """The share of ``count`` pairs held out for model selection when the user gives neither
     validation pairs nor a ``validation_split``.
 
-    None below :data:`~shorttext_s2s.catalog.MIN_VALIDATION_PAIRS` pairs (the training
+    0 (none) below :data:`~shorttext_s2s.catalog.MIN_VALIDATION_PAIRS` pairs (the training
     loss then judges the epochs), else :data:`~shorttext_s2s.catalog.VALIDATION_PAIRS`
-    pairs' worth, between 1 % and 10 % of them (:data:`~shorttext_s2s.catalog.
-    VALIDATION_SHARES`): 1 %
-    of CMUdict's 114,037 training pairs is 1,140 pairs, as many as the G2P benchmark's
-    validation words; a 40-pair file keeps all 40 for training.
+    pairs' worth, between the shares of :data:`~shorttext_s2s.catalog.VALIDATION_SHARES`
+    (1 % and 10 %): 1 % of CMUdict's 114,037 training pairs is 1,140 pairs, as many as the
+    G2P benchmark's validation words; a 40-pair file keeps all 40 for training.
 
     Example:
 
@@ -124,20 +117,13 @@ def measure_words(measure: str) -> str:
     return words
 
 
-def _check_recipe(recipe: Any) -> None:
-    if recipe not in catalog.RECIPES:
-        raise ValueError(f"Received an invalid value for argument `recipe`, expected one of "
-                         f"{list(catalog.RECIPES)}, got {recipe!r}.")
-
-
 @dataclass
 class Selection:
     """Which epoch's weights model selection keeps, and by what figure.
 
-    Saved in a model file's ``training`` section (:meth:`to_config`), with the weights
-    themselves when they are not the file's own (a checkpoint whose last epoch is not the
-    best), so that training resumed from a checkpoint goes on judging against the best epoch
-    so far.
+    Saved in a model file's ``training`` section (:meth:`to_config`), with the weights when
+    they are not the file's own (a checkpoint past its best epoch), so that resumed training
+    goes on judging against the best epoch so far.
 
     Attributes:
         epoch: the epoch (counted from 1) whose weights are kept.
@@ -145,9 +131,8 @@ class Selection:
         value: its value of that measure.
         val_loss: its validation loss, which breaks ties of the measure (None when the
             measure is a loss or there was no validation).
-        weights: the weights of that epoch (``keras.Model.get_weights()``), or None where
-            they are the model's own (a file loaded at that epoch); :class:`ModelSelection`
-            takes them when training starts.
+        weights: that epoch's ``keras.Model.get_weights()``, or None where they are the
+            model's own (a file loaded at that epoch) until training starts.
         scores: that epoch's validation scores by :class:`ValidationScorer` (``val_chrf``,
             ``val_exact_match``, ``val_ser``...), empty without them.
     """
@@ -160,10 +145,9 @@ class Selection:
     scores: Dict[str, float] = field(default_factory=dict)
 
     def figure(self) -> Tuple[int, float, float]:
-        """What epochs are compared by, higher better: the measure's rank among
-        :data:`MEASURES` (negated: a validation score outranks any loss), the measure signed
-        so that higher is better, then the validation loss, lower better (-inf where there
-        is none to break ties)."""
+        """What epochs are compared by, higher better: the measure's rank in :data:`MEASURES`
+        (negated: a validation score outranks any loss), the measure signed so that higher
+        is better, then the validation loss, lower better (-inf where there is none)."""
         return (-_RANK[self.measure], self.value if self.measure in _HIGHER_IS_BETTER
                 else -self.value, -math.inf if self.val_loss is None else -self.val_loss)
 
@@ -183,13 +167,7 @@ class Selection:
                   measures: Sequence[str] = tuple(key for key, _ in MEASURES)
                   ) -> Optional["Selection"]:
         """The figure of an epoch by the first of ``measures`` its ``logs`` have (None if
-        they have none), its validation loss breaking ties.
-
-        Example:
-
-        >>> Selection.from_logs(3, {"loss": 2.0, "val_loss": 1.5}).describe()
-        'validation loss 1.5'
-        """
+        they have none), its validation loss breaking ties (see :meth:`beats`)."""
         for measure in measures:
             if measure in logs:
                 val_loss = logs.get("val_loss") if measure != "val_loss" else None
@@ -226,7 +204,7 @@ class Selection:
                                                                    "val_loss"))
         scores = config.get("scores", {})
         if (isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 1
-                or measure not in MEASURE_NAMES or not _finite(value)
+                or measure not in _RANK or not _finite(value)
                 or not (val_loss is None or _finite(val_loss))
                 or not isinstance(scores, dict)
                 or not all(isinstance(key, str) and _finite(score)
@@ -243,12 +221,10 @@ def _finite(value: Any) -> bool:
 class ValidationScorer:
     """Decodes held-out pairs greedily and scores the outputs, as users judge a model.
 
-    The score is what a user judges a model by (the decoded text), not the teacher-forced
-    loss: one of :data:`shorttext_s2s.catalog.METRICS`, such as chrF (``metric="chrf"``,
-    needs the ``metrics`` extra), the exact match rate (``"exact_match"``: the word accuracy)
-    or the character error rate (``"cer"``, lower is better), logged by
-    :class:`ModelSelection` as ``val_<metric>``, beside the exact match rate and, for outputs
-    of units with a separator, the symbol error rate (``val_ser``), which are logged too.
+    The score is one of :data:`shorttext_s2s.catalog.METRICS` of the decoded text (chrF, the
+    word accuracy ``"exact_match"``, the character error rate ``"cer"``...), not the
+    teacher-forced loss, logged by :class:`ModelSelection` as ``val_<metric>`` beside the
+    exact match rate and, for outputs of units with a separator, ``val_ser``.
 
     Args:
         generator: the :class:`~shorttext_s2s.CharBasedSeq2SeqGenerator` being trained.
@@ -273,10 +249,6 @@ class ValidationScorer:
         self._metrics = tuple(dict.fromkeys(
             (metric, "exact_match") + (("ser",) if separator is not None else ())))
 
-    def __call__(self) -> float:
-        """Decode the validation inputs greedily and return the metric."""
-        return self.scores()[self.key]
-
     def scores(self) -> Dict[str, float]:
         """Decode the validation inputs greedily and return every score logged, by key."""
         encoder = self.generator.encoder
@@ -296,15 +268,13 @@ class ValidationScorer:
 class ModelSelection(keras.callbacks.Callback):
     """Keep the weights of the best epoch by one measure, and stop when it stops improving.
 
-    The one rule of model selection of the library: epochs are judged by ``measure``
-    (the validation chrF or CER that ``scorer`` computes, the validation loss, or the
-    training loss), ties broken by the validation loss. When training ends, however it ends,
-    the weights of the best epoch are restored, the model's ``weights_epoch`` and
-    ``selection`` (a :class:`Selection`) say which epoch that was, and so do
-    :attr:`stopped_early` and :meth:`summary`. Training resumed from a checkpoint goes on
-    from the selection saved in it. An epoch that a time budget cut short is not judged by
-    the training loss, which it averages over its few last batches only, unless no other
-    epoch was judged (its validation figures cover the whole validation set and count).
+    Epochs are judged by ``measure`` (a score ``scorer`` computes, the validation loss, or
+    the training loss), ties broken by the validation loss. When training ends, however it
+    ends, the best epoch's weights are restored; the model's ``weights_epoch`` and
+    ``selection`` (a :class:`Selection`), :attr:`stopped_early` and :meth:`summary` say which
+    and why. Resumed training goes on from the selection saved in the checkpoint. An epoch a
+    time budget cut short is not judged by its training loss, the mean of a few batches,
+    unless it is the only one (its validation figures cover the whole validation set).
 
     Args:
         generator: the :class:`~shorttext_s2s.CharBasedSeq2SeqGenerator` being trained.
@@ -317,15 +287,15 @@ class ModelSelection(keras.callbacks.Callback):
         patience: stop training once this many epochs have passed without a better one.
             Defaults to None (never stop early).
         budget: the :class:`~shorttext_s2s.training.callbacks.TimeBudget` training runs
-            under, if any: it says which epoch it cut. Defaults to None.
+            under, which says which epoch it cut. Defaults to None.
     """
 
     def __init__(self, generator: Any, measure: str, scorer: Optional[ValidationScorer] = None,
                  every: int = 1, patience: Optional[int] = None, budget: Any = None) -> None:
         super().__init__()
-        if measure not in MEASURE_NAMES or (scorer is not None and scorer.key != measure):
+        if measure not in _RANK or (scorer is not None and scorer.key != measure):
             raise ValueError(f"Received an invalid value for argument `measure`, expected one "
-                             f"of {sorted(MEASURE_NAMES)} (the scorer's), got {measure!r}.")
+                             f"of {sorted(_RANK)} (the scorer's), got {measure!r}.")
         self.generator = generator
         self.measure = measure
         self.scorer = scorer
@@ -335,7 +305,7 @@ class ModelSelection(keras.callbacks.Callback):
         #: Whether training stopped because ``patience`` epochs passed without a better one.
         self.stopped_early = False
         self._unjudged: Optional[Tuple[int, dict]] = None  # the last epoch, not scored yet
-        self._batches = 0  # of the epoch under way
+        self._batches = 0
 
     @property
     def s2s(self) -> Any:
@@ -371,11 +341,8 @@ class ModelSelection(keras.callbacks.Callback):
             self.stopped_early = True
             self.model.stop_training = True
 
-    def on_epoch_begin(self, epoch: int, logs: Optional[dict] = None) -> None:
-        self._batches = 0
-
     def on_train_batch_end(self, batch: int, logs: Optional[dict] = None) -> None:
-        self._batches = batch + 1
+        self._batches = batch + 1  # of the epoch under way
 
     def _cut(self) -> bool:
         """Whether the time budget ended the epoch that just ended before its last batch."""

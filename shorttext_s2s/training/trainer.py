@@ -54,19 +54,18 @@ class Trainer:
             2,000 pairs, else about 1,000 pairs, from 1 % to 10 %); 0 holds none out.
         callbacks: further Keras callbacks.
         early_stopping: a patience in epochs: stop when the recipe's measure has not improved
-            for that many epochs (:mod:`shorttext_s2s.training.recipes`: the validation chrF for
-            ``"small-data"``, or its word accuracy for targets of units with a separator, the
-            validation loss for ``"keras-example"``, the training loss
-            without validation pairs). ``"auto"`` (the default) is the recipe's
+            for that many epochs (:mod:`shorttext_s2s.training.selection`: the validation chrF
+            for ``"small-data"``, or its word accuracy for targets of units with a separator,
+            the validation loss for ``"keras-example"``, the training loss without validation
+            pairs). ``"auto"`` (the default) is the recipe's
             :data:`~shorttext_s2s.training.selection.PATIENCE` with validation pairs, off
             without them and, for ``"small-data"``, off under a ``time_budget``
             (:func:`~shorttext_s2s.training.selection.default_patience`); 0 or None turn it
-            off.
-            Whether or not it stops early, training ends with the weights of the best epoch
+            off. Whether or not it stops early, training ends with the weights of the best epoch
             by that measure (ties broken by the validation loss).
-        recipe: the training recipe (:mod:`shorttext_s2s.training.recipes`): ``"keras-example"`` or
-            ``"small-data"``. Defaults to the network's (``"keras-example"`` for
-            ``"lstm"``).
+        recipe: the training recipe (:mod:`shorttext_s2s.training.recipes`):
+            ``"keras-example"`` or ``"small-data"``. Defaults to the network's
+            (``"keras-example"`` for ``"lstm"``).
         validation_every: with the ``"small-data"`` recipe, decode and score the validation
             pairs every this many epochs. Defaults to 2.
         checkpoint: a file written at the end of every epoch in the library's format
@@ -160,10 +159,10 @@ class Trainer:
             loss: used when the model is not compiled yet. Defaults to the recipe's.
 
         Returns:
-            The Keras ``History``, with two attributes added: ``selection``, the
+            The Keras ``History``, with three attributes added: ``selection``, the
             :class:`~shorttext_s2s.training.selection.Selection` that says which epoch's
-            weights the model ended with and by what figure (also the model's ``selection``; its
-            ``weights_epoch`` is that epoch), ``stopped_early``, whether early stopping
+            weights the model ended with and by what figure (also the model's ``selection``;
+            its ``weights_epoch`` is that epoch), ``stopped_early``, whether early stopping
             ended training, and ``budget_spent``, whether ``time_budget`` did.
 
         Raises:
