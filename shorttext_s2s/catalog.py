@@ -225,15 +225,20 @@ def register(group: str, entry: Entry) -> None:
         raise ValueError(f"Received an invalid value for argument `entry`: the {group} "
                          f"already have {entry.name!r}.")
     entries[entry.name] = entry
-    STRATEGY_OPTIONS.clear()
-    STRATEGY_OPTIONS.update(_strategy_options())
+    _changed()
 
 
 def unregister(group: str, name: str) -> None:
     """Take an entry that :func:`register` added out of the catalog again."""
     del _group(group)[name]
+    _changed()
+
+
+def _changed() -> None:
+    """Bring what is derived from the entries in step with them."""
     STRATEGY_OPTIONS.clear()
     STRATEGY_OPTIONS.update(_strategy_options())
+    _ENTRY_OF.clear()
 
 
 def _group(group: str) -> Dict[str, Entry]:
@@ -244,14 +249,19 @@ def _group(group: str) -> Dict[str, Entry]:
                          f"{sorted(_GROUPS)}, got {group!r}.") from None
 
 
+# entry_of's answers by (group, class): a name is read at every decoding call (cache keys).
+_ENTRY_OF: Dict[Tuple[str, type], Optional[Entry]] = {}
+
+
 def entry_of(group: str, cls: type) -> Optional[Entry]:
     """The entry of ``group`` that ``cls`` or its nearest base class implements, or None."""
-    targets = {entry.target: entry for entry in _group(group).values()}
-    for base in cls.__mro__:
-        entry = targets.get(f"{base.__module__}:{base.__qualname__}")
-        if entry is not None:
-            return entry
-    return None
+    key = (group, cls)
+    if key not in _ENTRY_OF:
+        targets = {entry.target: entry for entry in _group(group).values()}
+        _ENTRY_OF[key] = next((targets[name] for name in (
+            f"{base.__module__}:{base.__qualname__}" for base in cls.__mro__)
+            if name in targets), None)
+    return _ENTRY_OF[key]
 
 
 class Classes(MappingABC):
